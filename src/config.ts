@@ -1,0 +1,209 @@
+// Flags in the Prometheus exporters' style; each also from the environment
+// (--haproxy.socket = NOSRV_HAPROXY_SOCKET) and from an optional YAML file (--config).
+// Precedence: flag, environment, file, default. Every problem is reported, not just the first.
+
+import { parse as parseYaml } from 'yaml';
+import { parseRuntimeApiAddress, type RuntimeApiAddress } from './haproxy/runtimeApi.js';
+
+export interface Config {
+  readonly haproxy: {
+    readonly socket: RuntimeApiAddress;
+    readonly statsUrl: string | null;
+    readonly statsUsername: string | null;
+    readonly statsPassword: string | null;
+    readonly masterSocket: RuntimeApiAddress | null;
+    readonly configFile: string | null;
+    readonly timeoutMs: number;
+  };
+  readonly logsListen: string | null;
+  readonly watchIntervalMs: number;
+  readonly listen: { readonly host: string | undefined; readonly port: number };
+  readonly webConfigFile: string | null;
+  readonly logLevel: string;
+}
+
+export type Command = 'daemon' | 'explain';
+
+export interface Invocation {
+  readonly command: Command;
+  readonly json: boolean;
+  readonly help: boolean;
+  readonly version: boolean;
+  readonly config: Config;
+}
+
+interface FlagSpec {
+  readonly help: string;
+  readonly default: string | null;
+  readonly secret?: true;
+}
+
+export const FLAGS: Readonly<Record<string, FlagSpec>> = {
+  'haproxy.socket': { default: '/run/haproxy/admin.sock', help: 'Runtime API: a Unix socket path, unix:PATH or tcp://HOST:PORT.' },
+  'haproxy.stats-url': { default: null, help: 'Instead of the socket: the stats page CSV (http://host:port/stats;csv).' },
+  'haproxy.stats-username': { default: null, help: 'Basic-auth user for --haproxy.stats-url (or put it in the URL).' },
+  'haproxy.stats-password': { default: null, help: 'Basic-auth password for --haproxy.stats-url; prefer NOSRV_HAPROXY_STATS_PASSWORD.', secret: true },
+  'haproxy.master-socket': { default: null, help: 'Master CLI socket, for reloads and old workers.' },
+  'haproxy.config': { default: null, help: 'HAProxy configuration file to analyse (read only).' },
+  'haproxy.timeout': { default: '5s', help: 'Longest a read of HAProxy may take; a scrape never waits past its own timeout.' },
+  'logs.listen': { default: null, help: "Receive HAProxy's syslog: udp://127.0.0.1:5140 or unixgram:PATH." },
+  'watch.interval': { default: '1s', help: 'How often the watcher polls server states between scrapes (whole seconds or minutes that divide 60).' },
+  'web.listen-address': { default: ':9503', help: 'Address to serve on, [HOST]:PORT.' },
+  'web.config.file': { default: null, help: 'TLS and basic auth, in the Prometheus exporter-toolkit format.' },
+  'log.level': { default: 'info', help: 'Log level: trace, debug, info, warn, error or fatal.' },
+  config: { default: null, help: 'YAML file with any of these settings, by flag name.' },
+};
+
+export function envName(flag: string): string {
+  return `NOSRV_${flag.toUpperCase().replace(/[.-]/g, '_')}`;
+}
+
+export type LoadResult = { readonly ok: true; readonly invocation: Invocation } | { readonly ok: false; readonly problems: readonly string[] };
+
+export function loadInvocation(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, readFile: (path: string) => string): LoadResult {
+  const problems: string[] = [];
+  const fromFlags = new Map<string, string>();
+  let command: Command = 'daemon';
+  let json = false;
+  let help = false;
+  let version = false;
+
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--help' || arg === '-h') help = true;
+    else if (arg === '--version') version = true;
+    else if (arg === '--json') json = true;
+    else if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+      if (!(name in FLAGS)) {
+        problems.push(`unknown flag --${name}`);
+        continue;
+      }
+      const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
+      if (value === undefined) problems.push(`--${name} needs a value`);
+      else fromFlags.set(name, value);
+    } else if (arg === 'explain' && i === 0) command = 'explain';
+    else problems.push(`unexpected argument "${arg}"`);
+  }
+  if (json && command !== 'explain') problems.push('--json goes with "nosrv explain"');
+
+  const fromFile = new Map<string, string>();
+  const configPath = fromFlags.get('config') ?? env[envName('config')];
+  if (configPath) {
+    try {
+      flattenYaml(parseYaml(readFile(configPath)) ?? {}, '', fromFile, problems, configPath);
+    } catch (err) {
+      problems.push(`--config ${configPath}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  const value = (flag: string): string | null => fromFlags.get(flag) ?? env[envName(flag)] ?? fromFile.get(flag) ?? FLAGS[flag]?.default ?? null;
+  const checked = <T>(flag: string, parse: (text: string) => T): T | null => {
+    const text = value(flag);
+    if (text === null || text === '') return null;
+    try {
+      return parse(text);
+    } catch (err) {
+      problems.push(`--${flag}=${FLAGS[flag]?.secret ? '…' : text}: ${err instanceof Error ? err.message : String(err)}`);
+      return null;
+    }
+  };
+
+  const socket = checked('haproxy.socket', parseRuntimeApiAddress);
+  const statsUrl = checked('haproxy.stats-url', (text) => {
+    const url = new URL(text);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not an http(s) URL');
+    return text;
+  });
+  const masterSocket = checked('haproxy.master-socket', parseRuntimeApiAddress);
+  const timeoutMs = checked('haproxy.timeout', parseDuration);
+  const logsListen = checked('logs.listen', (text) => {
+    if (/^udp:\/\/.+:\d+$/.test(text) || /^unixgram:.+/.test(text)) return text;
+    throw new Error('expected udp://HOST:PORT or unixgram:PATH');
+  });
+  const watchIntervalMs = checked('watch.interval', (text) => {
+    const ms = parseDuration(text);
+    cronExpression(ms);
+    return ms;
+  });
+  const listen = checked('web.listen-address', parseListenAddress);
+  const logLevel = checked('log.level', (text) => {
+    if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(text)) throw new Error('expected trace, debug, info, warn, error or fatal');
+    return text;
+  });
+
+  if (problems.length > 0 || socket === null || timeoutMs === null || watchIntervalMs === null || listen === null || logLevel === null) {
+    return { ok: false, problems: problems.length > 0 ? problems : ['incomplete configuration'] };
+  }
+  return {
+    ok: true,
+    invocation: {
+      command,
+      json,
+      help,
+      version,
+      config: {
+        haproxy: {
+          socket,
+          statsUrl,
+          statsUsername: value('haproxy.stats-username'),
+          statsPassword: value('haproxy.stats-password'),
+          masterSocket,
+          configFile: value('haproxy.config'),
+          timeoutMs,
+        },
+        logsListen,
+        watchIntervalMs,
+        listen,
+        webConfigFile: value('web.config.file'),
+        logLevel,
+      },
+    },
+  };
+}
+
+function flattenYaml(node: unknown, prefix: string, out: Map<string, string>, problems: string[], path: string): void {
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) {
+    problems.push(`--config ${path}: expected a mapping of setting names to values`);
+    return;
+  }
+  for (const [key, child] of Object.entries(node)) {
+    const name = prefix ? `${prefix}.${key}` : key;
+    if (child !== null && typeof child === 'object' && !Array.isArray(child)) flattenYaml(child, name, out, problems, path);
+    else if (!(name in FLAGS) || name === 'config') problems.push(`--config ${path}: unknown setting "${name}"`);
+    else out.set(name, String(child));
+  }
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `500ms`, `5s`, `1.5s`, `2m`, `1h`, as in Prometheus. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
+  if (!match) throw new Error('expected a duration such as 500ms, 5s or 1m');
+  const ms = Number(match[1]) * (UNITS[match[2] as string] as number);
+  if (ms <= 0) throw new Error('must be above 0');
+  return ms;
+}
+
+/**
+ * node-cron schedules on the clock, so the interval must divide a minute (in seconds) or an
+ * hour (in minutes); polls then fall on the same seconds every minute.
+ */
+export function cronExpression(intervalMs: number): string {
+  const seconds = intervalMs / 1000;
+  if (Number.isInteger(seconds) && seconds >= 1 && seconds < 60 && 60 % seconds === 0) return `*/${seconds} * * * * *`;
+  const minutes = seconds / 60;
+  if (Number.isInteger(minutes) && minutes >= 1 && minutes < 60 && 60 % minutes === 0) return `0 */${minutes} * * * *`;
+  throw new Error('must be a whole number of seconds that divides 60 (1s, 2s, 5s, 15s, ...) or of minutes that divides 60');
+}
+
+export function parseListenAddress(text: string): { host: string | undefined; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(text);
+  if (!match) throw new Error('expected [HOST]:PORT, such as :9503 or 127.0.0.1:9503');
+  const port = Number(match[3]);
+  if (port > 65535) throw new Error('port out of range');
+  const host = match[1] ?? match[2];
+  return { host: host === '' ? undefined : host, port };
+}

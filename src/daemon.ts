@@ -1,0 +1,64 @@
+// Wires the daemon: one source, one watcher, one reader; the watcher's clock; the HTTP server.
+
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import cron from 'node-cron';
+import type { Logger } from 'pino';
+import { cronExpression, type Config } from './config.js';
+import { SocketSource, StatsPageSource, type HaproxySource } from './haproxy/source.js';
+import { createOwnRegistry } from './metrics/own.js';
+import { HaproxyReader } from './reader.js';
+import { buildApp } from './web/app.js';
+import { Watcher } from './watcher.js';
+
+export interface Daemon {
+  readonly address: AddressInfo;
+  readonly reader: HaproxyReader;
+  close(): Promise<void>;
+}
+
+export function createSource(haproxy: Config['haproxy']): HaproxySource {
+  if (haproxy.statsUrl !== null) {
+    return new StatsPageSource({ url: haproxy.statsUrl, username: haproxy.statsUsername, password: haproxy.statsPassword });
+  }
+  return new SocketSource(haproxy.socket);
+}
+
+export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
+  const watcher = new Watcher();
+  const reader = new HaproxyReader(createSource(config.haproxy), watcher, log.child({ component: 'reader' }), config.haproxy.timeoutMs);
+  const app = buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader) });
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.listen.port, config.listen.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  log.info({ address: `${address.address}:${address.port}`, haproxy: reader.source.target }, 'nosrv serving');
+
+  void reader.read(); // so /ready turns green without waiting for the first scrape
+  const cronLog = log.child({ component: 'watcher' });
+  const watch = cron.schedule(cronExpression(config.watchIntervalMs), () => reader.poll(), {
+    name: 'watcher',
+    noOverlap: true,
+    suppressMissedWarning: true,
+    logger: {
+      info: (m) => cronLog.debug(m),
+      warn: (m) => cronLog.debug(m),
+      error: (m, err) => cronLog.error({ err }, String(m)),
+      debug: (m) => cronLog.trace(String(m)),
+    },
+  });
+
+  return {
+    address,
+    reader,
+    async close() {
+      await watch.destroy();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

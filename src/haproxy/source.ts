@@ -1,0 +1,155 @@
+// Where nosrv reads HAProxy from: the runtime API socket, or the stats page's CSV for
+// installations that expose no socket. Both give a Snapshot; the watcher's cheaper poll gives
+// only the servers' conditions.
+
+import axios, { AxiosError } from 'axios';
+import { checkStatusByNumber } from '../parse/checkStatus.js';
+import { ParseError } from '../parse/errors.js';
+import { parseInfo } from '../parse/info.js';
+import { parseServersState } from '../parse/serversState.js';
+import { cell, numberCell, parseStat, type StatTable } from '../parse/stat.js';
+import { buildSnapshot, conditionFromRuntime, conditionFromStatus, type ServerCondition, type Snapshot, type SourceKind } from '../snapshot.js';
+import { fromSystemError, HaproxyReadError } from './errors.js';
+import { describeAddress, runShowCommands, type RuntimeApiAddress } from './runtimeApi.js';
+
+/** 64 MiB: `show stat` of 50,000 servers is about 12 MB. */
+export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
+export interface CommandTiming {
+  readonly command: string;
+  readonly seconds: number;
+}
+
+export interface Reading {
+  readonly snapshot: Snapshot;
+  readonly timings: readonly CommandTiming[];
+}
+
+export interface ServerObservation {
+  readonly backend: string;
+  readonly server: string;
+  readonly condition: ServerCondition;
+  /** The last check's status name, when the poll tells it. */
+  readonly checkStatus: string | null;
+}
+
+export interface HaproxySource {
+  readonly kind: SourceKind;
+  /** The socket path or URL, for messages and fix commands. */
+  readonly target: string;
+  readSnapshot(deadline: number): Promise<Reading>;
+  readServerConditions(deadline: number): Promise<ServerObservation[]>;
+}
+
+/** Runs a parser; a ParseError becomes a read error so callers see one kind of failure. */
+function parsed<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof ParseError) throw new HaproxyReadError('malformed_answer', err.message, { cause: err });
+    throw err;
+  }
+}
+
+export class SocketSource implements HaproxySource {
+  readonly kind = 'socket' as const;
+  readonly target: string;
+
+  constructor(private readonly address: RuntimeApiAddress) {
+    this.target = describeAddress(address);
+  }
+
+  async readSnapshot(deadline: number): Promise<Reading> {
+    const answers = await runShowCommands(this.address, ['show info', 'show stat', 'show servers state'], { deadline, maxBytes: MAX_ANSWER_BYTES });
+    const [info, stat, state] = answers.map((a) => a.text) as [string, string, string];
+    const takenAt = Date.now();
+    const snapshot = parsed(() =>
+      buildSnapshot({ takenAt, source: 'socket', info: parseInfo(info), stat: parseStat(stat), serversState: parseServersState(state) }),
+    );
+    return { snapshot, timings: answers.map(({ command, seconds }) => ({ command, seconds })) };
+  }
+
+  async readServerConditions(deadline: number): Promise<ServerObservation[]> {
+    const [answer] = await runShowCommands(this.address, ['show servers state'], { deadline, maxBytes: MAX_ANSWER_BYTES });
+    const rows = parsed(() => parseServersState(answer?.text ?? ''));
+    return rows.map((row) => ({
+      backend: row.backend,
+      server: row.server,
+      condition: conditionFromRuntime(row),
+      checkStatus: row.checkState === 0 ? null : checkStatusByNumber(row.checkStatus).name,
+    }));
+  }
+}
+
+export interface StatsPageOptions {
+  readonly url: string;
+  readonly username: string | null;
+  readonly password: string | null;
+}
+
+/** The stats page's `;csv` export: `show stat` only, so states come from the `status` text. */
+export class StatsPageSource implements HaproxySource {
+  readonly kind = 'stats_url' as const;
+  readonly target: string;
+  private readonly url: string;
+  private readonly auth: { username: string; password: string } | undefined;
+
+  constructor(options: StatsPageOptions) {
+    const url = new URL(options.url);
+    const username = options.username ?? decodeURIComponent(url.username);
+    const password = options.password ?? decodeURIComponent(url.password);
+    url.username = '';
+    url.password = '';
+    this.url = url.toString();
+    this.target = this.url;
+    this.auth = username ? { username, password } : undefined;
+  }
+
+  private async fetchCsv(deadline: number): Promise<{ table: StatTable; seconds: number }> {
+    const started = performance.now();
+    try {
+      const response = await axios.get<string>(this.url, {
+        auth: this.auth,
+        timeout: Math.max(1, deadline - Date.now()),
+        responseType: 'text',
+        transformResponse: (data: string) => data,
+        maxContentLength: MAX_ANSWER_BYTES,
+        // HAProxy is reached directly, never through a proxy from the environment.
+        proxy: false,
+        validateStatus: () => true,
+      });
+      if (response.status === 401 || response.status === 403) {
+        throw new HaproxyReadError('permission_denied', `${this.target} answered HTTP ${response.status}: check the stats page's credentials`);
+      }
+      if (response.status !== 200) throw new HaproxyReadError('http_status', `${this.target} answered HTTP ${response.status}`);
+      return { table: parsed(() => parseStat(response.data)), seconds: (performance.now() - started) / 1000 };
+    } catch (err) {
+      if (err instanceof AxiosError && (err.code === 'ECONNABORTED' || err.code === 'ETIMEDOUT')) {
+        throw new HaproxyReadError('timeout', `no answer from ${this.target} within the deadline`, { cause: err });
+      }
+      if (err instanceof AxiosError && err.code === 'ERR_BAD_RESPONSE' && /maxContentLength/.test(err.message)) {
+        throw new HaproxyReadError('answer_too_large', `the answer from ${this.target} passed ${MAX_ANSWER_BYTES} bytes`, { cause: err });
+      }
+      throw fromSystemError(err, this.target);
+    }
+  }
+
+  async readSnapshot(deadline: number): Promise<Reading> {
+    const { table, seconds } = await this.fetchCsv(deadline);
+    const snapshot = buildSnapshot({ takenAt: Date.now(), source: 'stats_url', info: null, stat: table, serversState: null });
+    return { snapshot, timings: [{ command: 'show stat', seconds }] };
+  }
+
+  async readServerConditions(deadline: number): Promise<ServerObservation[]> {
+    const { table } = await this.fetchCsv(deadline);
+    const observations: ServerObservation[] = [];
+    for (const row of table.rows) {
+      if (row.type !== 'server') continue;
+      const condition = conditionFromStatus(cell(table, row, 'status') ?? '', numberCell(table, row, 'weight'));
+      if (condition === null) continue;
+      const check = (cell(table, row, 'check_status') ?? '').replace(/^\* /, '');
+      observations.push({ backend: row.proxy, server: row.name, condition, checkStatus: check || null });
+    }
+    return observations;
+  }
+}

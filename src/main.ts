@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+// The entry point: the only place that reads the environment and exits the process.
+
+import { readFileSync } from 'node:fs';
+import { envName, FLAGS, loadInvocation } from './config.js';
+import { startDaemon } from './daemon.js';
+import { createLogger } from './log.js';
+import { VERSION } from './version.js';
+
+const USAGE_ERROR = 2;
+
+function usage(): string {
+  const rows = Object.entries(FLAGS).map(([name, f]) => `  --${name}${f.default ? ` (default ${f.default})` : ''}\n      ${f.help} [${envName(name)}]`);
+  return `Usage: nosrv [flags]            run the daemon
+       nosrv explain [--json] [flags]   read HAProxy once, print why it answers 503, and exit
+
+Flags:
+${rows.join('\n')}
+`;
+}
+
+async function main(): Promise<number> {
+  const loaded = loadInvocation(process.argv.slice(2), process.env, (path) => readFileSync(path, 'utf8'));
+  if (!loaded.ok) {
+    process.stderr.write(`nosrv: ${loaded.problems.length} problem(s) with the settings:\n${loaded.problems.map((p) => `  - ${p}`).join('\n')}\nSee nosrv --help.\n`);
+    return USAGE_ERROR;
+  }
+  const { invocation } = loaded;
+  if (invocation.help) {
+    process.stdout.write(usage());
+    return 0;
+  }
+  if (invocation.version) {
+    process.stdout.write(`nosrv ${VERSION}\n`);
+    return 0;
+  }
+  const log = createLogger(invocation.config.logLevel);
+  const daemon = await startDaemon(invocation.config, log);
+  await new Promise<void>((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
+  });
+  log.info('stopping');
+  await daemon.close();
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`nosrv: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

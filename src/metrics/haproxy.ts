@@ -1,0 +1,242 @@
+// The haproxy_* families, from one snapshot and the watcher. Where the fact is the one HAProxy's
+// built-in exporter (promex) exports, the name and meaning are promex's, so dashboards carry over;
+// precomputed rates and maxima are left out (Prometheus computes them better).
+
+import type { StatRow, StatTable } from '../parse/stat.js';
+import type { Backend, Frontend, Server, Snapshot } from '../snapshot.js';
+import type { Watcher } from '../watcher.js';
+import { escapeLabelValue, ExpositionWriter, labels, type MetricType } from './exposition.js';
+
+interface StatFamily {
+  readonly column: string;
+  readonly suffix: string;
+  readonly type: MetricType;
+  readonly help: string;
+  /** HAProxy gives times in ms; the metric is in seconds. */
+  readonly ms?: true;
+}
+
+const TRAFFIC: readonly StatFamily[] = [
+  { column: 'scur', suffix: 'current_sessions', type: 'gauge', help: 'Current sessions.' },
+  { column: 'slim', suffix: 'limit_sessions', type: 'gauge', help: 'Configured session limit (maxconn; for a backend, fullconn).' },
+  { column: 'stot', suffix: 'sessions_total', type: 'counter', help: 'Sessions.' },
+  { column: 'bin', suffix: 'bytes_in_total', type: 'counter', help: 'Request bytes.' },
+  { column: 'bout', suffix: 'bytes_out_total', type: 'counter', help: 'Response bytes.' },
+];
+
+const FRONTEND_FAMILIES: readonly StatFamily[] = [
+  ...TRAFFIC,
+  { column: 'conn_tot', suffix: 'connections_total', type: 'counter', help: 'Connections accepted.' },
+  { column: 'req_tot', suffix: 'http_requests_total', type: 'counter', help: 'HTTP requests received.' },
+  { column: 'dreq', suffix: 'requests_denied_total', type: 'counter', help: 'Requests denied by http-request or tcp-request rules.' },
+  { column: 'dresp', suffix: 'responses_denied_total', type: 'counter', help: 'Responses denied by http-response rules.' },
+  { column: 'ereq', suffix: 'request_errors_total', type: 'counter', help: 'Request errors.' },
+  { column: 'dcon', suffix: 'denied_connections_total', type: 'counter', help: 'Connections denied by tcp-request connection rules.' },
+  { column: 'dses', suffix: 'denied_sessions_total', type: 'counter', help: 'Sessions denied by tcp-request session rules.' },
+  { column: 'intercepted', suffix: 'intercepted_requests_total', type: 'counter', help: 'Requests intercepted (stats, monitor).' },
+  { column: 'eint', suffix: 'internal_errors_total', type: 'counter', help: 'Internal errors.' },
+];
+
+const BACKEND_AND_SERVER: readonly StatFamily[] = [
+  ...TRAFFIC,
+  { column: 'qcur', suffix: 'current_queue', type: 'gauge', help: 'Requests waiting in the queue.' },
+  { column: 'econ', suffix: 'connection_errors_total', type: 'counter', help: 'Requests that failed to connect to a server (for a backend, also those with no server to try).' },
+  { column: 'eresp', suffix: 'response_errors_total', type: 'counter', help: 'Response errors.' },
+  { column: 'wretr', suffix: 'retry_warnings_total', type: 'counter', help: 'Connection retries.' },
+  { column: 'wredis', suffix: 'redispatch_warnings_total', type: 'counter', help: 'Requests redispatched to another server.' },
+  { column: 'dresp', suffix: 'responses_denied_total', type: 'counter', help: 'Responses denied by http-response rules.' },
+  { column: 'weight', suffix: 'weight', type: 'gauge', help: 'Effective weight.' },
+  { column: 'chkdown', suffix: 'check_up_down_total', type: 'counter', help: 'UP to DOWN transitions (for a backend, of the whole backend).' },
+  { column: 'downtime', suffix: 'downtime_seconds_total', type: 'counter', help: 'Time spent DOWN (for a backend, with no server UP).' },
+  { column: 'lbtot', suffix: 'loadbalanced_total', type: 'counter', help: 'Times selected by load balancing or redispatch.' },
+  { column: 'cli_abrt', suffix: 'client_aborts_total', type: 'counter', help: 'Data transfers aborted by the client.' },
+  { column: 'srv_abrt', suffix: 'server_aborts_total', type: 'counter', help: 'Data transfers aborted by the server.' },
+  { column: 'connect', suffix: 'connection_attempts_total', type: 'counter', help: 'Connection establishment attempts.' },
+  { column: 'reuse', suffix: 'connection_reuses_total', type: 'counter', help: 'Connection reuses.' },
+  { column: 'eint', suffix: 'internal_errors_total', type: 'counter', help: 'Internal errors.' },
+  { column: 'qtime', suffix: 'queue_time_average_seconds', type: 'gauge', help: 'Average queue time of the last 1024 successful connections (requests that timed out in the queue are not in it).', ms: true },
+  { column: 'ctime', suffix: 'connect_time_average_seconds', type: 'gauge', help: 'Average connect time of the last 1024 requests.', ms: true },
+  { column: 'rtime', suffix: 'response_time_average_seconds', type: 'gauge', help: 'Average response time of the last 1024 requests.', ms: true },
+  { column: 'ttime', suffix: 'total_time_average_seconds', type: 'gauge', help: 'Average total session time of the last 1024 requests.', ms: true },
+];
+
+const BACKEND_FAMILIES: readonly StatFamily[] = [
+  ...BACKEND_AND_SERVER,
+  { column: 'act', suffix: 'active_servers', type: 'gauge', help: 'Active servers UP and not DRAIN (backups not counted).' },
+  { column: 'bck', suffix: 'backup_servers', type: 'gauge', help: 'Backup servers UP and not DRAIN.' },
+  { column: 'req_tot', suffix: 'http_requests_total', type: 'counter', help: 'HTTP requests.' },
+];
+
+const SERVER_FAMILIES: readonly StatFamily[] = [
+  ...BACKEND_AND_SERVER,
+  { column: 'qlimit', suffix: 'queue_limit', type: 'gauge', help: 'Configured maxqueue.' },
+  { column: 'chkfail', suffix: 'check_failures_total', type: 'counter', help: 'Failed health checks while the server was UP.' },
+  { column: 'check_code', suffix: 'check_code', type: 'gauge', help: 'Layer 5-7 code of the last health check.' },
+  { column: 'check_duration', suffix: 'check_duration_seconds', type: 'gauge', help: 'Duration of the last health check.', ms: true },
+  { column: 'throttle', suffix: 'current_throttle', type: 'gauge', help: 'Slow-start throttle in percent.' },
+  { column: 'bck', suffix: 'backup', type: 'gauge', help: '1 for a backup server.' },
+];
+
+const HTTP_CODES = [
+  ['1xx', 'hrsp_1xx'],
+  ['2xx', 'hrsp_2xx'],
+  ['3xx', 'hrsp_3xx'],
+  ['4xx', 'hrsp_4xx'],
+  ['5xx', 'hrsp_5xx'],
+  ['other', 'hrsp_other'],
+] as const;
+
+/** show info field -> promex family; rates and maxima left out. */
+const PROCESS_FAMILIES: ReadonlyArray<readonly [string, string, MetricType, string]> = [
+  ['Nbthread', 'nbthread', 'gauge', 'Threads.'],
+  ['Start_time_sec', 'start_time_seconds', 'gauge', 'Start time of the process, seconds since the epoch.'],
+  ['Memmax_bytes', 'max_memory_bytes', 'gauge', 'Memory limit (0: none).'],
+  ['PoolAlloc_bytes', 'pool_allocated_bytes', 'gauge', 'Memory allocated in pools.'],
+  ['PoolUsed_bytes', 'pool_used_bytes', 'gauge', 'Memory used in pools.'],
+  ['PoolFailed', 'pool_failures_total', 'counter', 'Failed pool allocations.'],
+  ['Ulimit-n', 'max_fds', 'gauge', 'File descriptor limit.'],
+  ['Maxsock', 'max_sockets', 'gauge', 'Socket limit.'],
+  ['Maxconn', 'max_connections', 'gauge', 'Connection limit (global maxconn).'],
+  ['Hard_maxconn', 'hard_max_connections', 'gauge', 'Hard connection limit.'],
+  ['CurrConns', 'current_connections', 'gauge', 'Current connections.'],
+  ['CumConns', 'connections_total', 'counter', 'Connections.'],
+  ['CumReq', 'requests_total', 'counter', 'Requests.'],
+  ['CurrSslConns', 'current_ssl_connections', 'gauge', 'Current SSL connections.'],
+  ['CumSslConns', 'ssl_connections_total', 'counter', 'SSL connections.'],
+  ['Tasks', 'current_tasks', 'gauge', 'Tasks.'],
+  ['Run_queue', 'current_run_queue', 'gauge', 'Tasks in the run queue.'],
+  ['Idle_pct', 'idle_time_percent', 'gauge', 'Idle time in percent.'],
+  ['Stopping', 'stopping', 'gauge', '1 while the process is stopping (an old worker after a reload).'],
+  ['Jobs', 'jobs', 'gauge', 'Active jobs.'],
+  ['Unstoppable Jobs', 'unstoppable_jobs', 'gauge', 'Jobs that block stopping.'],
+  ['Listeners', 'listeners', 'gauge', 'Listeners.'],
+  ['DroppedLogs', 'dropped_logs_total', 'counter', 'Log messages dropped.'],
+  ['TotalBytesOut', 'bytes_out_total', 'counter', 'Bytes sent.'],
+];
+
+export function writeHaproxyMetrics(out: ExpositionWriter, snapshot: Snapshot, watcher: Watcher): void {
+  writeProcess(out, snapshot);
+  writeFrontends(out, snapshot.stat, snapshot.frontends);
+  writeBackends(out, snapshot.stat, snapshot.backends, watcher);
+  writeServers(out, snapshot.stat, snapshot.backends, watcher);
+}
+
+function writeProcess(out: ExpositionWriter, snapshot: Snapshot): void {
+  const info = snapshot.info;
+  if (info === null) return;
+  out.family('haproxy_process_build_info', 'gauge', 'HAProxy version, as a label.');
+  out.sample('haproxy_process_build_info', labels({ version: info.version ?? '' }), 1);
+  for (const [field, suffix, type, help] of PROCESS_FAMILIES) {
+    const text = info.fields.get(field);
+    if (text === undefined || text === '' || !Number.isFinite(Number(text))) continue;
+    out.family(`haproxy_process_${suffix}`, type, help);
+    out.sample(`haproxy_process_${suffix}`, '', Number(text));
+  }
+}
+
+/** Writes the families taken straight from `show stat` columns this HAProxy has. */
+function writeStatFamilies(out: ExpositionWriter, stat: StatTable, scope: string, families: readonly StatFamily[], rows: readonly StatRow[], labelSets: readonly string[]): void {
+  for (const f of families) {
+    const index = stat.columns.get(f.column);
+    if (index === undefined) continue;
+    const name = `haproxy_${scope}_${f.suffix}`;
+    out.family(name, f.type, f.help);
+    for (let i = 0; i < rows.length; i++) {
+      const text = (rows[i] as StatRow).cells[index];
+      if (text === undefined || text === '') continue;
+      const value = Number(text);
+      if (Number.isFinite(value)) out.sample(name, labelSets[i] as string, f.ms ? value / 1000 : value);
+    }
+  }
+  const codes = HTTP_CODES.map(([code, column]) => [code, stat.columns.get(column)] as const).filter(([, index]) => index !== undefined);
+  if (codes.length === 0) return;
+  const name = `haproxy_${scope}_http_responses_total`;
+  out.family(name, 'counter', 'HTTP responses by status class (HAProxy-made 503s count on the backend, not on a server).');
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i] as StatRow;
+    for (const [code, index] of codes) {
+      const text = row.cells[index as number];
+      if (text !== undefined && text !== '') out.sample(name, `${labelSets[i]},code="${code}"`, Number(text));
+    }
+  }
+}
+
+function proxyLabel(name: string): string {
+  return `proxy="${escapeLabelValue(name)}"`;
+}
+
+function writeFrontends(out: ExpositionWriter, stat: StatTable, frontends: readonly Frontend[]): void {
+  const labelSets = frontends.map((f) => proxyLabel(f.name));
+  writeStatFamilies(out, stat, 'frontend', FRONTEND_FAMILIES, frontends.map((f) => f.row), labelSets);
+  out.family('haproxy_frontend_sessions_utilization_ratio', 'gauge', 'Current sessions / maxconn of the frontend; at 1 it is FULL and new connections wait.');
+  frontends.forEach((f, i) => {
+    if (f.sessions.limit) out.sample('haproxy_frontend_sessions_utilization_ratio', labelSets[i] as string, f.sessions.current / f.sessions.limit);
+  });
+}
+
+function writeBackends(out: ExpositionWriter, stat: StatTable, backends: readonly Backend[], watcher: Watcher): void {
+  const labelSets = backends.map((b) => proxyLabel(b.name));
+  const withRow = backends.flatMap((b, i) => (b.row ? [{ row: b.row, labels: labelSets[i] as string }] : []));
+  writeStatFamilies(out, stat, 'backend', BACKEND_FAMILIES, withRow.map((r) => r.row), withRow.map((r) => r.labels));
+
+  const perBackend = (name: string, type: MetricType, help: string, value: (b: Backend) => number | null): void => {
+    out.family(name, type, help);
+    backends.forEach((b, i) => {
+      const v = value(b);
+      if (v !== null) out.sample(name, labelSets[i] as string, v);
+    });
+  };
+  perBackend('haproxy_backend_servers', 'gauge', 'Servers configured, backups included.', (b) => b.counts.total);
+  perBackend('haproxy_backend_up_servers', 'gauge', 'Servers that can take a new request: UP, not MAINT, DRAIN or NOLB, weight above 0; backups counted.', (b) => b.counts.usable);
+  perBackend('haproxy_backend_no_up_servers', 'gauge', '1 when no server of the backend can take a new request: HAProxy answers 503.', (b) => (b.noUsableServer ? 1 : 0));
+  perBackend('haproxy_backend_sessions_utilization_ratio', 'gauge', 'Sessions / maxconn, summed over usable servers that have a maxconn.', (b) =>
+    b.capacity ? b.capacity.sessions / b.capacity.limit : null,
+  );
+  perBackend('haproxy_backend_no_up_servers_seconds_total', 'counter', 'Time the watcher saw the backend with no server able to take a request.', (b) => watcher.noUsableSeconds(b.name));
+}
+
+function writeServers(out: ExpositionWriter, stat: StatTable, backends: readonly Backend[], watcher: Watcher): void {
+  const servers: Server[] = [];
+  const labelSets: string[] = [];
+  for (const b of backends) {
+    const proxy = proxyLabel(b.name);
+    for (const s of b.servers) {
+      servers.push(s);
+      labelSets.push(`${proxy},server="${escapeLabelValue(s.name)}"`);
+    }
+  }
+  writeStatFamilies(out, stat, 'server', SERVER_FAMILIES, servers.map((s) => s.row), labelSets);
+
+  out.family('haproxy_server_state', 'gauge', "1 for the server's current state (up, down, maint, drain, nolb); only that state's series exists.");
+  servers.forEach((s, i) => out.sample('haproxy_server_state', `${labelSets[i]},state="${s.state}"`, 1));
+
+  out.family('haproxy_server_check_status', 'gauge', "1 for the status of the server's last health check (L4CON, L7STS, L7OK, ...); absent without a check or while checks are paused (MAINT).");
+  servers.forEach((s, i) => {
+    if (s.check?.status && !s.check.paused) out.sample('haproxy_server_check_status', `${labelSets[i]},status="${escapeLabelValue(s.check.status)}"`, 1);
+  });
+
+  out.family('haproxy_server_checks_until_down', 'gauge', 'Failed health checks left before HAProxy marks the server DOWN (0 once DOWN).');
+  servers.forEach((s, i) => {
+    const left = s.check?.failuresUntilDown;
+    if (left !== null && left !== undefined) out.sample('haproxy_server_checks_until_down', labelSets[i] as string, left);
+  });
+
+  out.family('haproxy_server_sessions_utilization_ratio', 'gauge', 'Current sessions / maxconn; at 1 new requests queue.');
+  servers.forEach((s, i) => {
+    if (s.sessions.limit) out.sample('haproxy_server_sessions_utilization_ratio', labelSets[i] as string, s.sessions.current / s.sessions.limit);
+  });
+
+  out.family('haproxy_server_last_state_change_timestamp_seconds', 'gauge', "When the server's operational state last changed, seconds since the epoch.");
+  servers.forEach((s, i) => {
+    if (s.lastChangeAt !== null) out.sample('haproxy_server_last_state_change_timestamp_seconds', labelSets[i] as string, Math.round(s.lastChangeAt / 1000));
+  });
+
+  const changes = new Map<string, Readonly<Record<string, number>>>();
+  for (const c of watcher.changes()) changes.set(`${c.backend}/${c.server}`, c.changes);
+  out.family('haproxy_server_state_changes_total', 'counter', 'State changes the watcher saw, by the state entered.');
+  servers.forEach((s, i) => {
+    const counts = changes.get(`${s.backend}/${s.name}`);
+    if (counts === undefined) return;
+    for (const [to, n] of Object.entries(counts)) out.sample('haproxy_server_state_changes_total', `${labelSets[i]},to="${to}"`, n);
+  });
+}

@@ -1,0 +1,82 @@
+// The HTTP face: `/`, `/metrics`, `/healthz`, `/ready`. Built here, listened on elsewhere, so
+// tests talk to the same app the daemon serves.
+
+import express, { type Express, type Request } from 'express';
+import type { Registry } from 'prom-client';
+import { ExpositionWriter } from '../metrics/exposition.js';
+import { writeHaproxyMetrics } from '../metrics/haproxy.js';
+import type { HaproxyReader } from '../reader.js';
+import { VERSION } from '../version.js';
+import type { Watcher } from '../watcher.js';
+
+export interface AppDeps {
+  readonly reader: HaproxyReader;
+  readonly watcher: Watcher;
+  readonly ownMetrics: Registry;
+}
+
+/** Seconds kept back from Prometheus's scrape timeout, to write and send the answer. */
+const SCRAPE_MARGIN_MS = 250;
+
+export function buildApp({ reader, watcher, ownMetrics }: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.get('/', (_req, res) => {
+    res.type('html').send(landingPage(reader.source.target));
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.type('text').send('ok\n');
+  });
+
+  app.get('/ready', (_req, res) => {
+    if (reader.hasRead) res.type('text').send('ready\n');
+    else res.status(503).type('text').send(`HAProxy not read yet (${reader.latest?.ok === false ? reader.latest.error.message : 'first read pending'})\n`);
+  });
+
+  app.get('/metrics', async (req, res, next) => {
+    try {
+      const result = await reader.read(scrapeDeadline(req));
+      const out = new ExpositionWriter();
+      if (result.ok) writeHaproxyMetrics(out, result.reading.snapshot, watcher);
+      out.family('haproxy_up', 'gauge', '1 when the last read of HAProxy succeeded.');
+      out.sample('haproxy_up', '', result.ok ? 1 : 0);
+      const own = await ownMetrics.metrics();
+      res.type('text/plain; version=0.0.4; charset=utf-8').send(out.text() + own);
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  return app;
+}
+
+/** The deadline Prometheus sets for this scrape, if it says one. */
+function scrapeDeadline(req: Request): number | undefined {
+  const header = Number(req.get('X-Prometheus-Scrape-Timeout-Seconds'));
+  if (!Number.isFinite(header) || header <= 0) return undefined;
+  return Date.now() + Math.max(100, header * 1000 - SCRAPE_MARGIN_MS);
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function landingPage(target: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>nosrv</title>
+<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}code{background:#eee;padding:0 .2em}</style>
+</head><body>
+<h1>nosrv ${escapeHtml(VERSION)}</h1>
+<p>Why HAProxy answers <code>503 Service Unavailable</code>, and what to type to fix it.</p>
+<p>Watching <code>${escapeHtml(target)}</code>.</p>
+<ul>
+<li><a href="metrics">/metrics</a>: Prometheus metrics</li>
+<li><a href="ready">/ready</a>: 200 once HAProxy has been read</li>
+<li><a href="healthz">/healthz</a>: 200 while nosrv runs</li>
+</ul>
+</body></html>
+`;
+}
