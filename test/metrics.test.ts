@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { escapeLabelValue, ExpositionWriter, formatValue } from '../src/metrics/exposition.js';
+import { writeHaproxyMetrics } from '../src/metrics/haproxy.js';
+import { observationsOf } from '../src/reader.js';
+import { Watcher } from '../src/watcher.js';
+import { snapshotOf } from './support/fixtures.js';
+import { missingTool } from './support/lab.js';
+
+function render(fixtureName: string): string {
+  const snapshot = snapshotOf(fixtureName);
+  const watcher = new Watcher();
+  watcher.observe(observationsOf(snapshot), snapshot.backends.map((b) => b.name), snapshot.takenAt);
+  const out = new ExpositionWriter();
+  writeHaproxyMetrics(out, snapshot, watcher);
+  return out.text();
+}
+
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('haproxy_* metrics from the 2.6.12 lab', () => {
+  const text = render('haproxy-2.6.12-lab.txt');
+
+  test('the contract\'s backend families', () => {
+    assert.equal(sample(text, 'haproxy_backend_no_up_servers{proxy="be_api"}'), 1);
+    assert.equal(sample(text, 'haproxy_backend_no_up_servers{proxy="be_empty"}'), 1);
+    assert.equal(sample(text, 'haproxy_backend_no_up_servers{proxy="be_backup"}'), 0, 'a backup serves');
+    assert.equal(sample(text, 'haproxy_backend_up_servers{proxy="be_mixed"}'), 3);
+    assert.equal(sample(text, 'haproxy_backend_servers{proxy="be_mixed"}'), 6);
+    assert.equal(sample(text, 'haproxy_backend_current_queue{proxy="be_ok"}'), 0);
+    assert.equal(sample(text, 'haproxy_backend_no_up_servers_seconds_total{proxy="be_api"}'), 0);
+  });
+
+  test('the contract\'s server families', () => {
+    assert.equal(sample(text, 'haproxy_server_state{proxy="be_api",server="api1",state="down"}'), 1);
+    assert.equal(sample(text, 'haproxy_server_state{proxy="be_mixed",server="m_drain",state="drain"}'), 1);
+    assert.equal(sample(text, 'haproxy_server_state{proxy="be_mixed",server="m_drain",state="up"}'), undefined, 'only the current state');
+    assert.equal(sample(text, 'haproxy_server_check_status{proxy="be_api",server="api1",status="L4CON"}'), 1);
+    assert.equal(sample(text, 'haproxy_server_check_status{proxy="be_ok",server="web2",status="L7OK"}'), undefined, 'checks paused in MAINT');
+    assert.equal(sample(text, 'haproxy_server_checks_until_down{proxy="be_ok",server="web1"}'), 3);
+    assert.equal(sample(text, 'haproxy_server_checks_until_down{proxy="be_api",server="api1"}'), 0);
+    assert.equal(sample(text, 'haproxy_server_checks_until_down{proxy="be_mixed",server="m_nocheck"}'), undefined);
+    assert.equal(sample(text, 'haproxy_server_sessions_utilization_ratio{proxy="be_ok",server="web2"}'), 0);
+    assert.equal(sample(text, 'haproxy_server_state_changes_total{proxy="be_api",server="api1",to="down"}'), 0, 'exported as 0 before anything goes wrong');
+  });
+
+  test('promex names for the raw facts, in seconds, without rates and maxima', () => {
+    assert.equal(sample(text, 'haproxy_server_check_failures_total{proxy="be_api",server="api1"}'), 1, 'HAProxy starts servers UP: the first failed check counts');
+    assert.match(text, /^haproxy_backend_http_responses_total\{proxy="be_ok",code="5xx"\} \d+$/m);
+    assert.match(text, /^haproxy_frontend_http_responses_total\{proxy="fe_main",code="5xx"\} \d+$/m);
+    assert.match(text, /^haproxy_process_build_info\{version="2.6.12-1\+deb12u4"\} 1$/m);
+    assert.doesNotMatch(text, /_max\b|_rate\b|max_sessions|server="BACKEND"|server="FRONTEND"/);
+  });
+
+  test('UP 2/3 is visible before HAProxy marks the server DOWN', () => {
+    const goingDown = render('haproxy-2.6.12-going-down.txt');
+    assert.equal(sample(goingDown, 'haproxy_server_checks_until_down{proxy="be_ok",server="web1"}'), 2);
+    assert.equal(sample(goingDown, 'haproxy_server_state{proxy="be_ok",server="web1",state="up"}'), 1);
+  });
+
+  test('promtool check metrics accepts the output', (t) => {
+    const missing = missingTool('promtool', 'prometheus');
+    if (missing) return t.skip(missing);
+    for (const name of ['haproxy-2.6.12-lab.txt', 'haproxy-2.6.12-going-down.txt', 'haproxy-2.6.12-nolb.txt']) {
+      const result = spawnSync('promtool', ['check', 'metrics'], { input: render(name), encoding: 'utf8' });
+      assert.equal(result.status, 0, `${name}: ${result.stdout}${result.stderr}`);
+    }
+  });
+});
+
+describe('exposition text', () => {
+  test('label values and help are escaped, special values spelled', () => {
+    assert.equal(escapeLabelValue('a"b\\c\nd'), 'a\\"b\\\\c\\nd');
+    assert.equal(escapeLabelValue('plain'), 'plain');
+    assert.equal(formatValue(NaN), 'NaN');
+    assert.equal(formatValue(Infinity), '+Inf');
+    assert.equal(formatValue(0.25), '0.25');
+    const out = new ExpositionWriter();
+    out.family('x', 'gauge', 'a\\b\nc');
+    out.sample('x', '', 1);
+    assert.equal(out.text(), '# HELP x a\\\\b\\nc\n# TYPE x gauge\nx 1\n');
+  });
+});

@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ParseError } from '../src/parse/errors.js';
+import { parseInfo } from '../src/parse/info.js';
+import { ADMIN, parseServersState } from '../src/parse/serversState.js';
+import { cell, numberCell, parseStat, splitCsvLine } from '../src/parse/stat.js';
+import { parseStatus } from '../src/parse/status.js';
+import { answers, fixture } from './support/fixtures.js';
+
+describe('show stat', () => {
+  test('2.6.12: every object, typed, by header name', () => {
+    const table = parseStat(answers('haproxy-2.6.12-lab.txt').stat);
+    assert.equal(table.columns.size, 128, '128 columns, the "-" marker among them');
+    const byName = new Map(table.rows.map((r) => [`${r.proxy}/${r.name}`, r]));
+    assert.equal(byName.get('fe_main/FRONTEND')?.type, 'frontend');
+    assert.equal(byName.get('be_empty/BACKEND')?.type, 'backend');
+    const api1 = byName.get('be_api/api1');
+    assert.ok(api1);
+    assert.equal(api1.type, 'server');
+    assert.equal(cell(table, api1, 'status'), 'DOWN');
+    assert.equal(cell(table, api1, 'check_status'), 'L4CON');
+    assert.equal(cell(table, api1, 'last_chk'), 'Connection refused');
+    assert.equal(cell(table, api1, 'check_desc'), 'Layer4 connection problem');
+    assert.equal(numberCell(table, api1, 'check_rise'), 2);
+    assert.equal(numberCell(table, api1, 'check_fall'), 3);
+    assert.equal(numberCell(table, api1, 'slim'), null, 'an empty cell is no number');
+    assert.equal(cell(table, api1, 'no_such_column'), undefined);
+  });
+
+  test('older (2.5.5) and newer (3.3.0) column sets give the same facts', () => {
+    const base = parseStat(answers('haproxy-2.6.12-lab.txt').stat);
+    for (const name of ['haproxy-2.5.5-stat.csv', 'haproxy-3.3.0-stat.csv']) {
+      const table = parseStat(fixture(name));
+      assert.equal(table.rows.length, base.rows.length, name);
+      table.rows.forEach((row, i) => {
+        const same = base.rows[i];
+        assert.ok(same);
+        for (const column of ['status', 'scur', 'check_status', 'check_health', 'tracked', 'bck']) {
+          assert.equal(cell(table, row, column), cell(base, same, column), `${name} ${row.proxy}/${row.name} ${column}`);
+        }
+      });
+    }
+    assert.equal(parseStat(fixture('haproxy-2.5.5-stat.csv')).columns.get('agg_server_check_status'), 100);
+    assert.equal(parseStat(fixture('haproxy-3.3.0-stat.csv')).columns.get('agg_server_check_status'), 101);
+  });
+
+  test('quoted fields, doubled quotes and the trailing comma', () => {
+    assert.deepEqual(splitCsvLine('a,"b,c","say ""hi""",'), ['a', 'b,c', 'say "hi"', '']);
+    const table = parseStat('# pxname,svname,status,last_chk,type,\nbe,s1,DOWN,"HTTP status check returned code <503, ""down"">",2,\n');
+    const row = table.rows[0];
+    assert.ok(row);
+    assert.equal(cell(table, row, 'last_chk'), 'HTTP status check returned code <503, "down">');
+    assert.equal(row.type, 'server');
+  });
+
+  test('a version without the type column still tells frontends, backends and servers apart', () => {
+    const table = parseStat('# pxname,svname,status,\nfe,FRONTEND,OPEN,\nbe,web1,UP,\nbe,BACKEND,UP,\n');
+    assert.deepEqual(table.rows.map((r) => r.type), ['frontend', 'server', 'backend']);
+  });
+
+  test('an answer that is not show stat is an error, not data', () => {
+    assert.throws(() => parseStat('Permission denied\n'), ParseError);
+    assert.throws(() => parseStat('# qcur,scur,\n'), /pxname/);
+  });
+});
+
+describe('status text', () => {
+  const table: Array<[string, ReturnType<typeof parseStatus>]> = [
+    ['UP', { word: 'UP', progress: null, via: null, resolution: false, agent: false }],
+    ['UP 2/3', { word: 'UP', progress: { current: 2, total: 3 }, via: null, resolution: false, agent: false }],
+    ['DOWN', { word: 'DOWN', progress: null, via: null, resolution: false, agent: false }],
+    ['DOWN 1/2', { word: 'DOWN', progress: { current: 1, total: 2 }, via: null, resolution: false, agent: false }],
+    ['DOWN (agent)', { word: 'DOWN', progress: null, via: null, resolution: false, agent: true }],
+    ['NOLB', { word: 'NOLB', progress: null, via: null, resolution: false, agent: false }],
+    ['NOLB 1/2', { word: 'NOLB', progress: { current: 1, total: 2 }, via: null, resolution: false, agent: false }],
+    ['MAINT', { word: 'MAINT', progress: null, via: null, resolution: false, agent: false }],
+    ['MAINT (via be_api/api1)', { word: 'MAINT', progress: null, via: 'be_api/api1', resolution: false, agent: false }],
+    ['MAINT (resolution)', { word: 'MAINT', progress: null, via: null, resolution: true, agent: false }],
+    ['DRAIN', { word: 'DRAIN', progress: null, via: null, resolution: false, agent: false }],
+    ['DRAIN 2/3', { word: 'DRAIN', progress: { current: 2, total: 3 }, via: null, resolution: false, agent: false }],
+    ['DRAIN (agent)', { word: 'DRAIN', progress: null, via: null, resolution: false, agent: true }],
+    ['no check', { word: 'no check', progress: null, via: null, resolution: false, agent: false }],
+    ['OPEN', { word: 'OPEN', progress: null, via: null, resolution: false, agent: false }],
+    ['FULL', { word: 'FULL', progress: null, via: null, resolution: false, agent: false }],
+    ['STOP', { word: 'STOP', progress: null, via: null, resolution: false, agent: false }],
+    ['SOMETHING NEW', null],
+    ['UP sideways', null],
+  ];
+  for (const [text, expected] of table) {
+    test(JSON.stringify(text), () => assert.deepEqual(parseStatus(text), expected));
+  }
+
+  test('every status in the captures is understood', () => {
+    for (const name of ['haproxy-2.6.12-lab.txt', 'haproxy-2.6.12-going-down.txt', 'haproxy-2.6.12-going-up.txt', 'haproxy-2.6.12-maint-via.txt', 'haproxy-2.6.12-nolb.txt']) {
+      const table = parseStat(answers(name).stat);
+      for (const row of table.rows) assert.notEqual(parseStatus(cell(table, row, 'status') ?? ''), null, `${name}: ${row.proxy}/${row.name}`);
+    }
+  });
+});
+
+describe('show servers state', () => {
+  test('2.6.12: the admin bit field, op state and check numbers', () => {
+    const rows = parseServersState(answers('haproxy-2.6.12-lab.txt').serversState);
+    const by = new Map(rows.map((r) => [`${r.backend}/${r.server}`, r]));
+    assert.equal(rows.length, 13);
+    assert.equal(by.get('be_ok/web2')?.adminState, ADMIN.FMAINT, 'set server ... state maint');
+    assert.equal(by.get('be_mixed/m_drain')?.adminState, ADMIN.FDRAIN, 'set server ... state drain');
+    assert.equal(by.get('be_mixed/m_disabled')?.adminState, ADMIN.FMAINT | ADMIN.CMAINT, '"disabled" in the configuration');
+    assert.equal(by.get('be_api/api1')?.opState, 'stopped');
+    assert.equal(by.get('be_api/api1')?.checkStatus, 8, 'L4CON');
+    assert.equal(by.get('be_ok/web1')?.opState, 'running');
+    assert.equal(by.get('be_mixed/m_nocheck')?.checkState, 0, 'no check configured');
+    assert.equal(by.get('be_mixed/m_up')?.checkState, 6, 'configured and enabled');
+    const nolb = parseServersState(answers('haproxy-2.6.12-nolb.txt').serversState);
+    assert.equal(nolb[0]?.opState, 'stopping');
+    assert.equal(parseServersState(answers('haproxy-2.6.12-maint-via.txt').serversState).find((r) => r.server === 'm_track')?.adminState, ADMIN.IMAINT);
+  });
+
+  test('fields are found by name, so appended fields change nothing', () => {
+    const text = '1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port srv_future\n3 be 1 s1 10.0.0.1 2 0 1 1 5 15 3 4 6 0 0 0 - 80 - 0 0 - - 0 extra\n';
+    const [row] = parseServersState(text);
+    assert.equal(row?.opState, 'running');
+    assert.equal(row?.port, 80);
+  });
+
+  test('an empty installation has only the header', () => {
+    assert.deepEqual(parseServersState('1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state\n'), []);
+  });
+
+  test('another format version, a missing field or a word for a number is an error', () => {
+    assert.throws(() => parseServersState('2\n# be_id\n'), /format version 1/);
+    assert.throws(() => parseServersState('1\n# be_id be_name\n'), /srv_id/);
+    const header = answers('haproxy-2.6.12-lab.txt').serversState.split('\n').slice(0, 2).join('\n');
+    assert.throws(() => parseServersState(`${header}\n3 be x s1 10.0.0.1 2 0 1 1 5 15 3 4 6 0 0 0 - 80 - 0 0 - - 0\n`), /srv_id is "x"/);
+  });
+});
+
+describe('show info', () => {
+  test('2.6.12', () => {
+    const info = parseInfo(answers('haproxy-2.6.12-lab.txt').info);
+    assert.equal(info.version, '2.6.12-1+deb12u4');
+    assert.ok(info.pid !== null && info.pid > 0);
+    assert.ok(info.startTimeSeconds !== null && info.startTimeSeconds > 1_700_000_000);
+    assert.equal(info.fields.get('Build info'), '2.6.12-1+deb12u4');
+    assert.equal(info.fields.get('Tainted'), '0');
+  });
+
+  test('text that is not show info is an error', () => {
+    assert.throws(() => parseInfo('Unknown command, but maybe one of the following\n'), ParseError);
+  });
+});

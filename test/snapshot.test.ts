@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ADMIN, type OpState } from '../src/parse/serversState.js';
+import { conditionFromRuntime, conditionFromStatus, type Backend, type Server, type ServerCondition, type Snapshot } from '../src/snapshot.js';
+import { snapshotOf } from './support/fixtures.js';
+
+function backend(snapshot: Snapshot, name: string): Backend {
+  const found = snapshot.backends.find((b) => b.name === name);
+  assert.ok(found, `backend ${name}`);
+  return found;
+}
+
+function server(snapshot: Snapshot, path: string): Server {
+  const [b, s] = path.split('/') as [string, string];
+  const found = backend(snapshot, b).servers.find((x) => x.name === s);
+  assert.ok(found, `server ${path}`);
+  return found;
+}
+
+describe('a server\'s condition from show servers state', () => {
+  const rows: Array<[string, OpState, number, number, ServerCondition]> = [
+    ['running', 'running', 0, 1, { state: 'up', held: [], usable: true }],
+    ['starting (slowstart)', 'starting', 0, 1, { state: 'up', held: [], usable: true }],
+    ['stopped', 'stopped', 0, 1, { state: 'down', held: [], usable: false }],
+    ['stopping (NOLB)', 'stopping', 0, 1, { state: 'nolb', held: [], usable: false }],
+    ['forced MAINT', 'running', ADMIN.FMAINT, 1, { state: 'maint', held: ['forced'], usable: false }],
+    ['config disabled', 'stopped', ADMIN.FMAINT | ADMIN.CMAINT, 1, { state: 'maint', held: ['forced', 'config'], usable: false }],
+    ['MAINT inherited through track', 'stopped', ADMIN.IMAINT, 1, { state: 'maint', held: ['inherited'], usable: false }],
+    ['MAINT on DNS resolution', 'stopped', ADMIN.RMAINT, 1, { state: 'maint', held: ['resolution'], usable: false }],
+    ['forced DRAIN', 'running', ADMIN.FDRAIN, 1, { state: 'drain', held: ['forced'], usable: false }],
+    ['inherited DRAIN', 'running', ADMIN.IDRAIN, 1, { state: 'drain', held: ['inherited'], usable: false }],
+    ['DRAIN of a DOWN server is DOWN', 'stopped', ADMIN.FDRAIN, 1, { state: 'down', held: [], usable: false }],
+    ['weight 0', 'running', 0, 0, { state: 'drain', held: ['weight_zero'], usable: false }],
+    ['MAINT wins over DRAIN', 'running', ADMIN.FMAINT | ADMIN.FDRAIN, 1, { state: 'maint', held: ['forced'], usable: false }],
+  ];
+  for (const [name, opState, adminState, userWeight, expected] of rows) {
+    test(name, () => assert.deepEqual(conditionFromRuntime({ opState, adminState, userWeight }), expected));
+  }
+});
+
+describe('a server\'s condition from the status text (stats page)', () => {
+  const rows: Array<[string, number | null, ServerCondition | null]> = [
+    ['UP', 1, { state: 'up', held: [], usable: true }],
+    ['UP 1/3', 1, { state: 'up', held: [], usable: true }],
+    ['no check', 1, { state: 'up', held: [], usable: true }],
+    ['UP', 0, { state: 'drain', held: ['weight_zero'], usable: false }],
+    ['DOWN 1/2', 1, { state: 'down', held: [], usable: false }],
+    ['NOLB', 1, { state: 'nolb', held: [], usable: false }],
+    ['MAINT', 1, { state: 'maint', held: ['unknown'], usable: false }],
+    ['MAINT (via be/s)', 1, { state: 'maint', held: ['inherited'], usable: false }],
+    ['MAINT (resolution)', 1, { state: 'maint', held: ['resolution'], usable: false }],
+    ['DRAIN', 1, { state: 'drain', held: ['unknown'], usable: false }],
+    ['DRAIN (agent)', 1, { state: 'drain', held: ['agent'], usable: false }],
+    ['OPEN', null, null],
+  ];
+  for (const [status, weight, expected] of rows) {
+    test(`${status} (weight ${weight})`, () => assert.deepEqual(conditionFromStatus(status, weight), expected));
+  }
+});
+
+describe('snapshot of the 2.6.12 lab', () => {
+  const snapshot = snapshotOf('haproxy-2.6.12-lab.txt');
+
+  test('every server DOWN: no usable server, with the check result per server', () => {
+    const api = backend(snapshot, 'be_api');
+    assert.equal(api.noUsableServer, true);
+    assert.deepEqual(api.counts, { total: 2, usable: 0, down: 2, maint: 0, drain: 0, nolb: 0, backupUsable: 0 });
+    const api1 = server(snapshot, 'be_api/api1');
+    assert.equal(api1.check?.status, 'L4CON');
+    assert.equal(api1.check?.detail, 'Connection refused');
+    assert.equal(api1.check?.description, 'Layer4 connection problem');
+    assert.equal(api1.check?.failuresUntilDown, 0);
+    assert.equal(api1.check?.successesUntilUp, 2);
+  });
+
+  test('an empty backend has no usable server, although HAProxy calls it UP', () => {
+    const empty = backend(snapshot, 'be_empty');
+    assert.equal(empty.counts.total, 0);
+    assert.equal(empty.noUsableServer, true);
+  });
+
+  test('primaries DOWN with a backup UP still serves', () => {
+    const b = backend(snapshot, 'be_backup');
+    assert.equal(b.noUsableServer, false);
+    assert.equal(b.counts.usable, 1);
+    assert.equal(b.counts.backupUsable, 1);
+    assert.equal(server(snapshot, 'be_backup/bak1').backup, true);
+  });
+
+  test('MAINT, DRAIN, no check, tracked and disabled servers side by side', () => {
+    const mixed = backend(snapshot, 'be_mixed');
+    assert.deepEqual(mixed.counts, { total: 6, usable: 3, down: 1, maint: 1, drain: 1, nolb: 0, backupUsable: 1 });
+    assert.deepEqual(server(snapshot, 'be_mixed/m_drain').held, ['forced']);
+    assert.deepEqual(server(snapshot, 'be_mixed/m_disabled').held, ['forced', 'config']);
+    assert.equal(server(snapshot, 'be_mixed/m_nocheck').check, null, 'no check');
+    assert.equal(server(snapshot, 'be_mixed/m_nocheck').usable, true, '"no check" counts as up');
+    assert.equal(server(snapshot, 'be_mixed/m_track').tracks, 'be_api/api1');
+    assert.equal(server(snapshot, 'be_mixed/m_track').check, null, 'a tracking server has no check of its own');
+    assert.equal(server(snapshot, 'be_ok/web2').state, 'maint');
+    assert.equal(server(snapshot, 'be_ok/web2').check?.paused, true, 'checks pause in MAINT');
+  });
+
+  test('sessions and capacity: the BACKEND row\'s slim (fullconn) is not the capacity', () => {
+    const ok = backend(snapshot, 'be_ok');
+    assert.equal(ok.capacity, null, 'the only usable server has no maxconn');
+    assert.ok(ok.row);
+    assert.equal(server(snapshot, 'be_ok/web2').sessions.limit, 10);
+  });
+
+  test('time of the last change comes from show servers state', () => {
+    const api1 = server(snapshot, 'be_api/api1');
+    assert.ok(api1.lastChangeAt !== null && api1.lastChangeAt <= snapshot.takenAt);
+  });
+});
+
+describe('snapshots of transitions', () => {
+  test('UP 2/3: still usable, 2 failed checks left before DOWN', () => {
+    const s = snapshotOf('haproxy-2.6.12-going-down.txt');
+    const web1 = server(s, 'be_ok/web1');
+    assert.equal(web1.status, 'UP 2/3');
+    assert.equal(web1.usable, true);
+    assert.equal(web1.check?.failuresUntilDown, 2);
+    assert.equal(web1.check?.status, 'L4CON');
+  });
+
+  test('DOWN 1/2: not usable, 1 more good check before UP', () => {
+    const s = snapshotOf('haproxy-2.6.12-going-up.txt');
+    const down = s.backends.flatMap((b) => b.servers).find((x) => x.status === 'DOWN 1/2');
+    assert.ok(down);
+    assert.equal(down.usable, false);
+    assert.equal(down.check?.successesUntilUp, 1);
+  });
+
+  test('MAINT (via ...) is inherited maintenance', () => {
+    const s = snapshotOf('haproxy-2.6.12-maint-via.txt');
+    const track = server(s, 'be_mixed/m_track');
+    assert.equal(track.status, 'MAINT (via be_api/api1)');
+    assert.deepEqual(track.held, ['inherited']);
+  });
+
+  test('NOLB servers take no new request: the backend has none usable', () => {
+    const s = snapshotOf('haproxy-2.6.12-nolb.txt');
+    const b = backend(s, 'be_nolb');
+    assert.equal(b.noUsableServer, true);
+    assert.equal(b.counts.nolb, 2);
+  });
+});
+
+describe('from the stats page alone', () => {
+  const snapshot = snapshotOf('haproxy-2.6.12-lab.txt', { statsPageOnly: true });
+
+  test('states agree with the socket\'s, and what cannot be known is said', () => {
+    const full = snapshotOf('haproxy-2.6.12-lab.txt');
+    for (const b of full.backends) {
+      const same = backend(snapshot, b.name);
+      assert.equal(same.noUsableServer, b.noUsableServer, b.name);
+      assert.deepEqual(same.servers.map((x) => x.state), b.servers.map((x) => x.state), b.name);
+    }
+    assert.deepEqual(server(snapshot, 'be_ok/web2').held, ['unknown']);
+    assert.ok(snapshot.unknown.some((u) => u.includes('MAINT')));
+    assert.equal(snapshot.info, null);
+  });
+});

@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseInfo } from '../../src/parse/info.js';
+import { parseServersState } from '../../src/parse/serversState.js';
+import { parseStat } from '../../src/parse/stat.js';
+import { buildSnapshot, type Snapshot } from '../../src/snapshot.js';
+
+// dist/test/support -> test/fixtures
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures');
+
+export function fixture(name: string): string {
+  return readFileSync(path.join(FIXTURES, name), 'utf8');
+}
+
+/** The three answers of a `show info;show stat;show servers state` capture. */
+export function answers(name: string): { info: string; stat: string; serversState: string } {
+  const [info, stat, serversState] = fixture(name).split('\n\n') as [string, string, string];
+  return { info, stat, serversState };
+}
+
+export function snapshotOf(name: string, options: { statsPageOnly?: boolean; takenAt?: number } = {}): Snapshot {
+  const a = answers(name);
+  return buildSnapshot({
+    takenAt: options.takenAt ?? Date.parse('2026-11-24T01:00:00Z'),
+    source: options.statsPageOnly ? 'stats_url' : 'socket',
+    stat: parseStat(a.stat),
+    info: options.statsPageOnly ? null : parseInfo(a.info),
+    serversState: options.statsPageOnly ? null : parseServersState(a.serversState),
+  });
+}

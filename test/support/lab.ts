@@ -1,0 +1,142 @@
+// A real HAProxy with real backends on loopback, for the integration tests (and the demo).
+// Ports come from the OS; every wait is bounded; every process is stopped by its PID.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+/** Says why a tool is missing: a failure in CI (CI=true), a skip elsewhere. */
+export function missingTool(command: string, debianPackage: string): string | null {
+  const found = spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
+  if (found) return null;
+  const message = `${command} not found: install the Debian package "${debianPackage}" (apt-get install ${debianPackage})`;
+  if (process.env.CI === 'true') throw new Error(message);
+  return message;
+}
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export interface Backend {
+  readonly port: number;
+  /** Stops listening and drops open connections: health checks then fail with L4CON. */
+  close(): Promise<void>;
+}
+
+/** An HTTP server on loopback answering 200, after `delayMs` when given. */
+export async function startBackend(options: { delayMs?: number; port?: number } = {}): Promise<Backend> {
+  const server = http.createServer((req, res) => {
+    const answer = (): void => {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(`ok ${req.url}\n`);
+    };
+    if (options.delayMs) setTimeout(answer, options.delayMs);
+    else answer();
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+export interface Haproxy {
+  readonly dir: string;
+  readonly pid: number;
+  /** `level user`: what nosrv reads. */
+  readonly userSocket: string;
+  /** `level admin`: how a test plays the operator. */
+  readonly adminSocket: string;
+  /** Sends one command through the admin socket and returns the answer. */
+  admin(command: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export interface HaproxyOptions {
+  /** Sections after `global` and `defaults`: frontends, backends. */
+  readonly proxies: string;
+  /** Where the user socket goes, when a test needs to know it before HAProxy starts. */
+  readonly userSocket?: string;
+  readonly globalLines?: string;
+  readonly defaultsLines?: string;
+}
+
+export async function startHaproxy(options: HaproxyOptions): Promise<Haproxy> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'nosrv-haproxy-'));
+  const userSocket = options.userSocket ?? path.join(dir, 'user.sock');
+  const adminSocket = path.join(dir, 'admin.sock');
+  const config = `global
+    stats socket ${adminSocket} mode 600 level admin
+    stats socket ${userSocket} mode 600 level user
+${options.globalLines ?? ''}
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 10s
+    timeout server 10s
+${options.defaultsLines ?? ''}
+${options.proxies}
+`;
+  const configPath = path.join(dir, 'haproxy.cfg');
+  writeFileSync(configPath, config);
+  const child: ChildProcess = spawn('haproxy', ['-db', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      process.kill(child.pid as number, 'SIGTERM');
+      const timer = setTimeout(() => child.pid && process.kill(child.pid, 'SIGKILL'), 3000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(async () => (await sendCommand(adminSocket, 'show info')).includes('Name: HAProxy'), { timeoutMs: 5000, what: 'HAProxy to answer on its socket' });
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}; HAProxy said: ${stderr.trim()}`);
+  }
+  return { dir, pid: child.pid as number, userSocket, adminSocket, admin: (command) => sendCommand(adminSocket, command), stop };
+}
+
+/** One command over a fresh connection; any command, unlike nosrv's client. */
+export function sendCommand(socketPath: string, command: string): Promise<string> {
+  return new Promise((resolve) => {
+    let answer = '';
+    const socket = net.connect({ path: socketPath });
+    socket.setTimeout(2000, () => socket.destroy());
+    socket.on('connect', () => socket.write(`${command}\n`));
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString();
+    });
+    socket.on('close', () => resolve(answer));
+    socket.on('error', () => resolve(''));
+  });
+}
+
+/** Polls `check` until it is true; bounded in time and count. */
+export async function waitFor(check: () => boolean | Promise<boolean>, options: { timeoutMs: number; intervalMs?: number; what: string }): Promise<void> {
+  const interval = options.intervalMs ?? 100;
+  const tries = Math.ceil(options.timeoutMs / interval);
+  for (let i = 0; i < tries; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, interval));
+  }
+  throw new Error(`gave up after ${options.timeoutMs} ms waiting for ${options.what}`);
+}

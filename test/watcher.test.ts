@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { ServerObservation } from '../src/haproxy/source.js';
+import type { ServerState } from '../src/snapshot.js';
+import { EVENTS_PER_BACKEND, Watcher } from '../src/watcher.js';
+
+function seen(backend: string, server: string, state: ServerState, checkStatus: string | null = null): ServerObservation {
+  return { backend, server, condition: { state, held: state === 'maint' ? ['forced'] : [], usable: state === 'up' }, checkStatus };
+}
+
+describe('watcher', () => {
+  test('a short outage between two scrapes is counted in seconds and transitions', () => {
+    const w = new Watcher();
+    const t0 = Date.parse('2026-11-24T01:00:00Z');
+    w.observe([seen('be', 'a', 'up'), seen('be', 'b', 'up')], ['be'], t0);
+    w.observe([seen('be', 'a', 'down', 'L4CON'), seen('be', 'b', 'down', 'L4CON')], null, t0 + 1000);
+    w.observe([seen('be', 'a', 'down'), seen('be', 'b', 'down')], null, t0 + 2000);
+    w.observe([seen('be', 'a', 'up'), seen('be', 'b', 'down')], null, t0 + 3500);
+    assert.equal(w.noUsableSeconds('be'), 2.5, 'from the poll that saw the outage to the one that saw it end');
+    const a = [...w.changes()].find((c) => c.server === 'a');
+    assert.deepEqual(a?.changes, { up: 1, down: 1, maint: 0, drain: 0, nolb: 0 });
+    assert.deepEqual(
+      w.events('be').map((e) => [e.server, e.from, e.to, e.reason]),
+      [
+        ['a', 'up', 'down', 'L4CON'],
+        ['b', 'up', 'down', 'L4CON'],
+        ['a', 'down', 'up', null],
+      ],
+    );
+    assert.equal(w.events('be')[0]?.at, '2026-11-24T01:00:01.000Z');
+  });
+
+  test('every server starts with all its counters at 0', () => {
+    const w = new Watcher();
+    w.observe([seen('be', 'a', 'up')], ['be'], 0);
+    assert.deepEqual([...w.changes()][0]?.changes, { up: 0, down: 0, maint: 0, drain: 0, nolb: 0 });
+  });
+
+  test('an empty backend counts as having no usable server', () => {
+    const w = new Watcher();
+    w.observe([], ['be_empty'], 0);
+    w.observe([], null, 4000);
+    assert.equal(w.noUsableSeconds('be_empty'), 4);
+  });
+
+  test('backends and servers gone from the configuration are dropped', () => {
+    const w = new Watcher();
+    w.observe([seen('old', 'a', 'down'), seen('be', 'b', 'up')], ['old', 'be'], 0);
+    w.observe([seen('be', 'b', 'up')], ['be'], 1000);
+    assert.equal(w.noUsableSeconds('old'), 0);
+    assert.deepEqual([...w.changes()].map((c) => c.server), ['b']);
+  });
+
+  test('a read that finishes after a newer one is ignored', () => {
+    const w = new Watcher();
+    w.observe([seen('be', 'a', 'up')], ['be'], 2000);
+    w.observe([seen('be', 'a', 'down')], null, 1000);
+    assert.equal(w.events('be').length, 0);
+  });
+
+  test('events per backend are bounded', () => {
+    const w = new Watcher();
+    for (let i = 0; i < EVENTS_PER_BACKEND * 3; i++) w.observe([seen('be', 'a', i % 2 ? 'down' : 'up')], null, i);
+    assert.equal(w.events('be').length, EVENTS_PER_BACKEND);
+  });
+
+  test('held states say why', () => {
+    const w = new Watcher();
+    w.observe([seen('be', 'a', 'up')], ['be'], 0);
+    w.observe([seen('be', 'a', 'maint')], null, 1);
+    assert.equal(w.events('be')[0]?.reason, 'held: forced');
+  });
+});
