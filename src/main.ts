@@ -34,6 +34,10 @@ async function main(): Promise<number> {
     process.stdout.write(`nosrv ${VERSION}\n`);
     return 0;
   }
+  if (invocation.command === 'explain') {
+    process.stderr.write('nosrv explain: not built yet (it comes with the diagnosis)\n');
+    return USAGE_ERROR;
+  }
   const log = createLogger(invocation.config.logLevel);
   const daemon = await startDaemon(invocation.config, log);
   await new Promise<void>((resolve) => {

@@ -47,7 +47,8 @@ export class HaproxyReader {
     if (this.polling) return;
     this.polling = true;
     try {
-      const observations = await this.source.readServerConditions(Date.now() + this.timeoutMs);
+      const deadline = Date.now() + this.timeoutMs;
+      const observations = await beforeDeadline(this.source.readServerConditions(deadline), deadline, this.source.target);
       this.watcher.observe(observations, null, Date.now());
       this.report(null);
     } catch (err) {
@@ -60,7 +61,7 @@ export class HaproxyReader {
   private async readNow(deadline: number): Promise<ReadResult> {
     let result: ReadResult;
     try {
-      const reading = await this.source.readSnapshot(deadline);
+      const reading = await beforeDeadline(this.source.readSnapshot(deadline), deadline, this.source.target);
       const { snapshot } = reading;
       this.watcher.observe(observationsOf(snapshot), snapshot.backends.map((b) => b.name), snapshot.takenAt);
       result = { ok: true, reading, at: snapshot.takenAt };
@@ -101,15 +102,24 @@ function asReadError(err: unknown, target: string): HaproxyReadError {
   return new HaproxyReadError('io_error', `reading ${target} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
-function withDeadline(shared: Promise<ReadResult>, deadline: number, target: string): Promise<ReadResult> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(
-      () => resolve({ ok: false, error: new HaproxyReadError('timeout', `no answer from ${target} within this scrape's deadline`), at: Date.now() }),
-      Math.max(0, deadline - Date.now()),
+/** Settles by the deadline whatever the source does, so no read stays in flight forever. */
+function beforeDeadline<T>(work: Promise<T>, deadline: number, target: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new HaproxyReadError('timeout', `no answer from ${target} within the deadline`)), Math.max(0, deadline - Date.now()));
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
     );
-    void shared.then((result) => {
-      clearTimeout(timer);
-      resolve(result);
-    });
   });
+}
+
+/** A read already in flight, waited for no longer than this caller's own deadline. */
+function withDeadline(shared: Promise<ReadResult>, deadline: number, target: string): Promise<ReadResult> {
+  return beforeDeadline(shared, deadline, target).catch((error: HaproxyReadError) => ({ ok: false as const, error, at: Date.now() }));
 }

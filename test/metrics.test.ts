@@ -7,6 +7,7 @@ import { observationsOf } from '../src/reader.js';
 import { Watcher } from '../src/watcher.js';
 import { snapshotOf } from './support/fixtures.js';
 import { missingTool } from './support/lab.js';
+import { sample } from './support/metrics.js';
 
 function render(fixtureName: string): string {
   const snapshot = snapshotOf(fixtureName);
@@ -15,11 +16,6 @@ function render(fixtureName: string): string {
   const out = new ExpositionWriter();
   writeHaproxyMetrics(out, snapshot, watcher);
   return out.text();
-}
-
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
 describe('haproxy_* metrics from the 2.6.12 lab', () => {

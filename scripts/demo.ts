@@ -1,0 +1,102 @@
+// `npm run demo` without flags: a real HAProxy on loopback with one healthy backend and one of
+// each kind of trouble, nosrv reading it through a `level user` socket, and the URLs to open.
+// Ctrl-C stops everything it started.
+
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, startBackend, startHaproxy, waitFor, type Backend } from '../test/support/lab.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+async function portOr(preferred: number): Promise<number> {
+  const net = await import('node:net');
+  const free = await new Promise<boolean>((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(preferred, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+  return free ? preferred : freePort();
+}
+
+async function main(): Promise<void> {
+  const backends: Backend[] = [];
+  for (let i = 0; i < 3; i++) backends.push(await startBackend());
+  backends.push(await startBackend({ delayMs: 2000 }));
+  const [web1, web2, web3, slow] = backends as [Backend, Backend, Backend, Backend];
+  const dead = await freePort();
+  const frontendPort = await freePort();
+  const haproxy = await startHaproxy({
+    defaultsLines: '    timeout queue 1s\n    default-server inter 1s fall 3 rise 2',
+    proxies: `
+frontend fe_demo
+    bind 127.0.0.1:${frontendPort}
+    use_backend be_api if { path_beg /api }
+    use_backend be_search if { path_beg /search }
+    use_backend be_checkout if { path_beg /checkout }
+    use_backend be_legacy if { path_beg /legacy }
+    use_backend be_reports if { path_beg /reports }
+    default_backend be_shop
+backend be_shop
+    server web1 127.0.0.1:${web1.port} check
+    server web2 127.0.0.1:${web2.port} check
+backend be_api
+    server api1 127.0.0.1:${dead} check
+    server api2 127.0.0.1:${dead} check
+backend be_search
+    server search1 127.0.0.1:${web1.port} check
+    server search2 127.0.0.1:${web2.port} check
+backend be_checkout
+    server pay1 127.0.0.1:${slow.port} check maxconn 1
+backend be_legacy
+    server old1 127.0.0.1:${web3.port} check
+backend be_reports
+`,
+  });
+  await haproxy.admin('set server be_search/search2 state maint');
+  await haproxy.admin('set server be_legacy/old1 state drain');
+
+  const port = await portOr(9503);
+  const nosrv = spawn(process.execPath, [path.join(here, '../src/main.js'), `--haproxy.socket=${haproxy.userSocket}`, `--web.listen-address=127.0.0.1:${port}`], {
+    stdio: 'inherit',
+  });
+  const stop = async (): Promise<void> => {
+    if (nosrv.exitCode === null) process.kill(nosrv.pid as number, 'SIGTERM');
+    await haproxy.stop();
+    for (const b of backends) await b.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  nosrv.once('exit', () => void stop());
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/ready`).catch(() => null))?.status === 200, { timeoutMs: 10_000, what: 'nosrv to be ready' });
+
+  const admin = `socat stdio ${haproxy.adminSocket}`;
+  process.stdout.write(`
+nosrv is watching a demo HAProxy (${haproxy.userSocket}, level user).
+
+  metrics      http://127.0.0.1:${port}/metrics
+  home         http://127.0.0.1:${port}/
+  HAProxy      http://127.0.0.1:${frontendPort}/  (try /api, /search, /checkout, /legacy, /reports)
+
+What is wrong on purpose:
+  be_api       every server DOWN (nothing listens): 503 now
+  be_reports   no server at all: 503 now
+  be_legacy    its only server left in DRAIN: 503 now
+  be_search    one server in MAINT, one left UP: one failure away from 503
+  be_checkout  one slow server with maxconn 1: parallel requests queue, then 503
+
+Break and mend it through the admin socket, for example:
+  echo 'set server be_shop/web1 state maint' | ${admin}
+  echo 'set server be_search/search2 state ready' | ${admin}
+
+  curl -s http://127.0.0.1:${port}/metrics | grep -E '^haproxy_backend_(no_up_servers|up_servers)'
+
+Ctrl-C stops nosrv, HAProxy (pid ${haproxy.pid}) and the demo backends.
+`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`demo: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Every test, unit and integration, against a real HAProxy. Installs what it needs first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+# Without root the tests that need a missing tool skip and say why (in CI they fail).
+need_debian_packages haproxy:haproxy promtool:prometheus || true
+need_node_modules
+npm run -s build
+exec node --test --test-reporter=spec dist/test/*.test.js dist/test/integration/*.test.js

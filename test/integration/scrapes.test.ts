@@ -1,0 +1,108 @@
+// One read of HAProxy serves every scrape that arrives while it is in flight, and the watcher
+// sees what happens between scrapes.
+
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { pino } from 'pino';
+import { SocketSource, type HaproxySource, type Reading } from '../../src/haproxy/source.js';
+import { createOwnRegistry } from '../../src/metrics/own.js';
+import { HaproxyReader } from '../../src/reader.js';
+import { buildApp } from '../../src/web/app.js';
+import { Watcher } from '../../src/watcher.js';
+import { missingTool, startBackend, startHaproxy, waitFor } from '../support/lab.js';
+import { get, sample } from '../support/metrics.js';
+import { startNosrv } from '../support/nosrv.js';
+
+const missing = missingTool('haproxy', 'haproxy');
+
+test('ten concurrent scrapes are served by one read of HAProxy', { skip: missing ?? false }, async () => {
+  const backend = await startBackend();
+  const haproxy = await startHaproxy({ proxies: `backend be\n    server s1 127.0.0.1:${backend.port}\n` });
+  const real = new SocketSource({ kind: 'unix', path: haproxy.userSocket });
+  let reads = 0;
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  // The real socket read, held until every scrape has arrived, and counted.
+  const source: HaproxySource = {
+    kind: real.kind,
+    target: real.target,
+    async readSnapshot(deadline: number): Promise<Reading> {
+      reads++;
+      await gate;
+      return real.readSnapshot(deadline);
+    },
+    readServerConditions: (deadline) => real.readServerConditions(deadline),
+  };
+  const watcher = new Watcher();
+  const reader = new HaproxyReader(source, watcher, pino({ level: 'silent' }), 5000);
+  const server = http.createServer(buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader) }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+  try {
+    const scrapes = Array.from({ length: 10 }, () => get(url));
+    await waitFor(() => reads === 1, { timeoutMs: 2000, what: 'the first read to start' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    open();
+    const answers = await Promise.all(scrapes);
+    assert.equal(reads, 1);
+    for (const a of answers) {
+      assert.equal(a.status, 200);
+      assert.equal(sample(a.text, 'haproxy_up'), 1);
+      assert.equal(sample(a.text, 'haproxy_backend_up_servers{proxy="be"}'), 1);
+    }
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await haproxy.stop();
+    await backend.close();
+  }
+});
+
+test("a scrape's own deadline (X-Prometheus-Scrape-Timeout-Seconds) bounds its wait", { skip: missing ?? false }, async () => {
+  const haproxy = await startHaproxy({ proxies: 'backend be\n' });
+  const real = new SocketSource({ kind: 'unix', path: haproxy.userSocket });
+  const source: HaproxySource = { kind: real.kind, target: real.target, readSnapshot: () => new Promise(() => {}), readServerConditions: (d) => real.readServerConditions(d) };
+  const watcher = new Watcher();
+  const reader = new HaproxyReader(source, watcher, pino({ level: 'silent' }), 30_000);
+  const server = http.createServer(buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader) }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const started = Date.now();
+    const { status, text } = await get(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`, { 'X-Prometheus-Scrape-Timeout-Seconds': '0.5' });
+    assert.equal(status, 200);
+    assert.equal(sample(text, 'haproxy_up'), 0);
+    assert.ok(Date.now() - started < 2000, 'answered within the scrape timeout, not --haproxy.timeout');
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await haproxy.stop();
+  }
+});
+
+test('an outage shorter than the scrape interval is counted by the watcher', { skip: missing ?? false }, async () => {
+  let backend = await startBackend();
+  const port = backend.port;
+  const haproxy = await startHaproxy({ proxies: `backend be_flap\n    server s1 127.0.0.1:${port} check inter 100ms fall 1 rise 1\n` });
+  const nosrv = await startNosrv([`--haproxy.socket=${haproxy.userSocket}`, '--watch.interval=1s']);
+  try {
+    await waitFor(async () => sample((await get(`${nosrv.url}/metrics`)).text, 'haproxy_backend_up_servers{proxy="be_flap"}') === 1, { timeoutMs: 3000, what: 'be_flap up' });
+    const before = (await get(`${nosrv.url}/metrics`)).text;
+    assert.equal(sample(before, 'haproxy_server_state_changes_total{proxy="be_flap",server="s1",to="down"}'), 0);
+
+    // The outage: long enough for the 1 s watcher to see it, with no scrape during it.
+    await backend.close();
+    await new Promise((resolve) => setTimeout(resolve, 2600));
+    backend = await startBackend({ port });
+    await waitFor(async () => (await haproxy.admin('show servers state be_flap')).includes(' be_flap 1 s1 127.0.0.1 2 '), { timeoutMs: 3000, what: 's1 UP again' });
+
+    const after = (await get(`${nosrv.url}/metrics`)).text;
+    assert.equal(sample(after, 'haproxy_backend_no_up_servers{proxy="be_flap"}'), 0, 'the scrape itself sees nothing wrong');
+    assert.ok((sample(after, 'haproxy_backend_no_up_servers_seconds_total{proxy="be_flap"}') ?? 0) >= 1, after);
+    assert.equal(sample(after, 'haproxy_server_state_changes_total{proxy="be_flap",server="s1",to="down"}'), 1);
+    assert.equal(sample(after, 'haproxy_server_state_changes_total{proxy="be_flap",server="s1",to="up"}'), 1);
+  } finally {
+    await nosrv.stop();
+    await haproxy.stop();
+    await backend.close();
+  }
+});
