@@ -4,6 +4,7 @@
 
 import { parse as parseYaml } from 'yaml';
 import { parseRuntimeApiAddress, type RuntimeApiAddress } from './haproxy/runtimeApi.js';
+import { loadWebConfig, type WebConfig } from './web/webConfig.js';
 
 export interface Config {
   readonly haproxy: {
@@ -18,7 +19,8 @@ export interface Config {
   readonly logsListen: string | null;
   readonly watchIntervalMs: number;
   readonly listen: { readonly host: string | undefined; readonly port: number };
-  readonly webConfigFile: string | null;
+  /** From --web.config.file: TLS, basic auth, headers. */
+  readonly web: WebConfig | null;
   readonly logLevel: string;
 }
 
@@ -128,6 +130,7 @@ export function loadInvocation(argv: readonly string[], env: Readonly<Record<str
     return ms;
   });
   const listen = checked('web.listen-address', parseListenAddress);
+  const web = checked('web.config.file', (file) => loadWebConfig(file, readFile));
   const logLevel = checked('log.level', (text) => {
     if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(text)) throw new Error('expected trace, debug, info, warn, error or fatal');
     return text;
@@ -156,7 +159,7 @@ export function loadInvocation(argv: readonly string[], env: Readonly<Record<str
         logsListen,
         watchIntervalMs,
         listen,
-        webConfigFile: value('web.config.file'),
+        web,
         logLevel,
       },
     },

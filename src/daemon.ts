@@ -1,6 +1,8 @@
 // Wires the daemon: one source, one watcher, one reader; the watcher's clock; the HTTP server.
 
 import http from 'node:http';
+import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import cron from 'node-cron';
 import type { Logger } from 'pino';
@@ -9,6 +11,7 @@ import { SocketSource, StatsPageSource, type HaproxySource } from './haproxy/sou
 import { createOwnRegistry } from './metrics/own.js';
 import { HaproxyReader } from './reader.js';
 import { buildApp } from './web/app.js';
+import { refuseClient, tlsServerOptions } from './web/webConfig.js';
 import { Watcher } from './watcher.js';
 
 export interface Daemon {
@@ -27,14 +30,21 @@ export function createSource(haproxy: Config['haproxy']): HaproxySource {
 export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
   const watcher = new Watcher();
   const reader = new HaproxyReader(createSource(config.haproxy), watcher, log.child({ component: 'reader' }), config.haproxy.timeoutMs);
-  const app = buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader) });
-  const server = http.createServer(app);
+  const app = buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader), web: config.web });
+  const tls = config.web?.tls ?? null;
+  const server = tls ? https.createServer(tlsServerOptions(tls), app) : http.createServer(app);
+  if (tls) {
+    server.on('secureConnection', (socket: TLSSocket) => {
+      const certificate = socket.getPeerCertificate();
+      if (refuseClient(tls.clientAuth, certificate !== null && Object.keys(certificate).length > 0, socket.authorized)) socket.destroy();
+    });
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.listen.port, config.listen.host, () => resolve());
   });
   const address = server.address() as AddressInfo;
-  log.info({ address: `${address.address}:${address.port}`, haproxy: reader.source.target }, 'nosrv serving');
+  log.info({ address: `${address.address}:${address.port}`, tls: tls !== null, haproxy: reader.source.target }, 'nosrv serving');
 
   void reader.read(); // so /ready turns green without waiting for the first scrape
   const cronLog = log.child({ component: 'watcher' });

@@ -7,20 +7,27 @@ import { ExpositionWriter } from '../metrics/exposition.js';
 import { writeHaproxyMetrics } from '../metrics/haproxy.js';
 import type { HaproxyReader } from '../reader.js';
 import { VERSION } from '../version.js';
+import { basicAuth, type WebConfig } from './webConfig.js';
 import type { Watcher } from '../watcher.js';
 
 export interface AppDeps {
   readonly reader: HaproxyReader;
   readonly watcher: Watcher;
   readonly ownMetrics: Registry;
+  readonly web?: WebConfig | null;
 }
 
 /** Seconds kept back from Prometheus's scrape timeout, to write and send the answer. */
 const SCRAPE_MARGIN_MS = 250;
 
-export function buildApp({ reader, watcher, ownMetrics }: AppDeps): Express {
+export function buildApp({ reader, watcher, ownMetrics, web }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  if (web) {
+    const headers = web.headers;
+    if (Object.keys(headers).length > 0) app.use((_req, res, next) => (res.set(headers), next()));
+    if (web.users.size > 0) app.use(basicAuth(web.users));
+  }
 
   app.get('/', (_req, res) => {
     res.type('html').send(landingPage(reader.source.target));

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { loadInvocation } from '../../src/config.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
@@ -12,7 +13,7 @@ export interface RunningNosrv {
 
 /** The daemon in this process, configured by flags as a user would, on a port the OS picks. */
 export async function startNosrv(flags: readonly string[]): Promise<RunningNosrv> {
-  const loaded = loadInvocation([...flags, '--web.listen-address=127.0.0.1:0'], {}, () => '');
+  const loaded = loadInvocation([...flags, '--web.listen-address=127.0.0.1:0'], {}, (file) => readFileSync(file, 'utf8'));
   if (!loaded.ok) throw new Error(loaded.problems.join('; '));
   const { log, lines } = capturedLogger();
   const daemon = await startDaemon(loaded.invocation.config, log as Logger);
