@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import cron from 'node-cron';
 import type { Logger } from 'pino';
 import { cronExpression, type Config } from './config.js';
+import { ConfigFile } from './haproxy/extras.js';
 import { SocketSource, StatsPageSource, type HaproxySource } from './haproxy/source.js';
 import { createOwnRegistry } from './metrics/own.js';
 import { HaproxyReader } from './reader.js';
@@ -27,9 +28,17 @@ export function createSource(haproxy: Config['haproxy']): HaproxySource {
   return new SocketSource(haproxy.socket);
 }
 
+export function createReader(config: Config, watcher: Watcher, log: Logger): HaproxyReader {
+  return new HaproxyReader(createSource(config.haproxy), watcher, log.child({ component: 'reader' }), {
+    timeoutMs: config.haproxy.timeoutMs,
+    master: config.haproxy.masterSocket,
+    configFile: config.haproxy.configFile ? new ConfigFile(config.haproxy.configFile) : null,
+  });
+}
+
 export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
   const watcher = new Watcher();
-  const reader = new HaproxyReader(createSource(config.haproxy), watcher, log.child({ component: 'reader' }), config.haproxy.timeoutMs);
+  const reader = createReader(config, watcher, log);
   const app = buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader), web: config.web });
   const tls = config.web?.tls ?? null;
   const server = tls ? https.createServer(tlsServerOptions(tls), app) : http.createServer(app);

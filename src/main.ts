@@ -3,7 +3,11 @@
 
 import { readFileSync } from 'node:fs';
 import { envName, FLAGS, loadInvocation } from './config.js';
-import { startDaemon } from './daemon.js';
+import { createReader, startDaemon } from './daemon.js';
+import { diagnosisText } from './diagnosisText.js';
+import { Watcher } from './watcher.js';
+import { pino } from 'pino';
+import type { Config } from './config.js';
 import { createLogger } from './log.js';
 import { VERSION } from './version.js';
 
@@ -17,6 +21,17 @@ function usage(): string {
 Flags:
 ${rows.join('\n')}
 `;
+}
+
+/** `nosrv explain`: one read, the diagnosis on stdout; 0 fine, 1 failing, 3 HAProxy unreadable. */
+async function explain(config: Config, json: boolean): Promise<number> {
+  // Everything worth saying is in the diagnosis itself, failures included.
+  const reader = createReader(config, new Watcher(), pino({ level: 'silent' }));
+  const { diagnosis } = await reader.read();
+  process.stdout.write(json ? `${JSON.stringify(diagnosis, null, 2)}\n` : diagnosisText(diagnosis, reader.source.target));
+  if (!diagnosis.haproxy.up) return 3;
+  const failing = [...diagnosis.backends, ...diagnosis.frontends, diagnosis.process].some((x) => x.verdict === 'failing');
+  return failing ? 1 : 0;
 }
 
 async function main(): Promise<number> {
@@ -34,10 +49,7 @@ async function main(): Promise<number> {
     process.stdout.write(`nosrv ${VERSION}\n`);
     return 0;
   }
-  if (invocation.command === 'explain') {
-    process.stderr.write('nosrv explain: not built yet (it comes with the diagnosis)\n');
-    return USAGE_ERROR;
-  }
+  if (invocation.command === 'explain') return explain(invocation.config, invocation.json);
   const log = createLogger(invocation.config.logLevel);
   const daemon = await startDaemon(invocation.config, log);
   await new Promise<void>((resolve) => {

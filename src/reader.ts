@@ -1,36 +1,79 @@
 // Reads HAProxy for everyone who asks: concurrent scrapes share one read in flight
-// (single-flight), each caller waiting no longer than its own deadline. A failure is a normal
-// result, logged once when it starts and once when it ends, never on every poll.
+// (single-flight), each caller waiting no longer than its own deadline. Beside the snapshot it
+// reads the master CLI and the configuration file when configured, and computes the diagnosis
+// once per read. A failure is a normal result, logged once when it starts and once when it ends.
 
 import type { Logger } from 'pino';
-import { HaproxyReadError, type ReadErrorCode } from './haproxy/errors.js';
+import { diagnose, type Diagnosis } from './diagnosis.js';
+import { HaproxyReadError } from './haproxy/errors.js';
+import { readProcs, type ConfigFile } from './haproxy/extras.js';
+import { socatCommand, type RuntimeApiAddress } from './haproxy/runtimeApi.js';
 import type { HaproxySource, Reading, ServerObservation } from './haproxy/source.js';
+import type { HaproxyConfig } from './parse/haproxyConfig.js';
+import type { ProcList } from './parse/showProc.js';
 import type { Snapshot } from './snapshot.js';
 import type { Watcher } from './watcher.js';
 
-export type ReadResult = { readonly ok: true; readonly reading: Reading; readonly at: number } | { readonly ok: false; readonly error: HaproxyReadError; readonly at: number };
+export type ReadResult = ({ readonly ok: true; readonly reading: Reading } | { readonly ok: false; readonly error: HaproxyReadError }) & {
+  readonly at: number;
+  readonly diagnosis: Diagnosis;
+};
+
+export interface ReaderOptions {
+  /** --haproxy.timeout: the longest any read may take. */
+  readonly timeoutMs: number;
+  readonly master: RuntimeApiAddress | null;
+  readonly configFile: ConfigFile | null;
+}
+
+/** Logs a failure when it starts or changes, and once when it ends; never on every read. */
+class FailureLog {
+  private since: { text: string; at: number } | null = null;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly what: string,
+  ) {}
+
+  report(error: { code?: string; message: string } | null, fields: Record<string, unknown> = {}): void {
+    if (error === null) {
+      if (this.since !== null) this.log.info({ failedFor: `${Math.round((Date.now() - this.since.at) / 1000)}s`, ...fields }, `${this.what} can be read again`);
+      this.since = null;
+      return;
+    }
+    const text = error.code ?? error.message;
+    if (this.since?.text === text) return;
+    this.log.warn({ code: error.code, err: error, ...fields }, `cannot read ${this.what}`);
+    this.since = { text, at: this.since?.at ?? Date.now() };
+  }
+}
 
 export class HaproxyReader {
   private inFlight: Promise<ReadResult> | null = null;
-  private failingSince: { code: ReadErrorCode; at: number } | null = null;
   private polling = false;
-  /** The last full read, for /ready and /explain. */
+  private readonly haproxyFailures: FailureLog;
+  private readonly masterFailures: FailureLog;
+  private readonly configFailures: FailureLog;
+  /** The last full read, for /ready and nosrv's own metrics. */
   latest: ReadResult | null = null;
   /** HAProxy has been read at least once: /ready. */
   hasRead = false;
-  readonly errorCounts = new Map<ReadErrorCode, number>();
+  readonly errorCounts = new Map<string, number>();
 
   constructor(
     readonly source: HaproxySource,
     private readonly watcher: Watcher,
-    private readonly log: Logger,
-    /** --haproxy.timeout: the longest any read may take. */
-    private readonly timeoutMs: number,
-  ) {}
+    log: Logger,
+    private readonly options: ReaderOptions,
+  ) {
+    this.haproxyFailures = new FailureLog(log, 'HAProxy');
+    this.masterFailures = new FailureLog(log, "HAProxy's master CLI");
+    this.configFailures = new FailureLog(log, "HAProxy's configuration file");
+  }
 
   /** A full read, shared with any read already in flight. `deadline` is epoch ms. */
-  read(deadline = Date.now() + this.timeoutMs): Promise<ReadResult> {
-    const own = Math.min(deadline, Date.now() + this.timeoutMs);
+  read(deadline = Date.now() + this.options.timeoutMs): Promise<ReadResult> {
+    const own = Math.min(deadline, Date.now() + this.options.timeoutMs);
     if (this.inFlight === null) {
       const started = this.readNow(own);
       this.inFlight = started;
@@ -39,7 +82,7 @@ export class HaproxyReader {
       });
       return started;
     }
-    return withDeadline(this.inFlight, own, this.source.target);
+    return beforeDeadline(this.inFlight, own, this.source.target).catch((error: HaproxyReadError) => this.failed(error, null, null, null, null));
   }
 
   /** The watcher's poll between scrapes: servers' conditions only. Skipped while one runs. */
@@ -47,47 +90,96 @@ export class HaproxyReader {
     if (this.polling) return;
     this.polling = true;
     try {
-      const deadline = Date.now() + this.timeoutMs;
+      const deadline = Date.now() + this.options.timeoutMs;
       const observations = await beforeDeadline(this.source.readServerConditions(deadline), deadline, this.source.target);
       this.watcher.observe(observations, null, Date.now());
-      this.report(null);
+      this.haproxyFailures.report(null);
     } catch (err) {
-      this.report(asReadError(err, this.source.target));
+      this.count(this.reportHaproxy(asReadError(err, this.source.target)));
     } finally {
       this.polling = false;
     }
   }
 
   private async readNow(deadline: number): Promise<ReadResult> {
+    const [reading, procs, config] = await Promise.all([
+      beforeDeadline(this.source.readSnapshot(deadline), deadline, this.source.target).then(
+        (value) => ({ value, error: null }),
+        (err: unknown) => ({ value: null, error: asReadError(err, this.source.target) }),
+      ),
+      this.readMaster(deadline),
+      this.readConfig(),
+    ]);
     let result: ReadResult;
-    try {
-      const reading = await beforeDeadline(this.source.readSnapshot(deadline), deadline, this.source.target);
-      const { snapshot } = reading;
+    if (reading.value) {
+      const { snapshot } = reading.value;
       this.watcher.observe(observationsOf(snapshot), snapshot.backends.map((b) => b.name), snapshot.takenAt);
-      result = { ok: true, reading, at: snapshot.takenAt };
       this.hasRead = true;
-      this.report(null);
-    } catch (err) {
-      const error = asReadError(err, this.source.target);
-      result = { ok: false, error, at: Date.now() };
-      this.report(error);
+      this.haproxyFailures.report(null);
+      result = { ok: true, reading: reading.value, at: snapshot.takenAt, diagnosis: this.diagnose(snapshot, null, procs, config) };
+    } else {
+      result = this.failed(this.reportHaproxy(reading.error as HaproxyReadError), procs.value, procs.error, config.value, config.error);
+      this.count(result.ok ? null : result.error);
     }
     this.latest = result;
     return result;
   }
 
-  private report(error: HaproxyReadError | null): void {
-    if (error === null) {
-      if (this.failingSince !== null) {
-        this.log.info({ failedFor: `${Math.round((Date.now() - this.failingSince.at) / 1000)}s`, code: this.failingSince.code }, 'HAProxy can be read again');
-        this.failingSince = null;
-      }
-      return;
+  private failed(error: HaproxyReadError, procs: ProcList | null, procsError: string | null, config: HaproxyConfig | null, configError: string | null): ReadResult {
+    return { ok: false, error, at: Date.now(), diagnosis: this.diagnose(null, error.message, { value: procs, error: procsError }, { value: config, error: configError }) };
+  }
+
+  private diagnose(snapshot: Snapshot | null, error: string | null, procs: { value: ProcList | null; error: string | null }, config: { value: HaproxyConfig | null; error: string | null }): Diagnosis {
+    return diagnose({
+      now: Date.now(),
+      snapshot,
+      error,
+      events: (backend) => this.watcher.events(backend),
+      procs: procs.value,
+      procsError: procs.error,
+      config: config.value,
+      configError: config.error,
+      socat: this.source.socat,
+      masterSocat: this.options.master ? socatCommand(this.options.master) : null,
+      configPath: this.options.configFile?.path ?? null,
+    });
+  }
+
+  private async readMaster(deadline: number): Promise<{ value: ProcList | null; error: string | null }> {
+    const master = this.options.master;
+    if (master === null) return { value: null, error: null };
+    try {
+      const value = await beforeDeadline(readProcs(master, deadline), deadline, 'the master CLI');
+      this.masterFailures.report(null);
+      return { value, error: null };
+    } catch (err) {
+      const error = asReadError(err, 'the master CLI');
+      this.masterFailures.report(error);
+      return { value: null, error: error.message };
     }
-    this.errorCounts.set(error.code, (this.errorCounts.get(error.code) ?? 0) + 1);
-    if (this.failingSince?.code === error.code) return;
-    this.log.warn({ code: error.code, target: this.source.target, err: error }, 'cannot read HAProxy');
-    this.failingSince = { code: error.code, at: this.failingSince?.at ?? Date.now() };
+  }
+
+  private async readConfig(): Promise<{ value: HaproxyConfig | null; error: string | null }> {
+    const file = this.options.configFile;
+    if (file === null) return { value: null, error: null };
+    try {
+      const value = await file.read();
+      this.configFailures.report(null);
+      return { value, error: null };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.configFailures.report({ message }, { path: file.path });
+      return { value: null, error: message };
+    }
+  }
+
+  private reportHaproxy(error: HaproxyReadError): HaproxyReadError {
+    this.haproxyFailures.report(error, { target: this.source.target });
+    return error;
+  }
+
+  private count(error: HaproxyReadError | null): void {
+    if (error) this.errorCounts.set(error.code, (this.errorCounts.get(error.code) ?? 0) + 1);
   }
 }
 
@@ -102,7 +194,7 @@ function asReadError(err: unknown, target: string): HaproxyReadError {
   return new HaproxyReadError('io_error', `reading ${target} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
-/** Settles by the deadline whatever the source does, so no read stays in flight forever. */
+/** Settles by the deadline whatever the work does, so no read stays in flight forever. */
 function beforeDeadline<T>(work: Promise<T>, deadline: number, target: string): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new HaproxyReadError('timeout', `no answer from ${target} within the deadline`)), Math.max(0, deadline - Date.now()));
@@ -117,9 +209,4 @@ function beforeDeadline<T>(work: Promise<T>, deadline: number, target: string): 
       },
     );
   });
-}
-
-/** A read already in flight, waited for no longer than this caller's own deadline. */
-function withDeadline(shared: Promise<ReadResult>, deadline: number, target: string): Promise<ReadResult> {
-  return beforeDeadline(shared, deadline, target).catch((error: HaproxyReadError) => ({ ok: false as const, error, at: Date.now() }));
 }

@@ -225,7 +225,8 @@ function buildServer(stat: StatTable, row: StatRow, runtime: ServerStateRow | nu
     backup: numberCell(stat, row, 'bck') === 1,
     weight,
     tracks: tracked ? tracked : null,
-    address: cell(stat, row, 'addr') || runtime?.address || null,
+    // `addr` is empty on a `level user` socket; show servers state has the address and port.
+    address: cell(stat, row, 'addr') || (runtime ? hostPort(runtime.address, runtime.port) : null),
     status,
     check: buildCheck(stat, row, runtime, condition.state),
     sessions: {
@@ -301,6 +302,11 @@ function buildBackend(stat: StatTable, name: string, servers: Server[], row: Sta
     lastChangeAt: secondsSinceChange === null ? null : takenAt - secondsSinceChange * 1000,
     row,
   };
+}
+
+function hostPort(address: string, port: number | null): string {
+  const host = address.includes(':') ? `[${address}]` : address;
+  return port ? `${host}:${port}` : host;
 }
 
 export function msToSeconds(ms: number | null): number | null {

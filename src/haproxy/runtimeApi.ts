@@ -30,6 +30,12 @@ export function describeAddress(address: RuntimeApiAddress): string {
   return address.kind === 'unix' ? address.path : `tcp://${address.host}:${address.port}`;
 }
 
+/** How a person reaches the same socket from a shell, for the fix commands nosrv prints. */
+export function socatCommand(address: RuntimeApiAddress): string {
+  const target = address.kind === 'unix' ? address.path : `TCP:${address.host}:${address.port}`;
+  return `socat stdio ${/^[\w./:@-]+$/.test(target) ? target : `'${target.replace(/'/g, "'\\''")}'`}`;
+}
+
 const SHOW_COMMAND = /^(@!?\d+ )?show( [^;\r\n]*)?$/;
 
 export interface CommandAnswer {

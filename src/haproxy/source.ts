@@ -10,7 +10,7 @@ import { parseServersState } from '../parse/serversState.js';
 import { cell, numberCell, parseStat, type StatTable } from '../parse/stat.js';
 import { buildSnapshot, conditionFromRuntime, conditionFromStatus, type ServerCondition, type Snapshot, type SourceKind } from '../snapshot.js';
 import { fromSystemError, HaproxyReadError } from './errors.js';
-import { describeAddress, runShowCommands, type RuntimeApiAddress } from './runtimeApi.js';
+import { describeAddress, runShowCommands, socatCommand, type RuntimeApiAddress } from './runtimeApi.js';
 
 /** 64 MiB: `show stat` of 50,000 servers is about 12 MB. */
 export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
@@ -37,6 +37,8 @@ export interface HaproxySource {
   readonly kind: SourceKind;
   /** The socket path or URL, for messages and fix commands. */
   readonly target: string;
+  /** `socat stdio ...` for the runtime API, to write fix commands a person can paste. */
+  readonly socat: string;
   readSnapshot(deadline: number): Promise<Reading>;
   readServerConditions(deadline: number): Promise<ServerObservation[]>;
 }
@@ -54,9 +56,11 @@ function parsed<T>(parse: () => T): T {
 export class SocketSource implements HaproxySource {
   readonly kind = 'socket' as const;
   readonly target: string;
+  readonly socat: string;
 
   constructor(private readonly address: RuntimeApiAddress) {
     this.target = describeAddress(address);
+    this.socat = socatCommand(address);
   }
 
   async readSnapshot(deadline: number): Promise<Reading> {
@@ -91,6 +95,8 @@ export interface StatsPageOptions {
 export class StatsPageSource implements HaproxySource {
   readonly kind = 'stats_url' as const;
   readonly target: string;
+  /** The stats page has no runtime API: fixes name the socket HAProxy's admins usually have. */
+  readonly socat = 'socat stdio /run/haproxy/admin.sock';
   private readonly url: string;
   private readonly auth: { username: string; password: string } | undefined;
 

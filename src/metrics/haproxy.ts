@@ -2,6 +2,7 @@
 // built-in exporter (promex) exports, the name and meaning are promex's, so dashboards carry over;
 // precomputed rates and maxima are left out (Prometheus computes them better).
 
+import { BACKEND_CAUSES, BACKEND_RISKS, FRONTEND_CAUSES, FRONTEND_RISKS, PROCESS_CAUSES, PROCESS_RISKS, type Diagnosis, type Finding } from '../diagnosis.js';
 import type { StatRow, StatTable } from '../parse/stat.js';
 import type { Backend, Frontend, Server, Snapshot } from '../snapshot.js';
 import type { Watcher } from '../watcher.js';
@@ -239,4 +240,22 @@ function writeServers(out: ExpositionWriter, stat: StatTable, backends: readonly
     if (counts === undefined) return;
     for (const [to, n] of Object.entries(counts)) out.sample('haproxy_server_state_changes_total', `${labelSets[i]},to="${to}"`, n);
   });
+}
+
+/** The diagnosis as 0/1 series: every code for every object, so alerts see 0 before a 503. */
+export function writeDiagnosisMetrics(out: ExpositionWriter, diagnosis: Diagnosis): void {
+  const holds = (findings: readonly Finding[], code: string): number => (findings.some((f) => f.code === code) ? 1 : 0);
+  const family = (name: string, label: 'cause' | 'risk', help: string, codes: readonly string[], objects: ReadonlyArray<{ labels: string; findings: readonly Finding[] }>): void => {
+    out.family(name, 'gauge', help);
+    for (const o of objects) for (const code of codes) out.sample(name, `${o.labels}${o.labels ? ',' : ''}${label}="${code}"`, holds(o.findings, code));
+  };
+  const backends = diagnosis.backends;
+  family('haproxy_backend_503_cause', 'cause', '1 while HAProxy answers 503 for this backend for this cause.', BACKEND_CAUSES, backends.map((b) => ({ labels: proxyLabel(b.name), findings: b.causes })));
+  family('haproxy_backend_503_risk', 'risk', '1 while this risk of a 503 holds for the backend.', BACKEND_RISKS, backends.map((b) => ({ labels: proxyLabel(b.name), findings: b.risks })));
+  const frontends = diagnosis.frontends;
+  family('haproxy_frontend_503_cause', 'cause', '1 while HAProxy answers 503 on this frontend for this cause.', FRONTEND_CAUSES, frontends.map((f) => ({ labels: proxyLabel(f.name), findings: f.causes })));
+  family('haproxy_frontend_503_risk', 'risk', '1 while this risk of a 503 holds for the frontend.', FRONTEND_RISKS, frontends.map((f) => ({ labels: proxyLabel(f.name), findings: f.risks })));
+  if (!diagnosis.process.known) return;
+  family('haproxy_process_503_cause', 'cause', '1 while this process-wide cause of 503s holds (from the master CLI).', PROCESS_CAUSES, [{ labels: '', findings: diagnosis.process.causes }]);
+  family('haproxy_process_503_risk', 'risk', '1 while this process-wide risk holds (from the master CLI).', PROCESS_RISKS, [{ labels: '', findings: diagnosis.process.risks }]);
 }

@@ -4,9 +4,12 @@
 import express, { type Express, type Request } from 'express';
 import type { Registry } from 'prom-client';
 import { ExpositionWriter } from '../metrics/exposition.js';
-import { writeHaproxyMetrics } from '../metrics/haproxy.js';
+import { diagnosisText } from '../diagnosisText.js';
+import { writeDiagnosisMetrics, writeHaproxyMetrics } from '../metrics/haproxy.js';
+import { explainPage } from './explainPage.js';
 import type { HaproxyReader } from '../reader.js';
 import { VERSION } from '../version.js';
+import { escapeHtml } from './html.js';
 import { basicAuth, type WebConfig } from './webConfig.js';
 import type { Watcher } from '../watcher.js';
 
@@ -47,10 +50,34 @@ export function buildApp({ reader, watcher, ownMetrics, web }: AppDeps): Express
       const result = await reader.read(scrapeDeadline(req));
       const out = new ExpositionWriter();
       if (result.ok) writeHaproxyMetrics(out, result.reading.snapshot, watcher);
+      writeDiagnosisMetrics(out, result.diagnosis);
       out.family('haproxy_up', 'gauge', '1 when the last read of HAProxy succeeded.');
       out.sample('haproxy_up', '', result.ok ? 1 : 0);
       const own = await ownMetrics.metrics();
       res.type('text/plain; version=0.0.4; charset=utf-8').send(out.text() + own);
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  app.get('/explain', async (req, res, next) => {
+    try {
+      const result = await reader.read(scrapeDeadline(req));
+      const backend = typeof req.query.backend === 'string' && req.query.backend !== '' ? req.query.backend : null;
+      let diagnosis = result.diagnosis;
+      if (backend !== null) {
+        const matching = diagnosis.backends.filter((b) => b.name === backend);
+        if (matching.length === 0 && diagnosis.haproxy.up) {
+          res.status(404).type('text').send(`HAProxy has no backend named ${JSON.stringify(backend)}\n`);
+          return;
+        }
+        diagnosis = { ...diagnosis, backends: matching, frontends: [] };
+      }
+      const format = typeof req.query.format === 'string' ? req.query.format : req.accepts(['text/html', 'application/json']) === 'application/json' ? 'json' : 'html';
+      if (format === 'json') res.json(diagnosis);
+      else if (format === 'text') res.type('text/plain; charset=utf-8').send(diagnosisText(diagnosis, reader.source.target));
+      else if (format === 'html') res.type('html').send(explainPage(diagnosis, reader.source.target, backend));
+      else res.status(400).type('text').send('format is json, text or html\n');
     } catch (err) {
       next(err);
     }
@@ -66,10 +93,6 @@ function scrapeDeadline(req: Request): number | undefined {
   return Date.now() + Math.max(100, header * 1000 - SCRAPE_MARGIN_MS);
 }
 
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 function landingPage(target: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -80,6 +103,7 @@ function landingPage(target: string): string {
 <p>Why HAProxy answers <code>503 Service Unavailable</code>, and what to type to fix it.</p>
 <p>Watching <code>${escapeHtml(target)}</code>.</p>
 <ul>
+<li><a href="explain">/explain</a>: why HAProxy answers 503, and what to type to fix it (also <a href="explain?format=json">JSON</a>, <a href="explain?format=text">text</a>)</li>
 <li><a href="metrics">/metrics</a>: Prometheus metrics</li>
 <li><a href="ready">/ready</a>: 200 once HAProxy has been read</li>
 <li><a href="healthz">/healthz</a>: 200 while nosrv runs</li>

@@ -1,0 +1,448 @@
+// Why HAProxy answers 503 now (causes) and why it soon will (risks), for every backend, frontend
+// and the process, with the evidence and the commands that fix it. A pure function of what was
+// read: metrics, /explain and `nosrv explain` all show this one result.
+
+import { isFailedCheck } from './parse/checkStatus.js';
+import type { ConfigProxy, ConfigServer, HaproxyConfig } from './parse/haproxyConfig.js';
+import type { ProcList } from './parse/showProc.js';
+import type { Backend, Server, Snapshot } from './snapshot.js';
+import type { StateEvent } from './watcher.js';
+
+export const BACKEND_CAUSES = ['no_servers', 'servers_down', 'servers_maint', 'pool_exhausted'] as const;
+export const BACKEND_RISKS = ['last_server_up', 'checks_failing', 'near_maxconn', 'queueing', 'servers_held'] as const;
+export const FRONTEND_CAUSES = ['no_backend_match'] as const;
+export const FRONTEND_RISKS = ['no_default_backend'] as const;
+export const PROCESS_CAUSES = ['failed_reload'] as const;
+export const PROCESS_RISKS = ['old_workers'] as const;
+
+export type Verdict = 'failing' | 'at_risk' | 'ok';
+
+export interface Finding {
+  readonly code: string;
+  readonly summary: string;
+  readonly evidence: readonly string[];
+  /** Commands and configuration lines a person can paste, nothing else. */
+  readonly fix: readonly string[];
+  /** What to do, in sentences, where a command alone would not say it. */
+  readonly advice: readonly string[];
+}
+
+export interface BackendDiagnosis {
+  readonly name: string;
+  readonly verdict: Verdict;
+  readonly servers: { readonly total: number; readonly up: number; readonly down: number; readonly maint: number; readonly drain: number; readonly nolb: number; readonly backup_up: number };
+  readonly causes: readonly Finding[];
+  readonly risks: readonly Finding[];
+  /** From the configuration file: weaknesses that are not yet a risk. */
+  readonly findings: readonly Finding[];
+  readonly events: readonly StateEvent[];
+}
+
+export interface FrontendDiagnosis {
+  readonly name: string;
+  readonly verdict: Verdict;
+  readonly causes: readonly Finding[];
+  readonly risks: readonly Finding[];
+}
+
+export interface ProcessDiagnosis {
+  readonly verdict: Verdict;
+  /** False without --haproxy.master-socket: reloads and workers are then unknown. */
+  readonly known: boolean;
+  readonly causes: readonly Finding[];
+  readonly risks: readonly Finding[];
+}
+
+export interface Diagnosis {
+  readonly generated_at: string;
+  readonly haproxy: { readonly up: boolean; readonly version: string | null; readonly error: string | null };
+  readonly backends: readonly BackendDiagnosis[];
+  readonly frontends: readonly FrontendDiagnosis[];
+  readonly process: ProcessDiagnosis;
+  /** What nosrv could not read, and so does not judge. */
+  readonly unknown: readonly string[];
+}
+
+export interface DiagnosisInput {
+  readonly now: number;
+  readonly snapshot: Snapshot | null;
+  readonly error: string | null;
+  readonly events: (backend: string) => readonly StateEvent[];
+  readonly procs: ProcList | null;
+  readonly procsError: string | null;
+  readonly config: HaproxyConfig | null;
+  readonly configError: string | null;
+  /** How to reach the runtime API from a shell: `socat stdio /run/haproxy/admin.sock`. */
+  readonly socat: string;
+  readonly masterSocat: string | null;
+  readonly configPath: string | null;
+}
+
+export function diagnose(input: DiagnosisInput): Diagnosis {
+  const { snapshot } = input;
+  const configProxies = new Map((input.config?.proxies ?? []).map((p) => [p.name, p]));
+  const unknown = [...(snapshot?.unknown ?? [])];
+  if (input.procsError) unknown.push(`reloads and workers: ${input.procsError}`);
+  if (input.configError) unknown.push(`the configuration file: ${input.configError}`);
+
+  const backends = (snapshot?.backends ?? []).map((b) => diagnoseBackend(b, configProxies.get(b.name) ?? null, input));
+  const frontendNames = new Set([...(snapshot?.frontends ?? []).map((f) => f.name), ...(input.config?.proxies ?? []).filter((p) => p.kind !== 'backend').map((p) => p.name)]);
+  const frontends = [...frontendNames].map((name) => diagnoseFrontend(name, configProxies.get(name) ?? null, input));
+  return {
+    generated_at: new Date(input.now).toISOString(),
+    haproxy: { up: snapshot !== null, version: snapshot?.info?.version ?? input.procs?.master.version ?? null, error: input.error },
+    backends: order(backends),
+    frontends: order(frontends),
+    process: diagnoseProcess(input),
+    unknown,
+  };
+}
+
+function order<T extends { verdict: Verdict }>(items: T[]): T[] {
+  const rank: Record<Verdict, number> = { failing: 0, at_risk: 1, ok: 2 };
+  return items.map((item, i) => ({ item, i })).sort((a, b) => rank[a.item.verdict] - rank[b.item.verdict] || a.i - b.i).map((x) => x.item);
+}
+
+function verdictOf(causes: readonly Finding[], risks: readonly Finding[]): Verdict {
+  return causes.length > 0 ? 'failing' : risks.length > 0 ? 'at_risk' : 'ok';
+}
+
+// --- backends ------------------------------------------------------------------------------
+
+function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: DiagnosisInput): BackendDiagnosis {
+  const causes: Finding[] = [];
+  const risks: Finding[] = [];
+  const now = input.now;
+  const cmd = (command: string): string => `echo '${command}' | ${input.socat}`;
+  const usable = b.servers.filter((s) => s.usable);
+  const down = b.servers.filter((s) => s.state === 'down' || s.state === 'nolb');
+  const held = b.servers.filter((s) => s.state === 'maint' || s.state === 'drain');
+  const configServer = (name: string): ConfigServer | null => config?.servers.find((s) => s.name === name) ?? null;
+
+  if (b.counts.total === 0) {
+    causes.push({
+      code: 'no_servers',
+      summary: `${b.name} has no server at all: HAProxy answers 503 to every request sent to it.`,
+      evidence: [`show stat lists no server under ${b.name}${config ? ` (the configuration's backend at line ${config.line} has no "server" line)` : ''}.`],
+      fix: [`backend ${b.name}\n    server app1 <address>:<port> check`],
+      advice: [`Add a server to the backend and reload HAProxy, or stop routing here: remove the "use_backend ${b.name}" rules.`],
+    });
+  } else if (usable.length === 0) {
+    if (down.length > 0) {
+      causes.push({
+        code: 'servers_down',
+        summary: `No server of ${b.name} can take a request: ${count(down.length, 'server is', 'servers are')} DOWN by health checks${held.length ? ` and ${count(held.length, 'is', 'are')} held in MAINT/DRAIN` : ''}. HAProxy answers 503.`,
+        evidence: down.map((s) => serverEvidence(s, now)),
+        ...downFixes(b, down, cmd, configServer),
+      });
+    }
+    if (held.length > 0) {
+      causes.push({
+        code: 'servers_maint',
+        summary: `No server of ${b.name} can take a request: ${count(held.length, 'server is', 'servers are')} held in MAINT or DRAIN${down.length ? ` and the others are DOWN` : ''}. HAProxy answers 503.`,
+        evidence: held.map((s) => serverEvidence(s, now)),
+        ...heldFixes(held, cmd),
+      });
+    }
+  }
+
+  const limited = usable.filter((s) => s.sessions.limit !== null && s.sessions.limit > 0);
+  const allFull = usable.length > 0 && limited.length === usable.length && limited.every((s) => s.sessions.current >= (s.sessions.limit as number));
+  const queueBudget = config ? (config.timeoutQueueMs ?? config.timeoutConnectMs) : null;
+  const capacityEvidence = limited.map((s) => `${s.name}: ${s.sessions.current}/${s.sessions.limit} sessions (maxconn)`);
+  const capacityFixes = (): Pick<Finding, 'fix' | 'advice'> => ({
+    fix: limited.map((s) => cmd(`set maxconn server ${b.name}/${s.name} ${(s.sessions.limit as number) * 2}`)),
+    advice: [
+      'Raise maxconn at runtime only as far as the servers can take it; add servers to the backend, and raise "maxconn" on the server lines in the configuration.',
+      `Requests wait in the queue at most "timeout queue"${queueBudget !== null ? ` (now ${formatMs(queueBudget)})` : ''}; a longer one trades 503s for slow answers.`,
+    ],
+  });
+  if (allFull && b.queue > 0) {
+    causes.push({
+      code: 'pool_exhausted',
+      summary: `Every usable server of ${b.name} is at maxconn and ${count(b.queue, 'request waits', 'requests wait')} in the queue: they get 503 once "timeout queue" passes${queueBudget !== null ? ` (${formatMs(queueBudget)})` : ''}.`,
+      evidence: [...capacityEvidence, `${b.queue} queued in the backend (qcur).`],
+      ...capacityFixes(),
+    });
+  }
+
+  if (usable.length === 1 && b.counts.total > 0) {
+    const last = usable[0] as Server;
+    const failing = isFailing(last);
+    const hasBackup = b.servers.some((s) => s.backup);
+    risks.push({
+      code: 'last_server_up',
+      summary: failing
+        ? `${b.name} runs on its last usable server ${last.name}, and ${last.name} is failing health checks: ${untilDown(last, configServer(last.name))} every request gets 503.`
+        : b.counts.total === 1
+          ? `${b.name} has a single server, ${last.name}: if it fails, every request gets 503.`
+          : `${b.name} runs on its last usable server, ${last.name} (${b.counts.total - 1} of ${b.counts.total} cannot take requests): one more failure and every request gets 503.`,
+      evidence: [serverEvidence(last, now), ...b.servers.filter((s) => !s.usable).map((s) => serverEvidence(s, now))],
+      fix: [...held.length ? heldFixes(held, cmd).fix : [], ...(hasBackup ? [] : [`backend ${b.name}\n    server fallback <address>:<port> check backup`])],
+      advice: [
+        ...(held.length ? heldFixes(held, cmd).advice : []),
+        ...(down.length > 0 ? [`Bring the DOWN servers back (${down.map((s) => s.name).join(', ')}): their check results are above.`] : []),
+        ...(hasBackup ? [] : ['A backup server serves when the others cannot, so a failure shows a page instead of a 503.']),
+      ],
+    });
+  }
+
+  for (const s of usable.filter(isFailing)) {
+    const lastOne = usable.length === 1;
+    risks.push({
+      code: 'checks_failing',
+      summary: `${s.name} in ${b.name} is failing health checks (${checkText(s)}): ${untilDown(s, configServer(s.name))}${lastOne ? ' HAProxy marks it DOWN, and it is the last usable server: then every request gets 503.' : ' HAProxy marks it DOWN.'}`,
+      evidence: [serverEvidence(s, now), ...(s.check?.health !== null && s.check?.rise !== null ? [`health ${s.check?.health} (UP while health >= rise ${s.check?.rise}, fall ${s.check?.fall}).`] : [])],
+      ...checkFixes(b, s, cmd, configServer(s.name)),
+    });
+  }
+
+  const utilization = b.capacity ? b.capacity.sessions / b.capacity.limit : null;
+  if (!causes.some((c) => c.code === 'pool_exhausted')) {
+    if (utilization !== null && utilization >= 0.9) {
+      risks.push({
+        code: 'near_maxconn',
+        summary: `${b.name} uses ${Math.round(utilization * 100)}% of its servers' maxconn: at 100% new requests queue, then get 503.`,
+        evidence: capacityEvidence,
+        ...capacityFixes(),
+      });
+    }
+    if (b.queue > 0) {
+      risks.push({
+        code: 'queueing',
+        summary: `${count(b.queue, 'request is', 'requests are')} waiting in ${b.name}'s queue: if they wait past "timeout queue"${queueBudget !== null ? ` (${formatMs(queueBudget)})` : ''} they get 503.`,
+        evidence: [`${b.queue} queued in the backend (qcur).`, ...capacityEvidence],
+        ...capacityFixes(),
+      });
+    }
+  }
+
+  if (usable.length > 0 && held.length > 0) {
+    risks.push({
+      code: 'servers_held',
+      summary: `${count(held.length, 'server', 'servers')} of ${b.name} ${held.length === 1 ? 'is' : 'are'} held in MAINT or DRAIN while ${usable.length} serve${usable.length === 1 ? 's' : ''}: forgotten after a deploy, ${held.length === 1 ? 'it takes' : 'they take'} capacity away.`,
+      evidence: held.map((s) => serverEvidence(s, now)),
+      ...heldFixes(held, cmd),
+    });
+  }
+
+  return {
+    name: b.name,
+    verdict: verdictOf(causes, risks),
+    servers: { total: b.counts.total, up: b.counts.usable, down: b.counts.down, maint: b.counts.maint, drain: b.counts.drain, nolb: b.counts.nolb, backup_up: b.counts.backupUsable },
+    causes,
+    risks,
+    findings: config ? backendFindings(config) : [],
+    events: input.events(b.name),
+  };
+}
+
+function isFailing(s: Server): boolean {
+  const c = s.check;
+  if (c === null || c.paused || c.health === null || c.rise === null || c.fall === null) return false;
+  // Health is at its top (rise + fall - 1) while every recent check passed; below it, checks failed.
+  return c.health < c.rise + c.fall - 1 || (c.status !== null && isFailedCheck(c.status));
+}
+
+function untilDown(s: Server, config: ConfigServer | null): string {
+  const left = s.check?.failuresUntilDown;
+  if (left === null || left === undefined) return 'it may go DOWN soon;';
+  const interval = config ? (config.fastinterMs ?? config.interMs) : null;
+  return `${count(left, 'more failed check', 'more failed checks')}${interval !== null ? ` (about ${formatMs(left * interval)})` : ''} and`;
+}
+
+function checkText(s: Server): string {
+  const c = s.check;
+  if (!c?.status) return 'no result yet';
+  return [c.status, c.detail ?? c.description].filter(Boolean).join(' ');
+}
+
+function serverEvidence(s: Server, now: number): string {
+  const since = s.lastChangeAt !== null ? ` for ${formatMs(now - s.lastChangeAt)}` : '';
+  const parts = [`${s.name}${s.backup ? ' (backup)' : ''}: ${s.status || s.state.toUpperCase()}${since}`];
+  if (s.held.length > 0 && (s.state === 'maint' || s.state === 'drain')) parts.push(`held: ${s.held.map(holdText).join(', ')}`);
+  if (s.check?.status) parts.push(`last check ${checkText(s)}${s.check.paused ? ' (checks paused)' : ''}`);
+  if (s.tracks) parts.push(`tracks ${s.tracks}`);
+  if (s.sessions.limit) parts.push(`${s.sessions.current}/${s.sessions.limit} sessions`);
+  if (s.address) parts.push(`address ${s.address}`);
+  return parts.join('; ');
+}
+
+function holdText(reason: string): string {
+  return (
+    {
+      forced: 'set by an operator (set server ... state)',
+      inherited: 'inherited from the tracked server',
+      config: '"disabled" in the configuration',
+      resolution: 'its name does not resolve',
+      agent: 'the agent check said so',
+      weight_zero: 'weight 0',
+      unknown: 'reason unknown (the stats page does not say)',
+    }[reason] ?? reason
+  );
+}
+
+function downFixes(b: Backend, down: readonly Server[], cmd: (c: string) => string, configServer: (n: string) => ConfigServer | null): Pick<Finding, 'fix' | 'advice'> {
+  const fix: string[] = [];
+  const advice: string[] = [];
+  for (const s of down) {
+    if (s.tracks) {
+      advice.push(`${s.name} follows ${s.tracks}: fix that server and ${s.name} follows.`);
+      continue;
+    }
+    const status = s.check?.status ?? '';
+    const address = s.address ?? '<address>';
+    if (status.startsWith('L4') || status === 'SOCKERR') {
+      advice.push(`${s.name}: ${status === 'L4TOUT' ? 'nothing answers in time at' : 'nothing accepts connections at'} ${address}; start or fix the service there (try it from the HAProxy host).`);
+      fix.push(`nc -zv -w3 ${address.replace(/:(\d+)$/, ' $1')}`);
+    } else if (status.startsWith('L7') || status.startsWith('L6')) {
+      advice.push(`${s.name}: the service answers but fails the check (${checkText(s)}); try the check's request from the HAProxy host.`);
+      fix.push(`curl -sv --max-time 5 http://${address}/`);
+    } else {
+      fix.push(cmd(`show servers state ${b.name}`));
+    }
+    const config = configServer(s.name);
+    const rise = s.check?.rise;
+    if (rise) advice.push(`Once it answers, HAProxy marks ${s.name} UP after ${count(rise, 'good check', 'good checks')}${config ? ` (about ${formatMs(rise * config.interMs)})` : ''}.`);
+  }
+  const first = down.find((s) => !s.tracks);
+  if (first) {
+    advice.push(`If the service is healthy and only the check is wrong, force ${first.name} UP until its next check (needs a socket with "level admin"):`);
+    fix.push(cmd(`set server ${b.name}/${first.name} health up`));
+  }
+  return { fix, advice };
+}
+
+function heldFixes(held: readonly Server[], cmd: (c: string) => string): Pick<Finding, 'fix' | 'advice'> {
+  const fix: string[] = [];
+  const advice: string[] = [];
+  for (const s of held) {
+    const path = `${s.backend}/${s.name}`;
+    if (s.held.includes('inherited')) advice.push(`${s.name} follows ${s.tracks ?? 'the server it tracks'}: set that one ready and ${s.name} follows.`);
+    else if (s.held.includes('resolution')) advice.push(`${s.name}: its name does not resolve; check DNS and the "resolvers" section.`);
+    else if (s.held.includes('agent')) advice.push(`${s.name}: its agent check asked for DRAIN; fix it on the server's agent.`);
+    else if (s.held.includes('weight_zero')) fix.push(cmd(`set server ${path} weight 100%`));
+    else {
+      fix.push(cmd(`set server ${path} state ready`));
+      if (s.held.includes('config')) advice.push(`${s.name} is "disabled" in the configuration: remove that word from its server line, or the next reload holds it again.`);
+    }
+  }
+  if (fix.length > 0) advice.push('These commands need a socket with "level admin".');
+  return { fix, advice };
+}
+
+function checkFixes(b: Backend, s: Server, cmd: (c: string) => string, config: ConfigServer | null): Pick<Finding, 'fix' | 'advice'> {
+  const address = s.address ?? '<address>';
+  return {
+    fix: [cmd(`show servers state ${b.name}`), s.check?.status?.startsWith('L7') ? `curl -sv --max-time 5 http://${address}/` : `nc -zv -w3 ${address.replace(/:(\d+)$/, ' $1')}`],
+    advice: [
+      'See what the check sees, and try the same from the HAProxy host.',
+      ...(config ? [`The check runs every ${formatMs(config.fastinterMs ?? config.interMs)} while it fails (line ${config.line} of the configuration).`] : []),
+    ],
+  };
+}
+
+function backendFindings(config: ConfigProxy): Finding[] {
+  const findings: Finding[] = [];
+  const servers = config.servers;
+  const unchecked = servers.filter((s) => !s.check && s.track === null);
+  if (servers.length > 1 && unchecked.length > 0) {
+    findings.push({
+      code: 'servers_without_check',
+      summary: `${count(unchecked.length, 'server', 'servers')} of ${config.name} ${unchecked.length === 1 ? 'has' : 'have'} no health check: HAProxy keeps sending requests to ${unchecked.length === 1 ? 'it' : 'them'} when ${unchecked.length === 1 ? 'it dies' : 'they die'}.`,
+      evidence: unchecked.map((s) => `line ${s.line}: server ${s.name} ${s.address} (no "check")`),
+      fix: [`backend ${config.name}\n    default-server check`],
+      advice: ['Add "check" to each server line, or "default-server check" to the backend.'],
+    });
+  }
+  const active = servers.filter((s) => !s.backup);
+  if (active.length === 1 && servers.every((s) => !s.backup)) {
+    findings.push({
+      code: 'single_server',
+      summary: `${config.name} has a single server and no backup: when it fails, every request gets 503.`,
+      evidence: [`line ${config.line}: backend ${config.name}, one server (${active[0]?.name})`],
+      fix: [`backend ${config.name}\n    server fallback <address>:<port> check backup`],
+      advice: ['Add a second server, or a backup that serves a maintenance page.'],
+    });
+  }
+  const limited = servers.filter((s) => s.maxconn !== null);
+  if (limited.length > 0 && config.timeoutQueueMs === null) {
+    findings.push({
+      code: 'no_timeout_queue',
+      summary: `${config.name}'s servers have maxconn but no "timeout queue" is set: queued requests wait "timeout connect"${config.timeoutConnectMs !== null ? ` (${formatMs(config.timeoutConnectMs)})` : ''}, then get 503.`,
+      evidence: limited.map((s) => `line ${s.line}: server ${s.name} maxconn ${s.maxconn}`),
+      fix: [`backend ${config.name}\n    timeout queue 10s`],
+      advice: ['Say how long a request may wait for a free slot.'],
+    });
+  }
+  return findings;
+}
+
+// --- frontends and the process -------------------------------------------------------------
+
+function diagnoseFrontend(name: string, config: ConfigProxy | null, input: DiagnosisInput): FrontendDiagnosis {
+  const risks: Finding[] = [];
+  // A `listen` with servers of its own serves what no rule matched.
+  if (config && config.useBackends.length > 0 && config.defaultBackend === null && !(config.kind === 'listen' && config.servers.length > 0)) {
+    risks.push({
+      code: 'no_default_backend',
+      summary: `${name} routes with use_backend and has no default_backend: a request that no rule matches gets 503.`,
+      evidence: [
+        ...config.useBackends.map((u) => `line ${u.line}: use_backend ${u.target} ...`),
+        `no "default_backend" in ${config.kind} ${name} (line ${config.line}) nor in its defaults section.`,
+      ],
+      fix: [`${config.kind} ${name}\n    default_backend ${config.useBackends[0]?.target ?? '<backend>'}`, `haproxy -c -f ${input.configPath ?? '<configuration file>'}`],
+      advice: ['Send unmatched requests somewhere on purpose; check the file, then reload HAProxy.'],
+    });
+  }
+  return { name, verdict: verdictOf([], risks), causes: [], risks };
+}
+
+function diagnoseProcess(input: DiagnosisInput): ProcessDiagnosis {
+  const procs = input.procs;
+  if (procs === null) return { verdict: 'ok', known: false, causes: [], risks: [] };
+  const causes: Finding[] = [];
+  const risks: Finding[] = [];
+  const current = procs.workers[0];
+  const failed = procs.master.failedReloads ?? 0;
+  const check = `haproxy -c -f ${input.configPath ?? '<configuration file>'}`;
+  if (current && (current.reloads > 0 || failed > 0)) {
+    causes.push({
+      code: 'failed_reload',
+      summary: `The last reload failed: HAProxy still runs the configuration it loaded ${formatMs(current.uptimeSeconds * 1000)} ago, not the one in the file.`,
+      evidence: [
+        `master ${procs.master.pid}: ${procs.master.reloads} reloads, ${failed} failed since the last good one.`,
+        `current worker ${current.pid} has lived through ${count(current.reloads, 'reload', 'reloads')}; a successful reload starts a new worker.`,
+      ],
+      fix: [check, 'systemctl reload haproxy'],
+      advice: ['The check prints the error that stopped the reload; fix it, check again, then reload.'],
+    });
+  }
+  if (procs.oldWorkers.length > 0) {
+    risks.push({
+      code: 'old_workers',
+      summary: `${count(procs.oldWorkers.length, 'old worker', 'old workers')} from earlier reloads still ${procs.oldWorkers.length === 1 ? 'runs' : 'run'}, serving the old configuration to ${procs.oldWorkers.length === 1 ? 'its' : 'their'} open connections.`,
+      evidence: procs.oldWorkers.map((w) => `old worker ${w.pid}: started ${formatMs(w.uptimeSeconds * 1000)} ago, ${count(w.reloads, 'reload', 'reloads')} behind.`),
+      fix: [`echo 'show proc' | ${input.masterSocat ?? 'socat stdio <master socket>'}`, 'global\n    hard-stop-after 30m'],
+      advice: ['Old workers leave when their last connection closes; "hard-stop-after" in the global section bounds how long that may take.'],
+    });
+  }
+  return { verdict: verdictOf(causes, risks), known: true, causes, risks };
+}
+
+// --- words -----------------------------------------------------------------------------------
+
+function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+export function formatMs(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${s % 60 ? `${s % 60}s` : ''}`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h${m % 60 ? `${m % 60}m` : ''}`;
+  return `${Math.floor(h / 24)}d`;
+}

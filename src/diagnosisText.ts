@@ -1,0 +1,42 @@
+// The diagnosis in plain words, for a terminal (`nosrv explain`) and `/explain?format=text`.
+
+import type { Diagnosis, Finding, Verdict } from './diagnosis.js';
+
+const LABEL: Record<Verdict, string> = { failing: 'FAILING', at_risk: 'AT RISK', ok: 'OK' };
+
+export function diagnosisText(d: Diagnosis, target: string): string {
+  const lines: string[] = [];
+  lines.push(`HAProxy ${d.haproxy.version ?? '(version unknown)'} at ${target}, ${d.generated_at}`);
+  if (!d.haproxy.up) lines.push('', `CANNOT READ HAPROXY: ${d.haproxy.error ?? 'unknown error'}`);
+  const items = [
+    ...(d.process.verdict !== 'ok' ? [{ kind: 'process', name: 'HAProxy process', verdict: d.process.verdict, findings: [...d.process.causes, ...d.process.risks] }] : []),
+    ...d.backends.map((b) => ({ kind: 'backend', name: b.name, verdict: b.verdict, findings: [...b.causes, ...b.risks] })),
+    ...d.frontends.map((f) => ({ kind: 'frontend', name: f.name, verdict: f.verdict, findings: [...f.causes, ...f.risks] })),
+  ];
+  for (const verdict of ['failing', 'at_risk'] as const) {
+    for (const item of items.filter((i) => i.verdict === verdict)) {
+      lines.push('', `${LABEL[verdict]}  ${item.kind} ${item.name}`);
+      for (const f of item.findings) lines.push(...findingLines(f));
+    }
+  }
+  const ok = (list: ReadonlyArray<{ name: string; verdict: Verdict }>): string[] => list.filter((x) => x.verdict === 'ok').map((x) => x.name);
+  const okBackends = ok(d.backends);
+  const okFrontends = ok(d.frontends);
+  if (d.haproxy.up) lines.push('', `OK  ${okBackends.length} backend(s)${okBackends.length ? `: ${okBackends.join(', ')}` : ''}; ${okFrontends.length} frontend(s)${okFrontends.length ? `: ${okFrontends.join(', ')}` : ''}`);
+  const findings = d.backends.flatMap((b) => b.findings);
+  if (findings.length > 0) {
+    lines.push('', 'In the configuration:');
+    for (const f of findings) lines.push(...findingLines(f));
+  }
+  if (d.unknown.length > 0) lines.push('', 'Not known:', ...d.unknown.map((u) => `  - ${u}`));
+  return `${lines.join('\n')}\n`;
+}
+
+function findingLines(f: Finding): string[] {
+  return [
+    `  [${f.code}] ${f.summary}`,
+    ...f.evidence.map((e) => `      - ${e}`),
+    ...f.advice.map((a) => `    ${a}`),
+    ...(f.fix.length ? ['    fix:', ...f.fix.flatMap((x) => x.split('\n').map((l) => `        ${l}`))] : []),
+  ];
+}
