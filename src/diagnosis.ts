@@ -197,24 +197,23 @@ function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: Diagnosi
     });
   }
 
+  // These stay raised while pool_exhausted holds: an alert on them must not go quiet as it worsens.
   const utilization = b.capacity ? b.capacity.sessions / b.capacity.limit : null;
-  if (!causes.some((c) => c.code === 'pool_exhausted')) {
-    if (utilization !== null && utilization >= 0.9) {
-      risks.push({
-        code: 'near_maxconn',
-        summary: `${b.name} uses ${Math.round(utilization * 100)}% of its servers' maxconn: at 100% new requests queue, then get 503.`,
-        evidence: capacityEvidence,
-        ...capacityFixes(),
-      });
-    }
-    if (b.queue > 0) {
-      risks.push({
-        code: 'queueing',
-        summary: `${count(b.queue, 'request is', 'requests are')} waiting in ${b.name}'s queue: if they wait past "timeout queue"${queueBudget !== null ? ` (${formatMs(queueBudget)})` : ''} they get 503.`,
-        evidence: [`${b.queue} queued in the backend (qcur).`, ...capacityEvidence],
-        ...capacityFixes(),
-      });
-    }
+  if (utilization !== null && utilization >= 0.9) {
+    risks.push({
+      code: 'near_maxconn',
+      summary: `${b.name} uses ${Math.round(utilization * 100)}% of its servers' maxconn: at 100% new requests queue, then get 503.`,
+      evidence: capacityEvidence,
+      ...capacityFixes(),
+    });
+  }
+  if (b.queue > 0) {
+    risks.push({
+      code: 'queueing',
+      summary: `${count(b.queue, 'request is', 'requests are')} waiting in ${b.name}'s queue: if they wait past "timeout queue"${queueBudget !== null ? ` (${formatMs(queueBudget)})` : ''} they get 503.`,
+      evidence: [`${b.queue} queued in the backend (qcur).`, ...capacityEvidence],
+      ...capacityFixes(),
+    });
   }
 
   if (usable.length > 0 && held.length > 0) {
@@ -237,11 +236,14 @@ function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: Diagnosi
   };
 }
 
+/**
+ * The last check failed while the server still takes requests. Not "health below its top":
+ * HAProxy starts servers at health = rise, so that is also true of a healthy server before its
+ * first check.
+ */
 function isFailing(s: Server): boolean {
   const c = s.check;
-  if (c === null || c.paused || c.health === null || c.rise === null || c.fall === null) return false;
-  // Health is at its top (rise + fall - 1) while every recent check passed; below it, checks failed.
-  return c.health < c.rise + c.fall - 1 || (c.status !== null && isFailedCheck(c.status));
+  return c !== null && !c.paused && c.status !== null && isFailedCheck(c.status);
 }
 
 function untilDown(s: Server, config: ConfigServer | null): string {
@@ -258,7 +260,8 @@ function checkText(s: Server): string {
 }
 
 function serverEvidence(s: Server, now: number): string {
-  const since = s.lastChangeAt !== null ? ` for ${formatMs(now - s.lastChangeAt)}` : '';
+  const age = s.lastChangeAt === null ? null : now - s.lastChangeAt;
+  const since = age === null ? '' : age < 1000 ? ' for under a second' : ` for ${formatMs(age)}`;
   const parts = [`${s.name}${s.backup ? ' (backup)' : ''}: ${s.status || s.state.toUpperCase()}${since}`];
   if (s.held.length > 0 && (s.state === 'maint' || s.state === 'drain')) parts.push(`held: ${s.held.map(holdText).join(', ')}`);
   if (s.check?.status) parts.push(`last check ${checkText(s)}${s.check.paused ? ' (checks paused)' : ''}`);

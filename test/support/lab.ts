@@ -59,8 +59,13 @@ export interface Haproxy {
   readonly userSocket: string;
   /** `level admin`: how a test plays the operator. */
   readonly adminSocket: string;
+  readonly configPath: string;
+  /** With `masterWorker`: the master CLI socket. */
+  readonly masterSocket: string | null;
   /** Sends one command through the admin socket and returns the answer. */
   admin(command: string): Promise<string>;
+  /** With `masterWorker`: rewrites the configuration (when given) and reloads (SIGUSR2 to the master). */
+  reload(config?: string): void;
   stop(): Promise<void>;
 }
 
@@ -71,6 +76,8 @@ export interface HaproxyOptions {
   readonly userSocket?: string;
   readonly globalLines?: string;
   readonly defaultsLines?: string;
+  /** Starts `haproxy -W -S`: a master with its CLI, which reloads on SIGUSR2. */
+  readonly masterWorker?: boolean;
 }
 
 export async function startHaproxy(options: HaproxyOptions): Promise<Haproxy> {
@@ -91,7 +98,9 @@ ${options.proxies}
 `;
   const configPath = path.join(dir, 'haproxy.cfg');
   writeFileSync(configPath, config);
-  const child: ChildProcess = spawn('haproxy', ['-db', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const masterSocket = options.masterWorker ? path.join(dir, 'master.sock') : null;
+  const args = masterSocket ? ['-W', '-S', masterSocket, '-db', '-f', configPath] : ['-db', '-f', configPath];
+  const child: ChildProcess = spawn('haproxy', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
@@ -108,11 +117,17 @@ ${options.proxies}
   };
   try {
     await waitFor(async () => (await sendCommand(adminSocket, 'show info')).includes('Name: HAProxy'), { timeoutMs: 5000, what: 'HAProxy to answer on its socket' });
+    if (masterSocket) await waitFor(async () => (await sendCommand(masterSocket, 'show proc')).includes('# workers'), { timeoutMs: 5000, what: 'the master CLI to answer' });
   } catch (err) {
     await stop();
     throw new Error(`${(err as Error).message}; HAProxy said: ${stderr.trim()}`);
   }
-  return { dir, pid: child.pid as number, userSocket, adminSocket, admin: (command) => sendCommand(adminSocket, command), stop };
+  const reload = (newConfig?: string): void => {
+    if (!masterSocket) throw new Error('reload needs masterWorker');
+    if (newConfig !== undefined) writeFileSync(configPath, newConfig);
+    process.kill(child.pid as number, 'SIGUSR2');
+  };
+  return { dir, pid: child.pid as number, userSocket, adminSocket, configPath, masterSocket, admin: (command) => sendCommand(adminSocket, command), reload, stop };
 }
 
 /** One command over a fresh connection; any command, unlike nosrv's client. */
