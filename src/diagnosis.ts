@@ -310,7 +310,7 @@ function downFixes(b: Backend, down: readonly Server[], cmd: (c: string) => stri
   }
   const first = down.find((s) => !s.tracks);
   if (first) {
-    advice.push(`If the service is healthy and only the check is wrong, force ${first.name} UP until its next check (needs a socket with "level admin"):`);
+    advice.push(`If the service is healthy and only the check is wrong, "set server ... health up" forces ${first.name} UP until its next check (needs a socket with "level admin").`);
     fix.push(cmd(`set server ${b.name}/${first.name} health up`));
   }
   return { fix, advice };

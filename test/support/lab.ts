@@ -31,11 +31,11 @@ export interface Backend {
   close(): Promise<void>;
 }
 
-/** An HTTP server on loopback answering 200, after `delayMs` when given. */
-export async function startBackend(options: { delayMs?: number; port?: number } = {}): Promise<Backend> {
+/** An HTTP server on loopback answering 200 (or `status` with `reason`), after `delayMs` when given. */
+export async function startBackend(options: { delayMs?: number; port?: number; status?: number; reason?: string } = {}): Promise<Backend> {
   const server = http.createServer((req, res) => {
     const answer = (): void => {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end(`ok ${req.url}\n`);
+      res.writeHead(options.status ?? 200, options.reason ?? 'OK', { 'content-type': 'text/plain' }).end(`ok ${req.url}\n`);
     };
     if (options.delayMs) setTimeout(answer, options.delayMs);
     else answer();
