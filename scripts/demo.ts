@@ -26,7 +26,9 @@ async function main(): Promise<void> {
   const [web1, web2, web3, slow] = backends as [Backend, Backend, Backend, Backend];
   const dead = await freePort();
   const frontendPort = await freePort();
+  const partnerPort = await freePort();
   const haproxy = await startHaproxy({
+    masterWorker: true,
     defaultsLines: '    timeout queue 1s\n    default-server inter 1s fall 3 rise 2',
     proxies: `
 frontend fe_demo
@@ -37,6 +39,9 @@ frontend fe_demo
     use_backend be_legacy if { path_beg /legacy }
     use_backend be_reports if { path_beg /reports }
     default_backend be_shop
+frontend fe_partners
+    bind 127.0.0.1:${partnerPort}
+    use_backend be_api if { path_beg /v1 }
 backend be_shop
     server web1 127.0.0.1:${web1.port} check
     server web2 127.0.0.1:${web2.port} check
@@ -57,7 +62,8 @@ backend be_reports
   await haproxy.admin('set server be_legacy/old1 state drain');
 
   const port = await portOr(9503);
-  const nosrv = spawn(process.execPath, [path.join(here, '../src/main.js'), `--haproxy.socket=${haproxy.userSocket}`, `--web.listen-address=127.0.0.1:${port}`], {
+  const flags = [`--haproxy.socket=${haproxy.userSocket}`, `--haproxy.master-socket=${haproxy.masterSocket}`, `--haproxy.config=${haproxy.configPath}`, `--web.listen-address=127.0.0.1:${port}`];
+  const nosrv = spawn(process.execPath, [path.join(here, '../src/main.js'), ...flags], {
     stdio: 'inherit',
   });
   const stop = async (): Promise<void> => {
@@ -75,6 +81,7 @@ backend be_reports
   process.stdout.write(`
 nosrv is watching a demo HAProxy (${haproxy.userSocket}, level user).
 
+  explain      http://127.0.0.1:${port}/explain   (why HAProxy answers 503, and the fix)
   metrics      http://127.0.0.1:${port}/metrics
   home         http://127.0.0.1:${port}/
   HAProxy      http://127.0.0.1:${frontendPort}/  (try /api, /search, /checkout, /legacy, /reports)
@@ -85,12 +92,15 @@ What is wrong on purpose:
   be_legacy    its only server left in DRAIN: 503 now
   be_search    one server in MAINT, one left UP: one failure away from 503
   be_checkout  one slow server with maxconn 1: parallel requests queue, then 503
+  fe_partners  use_backend without default_backend: unmatched requests get 503
 
 Break and mend it through the admin socket, for example:
   echo 'set server be_shop/web1 state maint' | ${admin}
   echo 'set server be_search/search2 state ready' | ${admin}
 
-  curl -s http://127.0.0.1:${port}/metrics | grep -E '^haproxy_backend_(no_up_servers|up_servers)'
+  node ${path.join(here, '../src/main.js')} explain ${flags.slice(0, 3).join(' ')}
+  curl -s http://127.0.0.1:${port}/metrics | grep -E '^haproxy_backend_503_cause.* 1$'
+  kill -USR2 ${haproxy.pid}   # reload HAProxy (break ${haproxy.configPath} first to see a failed reload)
 
 Ctrl-C stops nosrv, HAProxy (pid ${haproxy.pid}) and the demo backends.
 `);
