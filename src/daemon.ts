@@ -8,6 +8,8 @@ import cron from 'node-cron';
 import type { Logger } from 'pino';
 import { cronExpression, type Config } from './config.js';
 import { ConfigFile } from './haproxy/extras.js';
+import { LogIngest } from './logs/ingest.js';
+import { startLogReceiver, type LogReceiver } from './logs/receiver.js';
 import { SocketSource, StatsPageSource, type HaproxySource } from './haproxy/source.js';
 import { createOwnRegistry } from './metrics/own.js';
 import { HaproxyReader } from './reader.js';
@@ -18,6 +20,8 @@ import { Watcher } from './watcher.js';
 export interface Daemon {
   readonly address: AddressInfo;
   readonly reader: HaproxyReader;
+  /** Where HAProxy's logs are received, with --logs.listen. */
+  readonly logsAddress: string | null;
   close(): Promise<void>;
 }
 
@@ -28,18 +32,31 @@ export function createSource(haproxy: Config['haproxy']): HaproxySource {
   return new SocketSource(haproxy.socket);
 }
 
-export function createReader(config: Config, watcher: Watcher, log: Logger): HaproxyReader {
+export function createReader(config: Config, watcher: Watcher, log: Logger, logs: LogIngest | null): HaproxyReader {
   return new HaproxyReader(createSource(config.haproxy), watcher, log.child({ component: 'reader' }), {
     timeoutMs: config.haproxy.timeoutMs,
     master: config.haproxy.masterSocket,
     configFile: config.haproxy.configFile ? new ConfigFile(config.haproxy.configFile) : null,
+    logs,
   });
+}
+
+async function startLogs(listen: string, watcher: Watcher, log: Logger): Promise<{ ingest: LogIngest; receiver: LogReceiver }> {
+  const logsLog = log.child({ component: 'logs' });
+  const ingest = new LogIngest(
+    (event) => watcher.logged(event),
+    (sample) => logsLog.debug({ sample }, 'a log line nosrv does not understand (sampled once)'),
+  );
+  const receiver = await startLogReceiver(listen, (text) => ingest.ingest(text, Date.now()));
+  logsLog.info({ address: receiver.address }, 'receiving HAProxy logs');
+  return { ingest, receiver };
 }
 
 export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
   const watcher = new Watcher();
-  const reader = createReader(config, watcher, log);
-  const app = buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader), web: config.web });
+  const logs = config.logsListen ? await startLogs(config.logsListen, watcher, log) : null;
+  const reader = createReader(config, watcher, log, logs?.ingest ?? null);
+  const app = buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader), web: config.web, logs });
   const tls = config.web?.tls ?? null;
   const server = tls ? https.createServer(tlsServerOptions(tls), app) : http.createServer(app);
   if (tls) {
@@ -72,8 +89,10 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   return {
     address,
     reader,
+    logsAddress: logs?.receiver.address ?? null,
     async close() {
       await watch.destroy();
+      await logs?.receiver.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -4,6 +4,7 @@
 
 import { isFailedCheck } from './parse/checkStatus.js';
 import type { ConfigProxy, ConfigServer, HaproxyConfig } from './parse/haproxyConfig.js';
+import type { Logged503 } from './logs/ingest.js';
 import type { ProcList } from './parse/showProc.js';
 import type { Backend, Server, Snapshot } from './snapshot.js';
 import type { StateEvent } from './watcher.js';
@@ -36,6 +37,8 @@ export interface BackendDiagnosis {
   /** From the configuration file: weaknesses that are not yet a risk. */
   readonly findings: readonly Finding[];
   readonly events: readonly StateEvent[];
+  /** The last 503 lines HAProxy logged for this backend (with --logs.listen). */
+  readonly recent_503: readonly Logged503[];
 }
 
 export interface FrontendDiagnosis {
@@ -43,7 +46,17 @@ export interface FrontendDiagnosis {
   readonly verdict: Verdict;
   readonly causes: readonly Finding[];
   readonly risks: readonly Finding[];
+  readonly recent_503: readonly Logged503[];
 }
+
+/** What the logs tell the diagnosis (with --logs.listen). */
+export interface LogEvidence {
+  recent503(kind: 'backend' | 'frontend', name: string): readonly Logged503[];
+  lastNoBackendMatch(frontend: string): number | null;
+}
+
+/** no_backend_match holds while such 503s were logged this recently. */
+export const NO_BACKEND_MATCH_WINDOW_MS = 5 * 60_000;
 
 export interface ProcessDiagnosis {
   readonly verdict: Verdict;
@@ -76,6 +89,7 @@ export interface DiagnosisInput {
   readonly socat: string;
   readonly masterSocat: string | null;
   readonly configPath: string | null;
+  readonly logs: LogEvidence | null;
 }
 
 export function diagnose(input: DiagnosisInput): Diagnosis {
@@ -233,6 +247,7 @@ function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: Diagnosi
     risks,
     findings: config ? backendFindings(config) : [],
     events: input.events(b.name),
+    recent_503: input.logs?.recent503('backend', b.name) ?? [],
   };
 }
 
@@ -384,7 +399,19 @@ function backendFindings(config: ConfigProxy): Finding[] {
 // --- frontends and the process -------------------------------------------------------------
 
 function diagnoseFrontend(name: string, config: ConfigProxy | null, input: DiagnosisInput): FrontendDiagnosis {
+  const causes: Finding[] = [];
   const risks: Finding[] = [];
+  const recent = input.logs?.recent503('frontend', name) ?? [];
+  const lastNoMatch = input.logs?.lastNoBackendMatch(name) ?? null;
+  if (lastNoMatch !== null && input.now - lastNoMatch < NO_BACKEND_MATCH_WINDOW_MS) {
+    causes.push({
+      code: 'no_backend_match',
+      summary: `${name} answers 503 to requests that match no use_backend rule: it has no default_backend. The last one was ${formatMs(input.now - lastNoMatch)} ago.`,
+      evidence: recent.filter((r) => r.reason === 'no_backend_match').map((r) => `${r.at}: ${r.line}`),
+      fix: [`${config?.kind ?? 'frontend'} ${name}\n    default_backend ${config?.useBackends[0]?.target ?? '<backend>'}`, `haproxy -c -f ${input.configPath ?? '<configuration file>'}`],
+      advice: ['HAProxy logs these with its own frontend as the backend and <NOSRV> as the server. Route them on purpose: add a default_backend, or a use_backend rule for those requests, check the file, then reload.'],
+    });
+  }
   // A `listen` with servers of its own serves what no rule matched.
   if (config && config.useBackends.length > 0 && config.defaultBackend === null && !(config.kind === 'listen' && config.servers.length > 0)) {
     risks.push({
@@ -398,7 +425,7 @@ function diagnoseFrontend(name: string, config: ConfigProxy | null, input: Diagn
       advice: ['Send unmatched requests somewhere on purpose; check the file, then reload HAProxy.'],
     });
   }
-  return { name, verdict: verdictOf([], risks), causes: [], risks };
+  return { name, verdict: verdictOf(causes, risks), causes, risks, recent_503: recent };
 }
 
 function diagnoseProcess(input: DiagnosisInput): ProcessDiagnosis {

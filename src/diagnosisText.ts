@@ -9,14 +9,15 @@ export function diagnosisText(d: Diagnosis, target: string): string {
   lines.push(`HAProxy ${d.haproxy.version ?? '(version unknown)'} at ${target}, ${d.generated_at}`);
   if (!d.haproxy.up) lines.push('', `CANNOT READ HAPROXY: ${d.haproxy.error ?? 'unknown error'}`);
   const items = [
-    ...(d.process.verdict !== 'ok' ? [{ kind: 'process', name: 'HAProxy process', verdict: d.process.verdict, findings: [...d.process.causes, ...d.process.risks] }] : []),
-    ...d.backends.map((b) => ({ kind: 'backend', name: b.name, verdict: b.verdict, findings: [...b.causes, ...b.risks] })),
-    ...d.frontends.map((f) => ({ kind: 'frontend', name: f.name, verdict: f.verdict, findings: [...f.causes, ...f.risks] })),
+    ...(d.process.verdict !== 'ok' ? [{ kind: 'process', name: 'HAProxy process', verdict: d.process.verdict, findings: [...d.process.causes, ...d.process.risks], recent: [] }] : []),
+    ...d.backends.map((b) => ({ kind: 'backend', name: b.name, verdict: b.verdict, findings: [...b.causes, ...b.risks], recent: b.recent_503 })),
+    ...d.frontends.map((f) => ({ kind: 'frontend', name: f.name, verdict: f.verdict, findings: [...f.causes, ...f.risks], recent: f.recent_503 })),
   ];
   for (const verdict of ['failing', 'at_risk'] as const) {
     for (const item of items.filter((i) => i.verdict === verdict)) {
       lines.push('', `${LABEL[verdict]}  ${item.kind} ${item.name}`);
       for (const f of item.findings) lines.push(...findingLines(f));
+      if (item.recent.length > 0) lines.push(`    last 503s in the log:`, ...item.recent.slice(-3).map((r) => `      ${r.at} ${r.line}`));
     }
   }
   const ok = (list: ReadonlyArray<{ name: string; verdict: Verdict }>): string[] => list.filter((x) => x.verdict === 'ok').map((x) => x.name);

@@ -4,7 +4,7 @@
 // once per read. A failure is a normal result, logged once when it starts and once when it ends.
 
 import type { Logger } from 'pino';
-import { diagnose, type Diagnosis } from './diagnosis.js';
+import { diagnose, type Diagnosis, type LogEvidence } from './diagnosis.js';
 import { HaproxyReadError } from './haproxy/errors.js';
 import { readProcs, type ConfigFile } from './haproxy/extras.js';
 import { socatCommand, type RuntimeApiAddress } from './haproxy/runtimeApi.js';
@@ -24,6 +24,7 @@ export interface ReaderOptions {
   readonly timeoutMs: number;
   readonly master: RuntimeApiAddress | null;
   readonly configFile: ConfigFile | null;
+  readonly logs: LogEvidence | null;
 }
 
 /** Logs a failure when it starts or changes, and once when it ends; never on every read. */
@@ -142,6 +143,7 @@ export class HaproxyReader {
       socat: this.source.socat,
       masterSocat: this.options.master ? socatCommand(this.options.master) : null,
       configPath: this.options.configFile?.path ?? null,
+      logs: this.options.logs,
     });
   }
 

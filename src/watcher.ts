@@ -3,6 +3,7 @@
 // with no usable server, the state changes of each server, and the recent ones as events.
 
 import type { ServerObservation } from './haproxy/source.js';
+import type { LoggedStateEvent } from './logs/ingest.js';
 import { SERVER_STATES, serverKey, type ServerState } from './snapshot.js';
 
 export interface StateEvent {
@@ -12,7 +13,12 @@ export interface StateEvent {
   readonly from: ServerState;
   readonly to: ServerState;
   readonly reason: string | null;
+  /** `poll` when a poll saw the change, `log` when HAProxy's health-check log line said it. */
+  readonly source: 'poll' | 'log';
 }
+
+/** A log line's reason is said within this long of the poll that saw the same change. */
+const SAME_CHANGE_MS = 10_000;
 
 interface ServerTrack {
   readonly backend: string;
@@ -25,7 +31,7 @@ interface BackendTrack {
   noUsableServer: boolean;
   /** Integer ms, so the sum does not drift. */
   noUsableMs: number;
-  readonly events: StateEvent[];
+  events: StateEvent[];
 }
 
 export const EVENTS_PER_BACKEND = 20;
@@ -65,13 +71,39 @@ export class Watcher {
       }
       if (known.state === o.condition.state) continue;
       known.changes[o.condition.state]++;
-      const events = this.backend(o.backend).events;
-      events.push({ at: new Date(at).toISOString(), server: o.server, from: known.state, to: o.condition.state, reason: reasonFor(o) });
-      if (events.length > EVENTS_PER_BACKEND) events.shift();
+      this.push(o.backend, { at: new Date(at).toISOString(), server: o.server, from: known.state, to: o.condition.state, reason: reasonFor(o), source: 'poll' });
       known.state = o.condition.state;
     }
     for (const key of this.servers.keys()) if (!present.has(key)) this.servers.delete(key);
     for (const [name, track] of this.backends) track.noUsableServer = !(usable.get(name) ?? false);
+  }
+
+  /**
+   * A health-check line from HAProxy's log: it comes as the change happens, with its reason. A
+   * change is counted once, whether the log or a poll sees it first.
+   */
+  logged(e: LoggedStateEvent): void {
+    const known = this.servers.get(serverKey(e.backend, e.server));
+    const at = new Date(e.at).toISOString();
+    const state = known?.state ?? e.to ?? 'up';
+    if (e.to === null) return this.push(e.backend, { at, server: e.server, from: state, to: state, reason: e.reason, source: 'log' });
+    if (known !== undefined && known.state !== e.to) {
+      known.changes[e.to]++;
+      this.push(e.backend, { at, server: e.server, from: known.state, to: e.to, reason: e.reason, source: 'log' });
+      known.state = e.to;
+      return;
+    }
+    // A poll saw this change already: its event takes the log's reason.
+    const track = this.backend(e.backend);
+    const index = track.events.findLastIndex((x) => x.server === e.server && x.to === e.to && x.source === 'poll' && e.at - Date.parse(x.at) < SAME_CHANGE_MS);
+    const previous = track.events[index];
+    if (previous && e.reason) track.events[index] = { ...previous, reason: e.reason, source: 'log' };
+  }
+
+  private push(backend: string, event: StateEvent): void {
+    const events = this.backend(backend).events;
+    events.push(event);
+    if (events.length > EVENTS_PER_BACKEND) events.shift();
   }
 
   noUsableSeconds(backend: string): number {

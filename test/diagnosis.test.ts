@@ -26,6 +26,7 @@ function run(snapshot: Snapshot | null, extra: Partial<DiagnosisInput> = {}): Di
     socat: SOCAT,
     masterSocat: null,
     configPath: null,
+    logs: null,
     ...extra,
   });
 }

@@ -6,6 +6,9 @@ import type { Registry } from 'prom-client';
 import { ExpositionWriter } from '../metrics/exposition.js';
 import { diagnosisText } from '../diagnosisText.js';
 import { writeDiagnosisMetrics, writeHaproxyMetrics } from '../metrics/haproxy.js';
+import { writeLogMetrics } from '../metrics/logs.js';
+import type { LogIngest } from '../logs/ingest.js';
+import type { LogReceiver } from '../logs/receiver.js';
 import { explainPage } from './explainPage.js';
 import type { HaproxyReader } from '../reader.js';
 import { VERSION } from '../version.js';
@@ -18,12 +21,13 @@ export interface AppDeps {
   readonly watcher: Watcher;
   readonly ownMetrics: Registry;
   readonly web?: WebConfig | null;
+  readonly logs?: { readonly ingest: LogIngest; readonly receiver: LogReceiver } | null;
 }
 
 /** Seconds kept back from Prometheus's scrape timeout, to write and send the answer. */
 const SCRAPE_MARGIN_MS = 250;
 
-export function buildApp({ reader, watcher, ownMetrics, web }: AppDeps): Express {
+export function buildApp({ reader, watcher, ownMetrics, web, logs }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   if (web) {
@@ -51,6 +55,7 @@ export function buildApp({ reader, watcher, ownMetrics, web }: AppDeps): Express
       const out = new ExpositionWriter();
       if (result.ok) writeHaproxyMetrics(out, result.reading.snapshot, watcher);
       writeDiagnosisMetrics(out, result.diagnosis);
+      if (logs) writeLogMetrics(out, logs.ingest, await logs.receiver.dropped());
       out.family('haproxy_up', 'gauge', '1 when the last read of HAProxy succeeded.');
       out.sample('haproxy_up', '', result.ok ? 1 : 0);
       const own = await ownMetrics.metrics();

@@ -83,11 +83,18 @@ function backendCard(b: BackendDiagnosis): string {
         .map((e) => `<tr><td>${escapeHtml(e.at)}</td><td>${escapeHtml(e.server)}</td><td>${escapeHtml(e.from)}</td><td>${escapeHtml(e.to)}</td><td>${escapeHtml(e.reason ?? '')}</td></tr>`)
         .join('')}</table></details>`
     : '';
-  return card('backend', b.name, b.verdict, [...b.causes, ...b.risks], `<div class="counts">${escapeHtml(counts)}</div>`, events);
+  return card('backend', b.name, b.verdict, [...b.causes, ...b.risks], `<div class="counts">${escapeHtml(counts)}</div>`, events + recentLines(b.recent_503));
 }
 
 function frontendCard(f: FrontendDiagnosis): string {
-  return card('frontend', f.name, f.verdict, [...f.causes, ...f.risks], '');
+  return card('frontend', f.name, f.verdict, [...f.causes, ...f.risks], '', recentLines(f.recent_503));
+}
+
+function recentLines(lines: BackendDiagnosis['recent_503']): string {
+  if (lines.length === 0) return '';
+  return `<details><summary>Last 503s in HAProxy's log (${lines.length})</summary><pre class="log"><code>${lines
+    .map((l) => escapeHtml(`${l.at} [${l.reason}] ${l.line}`))
+    .join('\n')}</code></pre></details>`;
 }
 
 function card(kind: string, name: string, verdict: Verdict, findings: readonly Finding[], header: string, footer = ''): string {

@@ -37,7 +37,7 @@ test('ten concurrent scrapes are served by one read of HAProxy', { skip: missing
     readServerConditions: (deadline) => real.readServerConditions(deadline),
   };
   const watcher = new Watcher();
-  const reader = new HaproxyReader(source, watcher, pino({ level: 'silent' }), { timeoutMs: 5000, master: null, configFile: null });
+  const reader = new HaproxyReader(source, watcher, pino({ level: 'silent' }), { timeoutMs: 5000, master: null, configFile: null, logs: null });
   const server = http.createServer(buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader) }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
@@ -65,7 +65,7 @@ test("a scrape's own deadline (X-Prometheus-Scrape-Timeout-Seconds) bounds its w
   const real = new SocketSource({ kind: 'unix', path: haproxy.userSocket });
   const source: HaproxySource = { kind: real.kind, target: real.target, socat: real.socat, readSnapshot: () => new Promise(() => {}), readServerConditions: (d) => real.readServerConditions(d) };
   const watcher = new Watcher();
-  const reader = new HaproxyReader(source, watcher, pino({ level: 'silent' }), { timeoutMs: 30_000, master: null, configFile: null });
+  const reader = new HaproxyReader(source, watcher, pino({ level: 'silent' }), { timeoutMs: 30_000, master: null, configFile: null, logs: null });
   const server = http.createServer(buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader) }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
