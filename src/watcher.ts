@@ -87,7 +87,14 @@ export class Watcher {
     const at = new Date(e.at).toISOString();
     const state = known?.state ?? e.to ?? 'up';
     if (e.to === null) return this.push(e.backend, { at, server: e.server, from: state, to: state, reason: e.reason, source: 'log' });
-    if (known !== undefined && known.state !== e.to) {
+    if (known === undefined) {
+      // Before any poll saw the server: HAProxy said what it left, a poll cannot say better.
+      const track: ServerTrack = { backend: e.backend, server: e.server, state: e.to, changes: zeroChanges() };
+      track.changes[e.to]++;
+      this.servers.set(serverKey(e.backend, e.server), track);
+      return this.push(e.backend, { at, server: e.server, from: e.to === 'up' ? 'down' : 'up', to: e.to, reason: e.reason, source: 'log' });
+    }
+    if (known.state !== e.to) {
       known.changes[e.to]++;
       this.push(e.backend, { at, server: e.server, from: known.state, to: e.to, reason: e.reason, source: 'log' });
       known.state = e.to;
