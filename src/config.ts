@@ -16,6 +16,7 @@ export interface Config {
     readonly configFile: string | null;
     readonly timeoutMs: number;
   };
+  readonly collect: CollectOptions;
   readonly logsListen: string | null;
   readonly watchIntervalMs: number;
   readonly listen: { readonly host: string | undefined; readonly port: number };
@@ -23,6 +24,19 @@ export interface Config {
   readonly web: WebConfig | null;
   readonly logLevel: string;
 }
+
+export interface CollectOptions {
+  /** Per-server family groups to export. */
+  readonly serverMetrics: ReadonlySet<ServerMetricGroup>;
+  /** Only backends (and their servers) whose name matches; null: all. */
+  readonly backends: RegExp | null;
+  /** Leave out servers in MAINT, as HAProxy's exporter does with `no-maint`. */
+  readonly noMaint: boolean;
+}
+
+/** Per-server families come in groups, so 10,000 servers cost only what is asked for. */
+export const SERVER_METRIC_GROUPS = ['state', 'sessions', 'changes', 'traffic', 'errors', 'timing'] as const;
+export type ServerMetricGroup = (typeof SERVER_METRIC_GROUPS)[number];
 
 export type Command = 'daemon' | 'explain';
 
@@ -38,6 +52,8 @@ interface FlagSpec {
   readonly help: string;
   readonly default: string | null;
   readonly secret?: true;
+  /** Given alone (`--collect.no-maint`) it means true. */
+  readonly boolean?: true;
 }
 
 export const FLAGS: Readonly<Record<string, FlagSpec>> = {
@@ -48,6 +64,12 @@ export const FLAGS: Readonly<Record<string, FlagSpec>> = {
   'haproxy.master-socket': { default: null, help: 'Master CLI socket, for reloads and old workers.' },
   'haproxy.config': { default: null, help: 'HAProxy configuration file to analyse (read only).' },
   'haproxy.timeout': { default: '5s', help: 'Longest a read of HAProxy may take; a scrape never waits past its own timeout.' },
+  'collect.server-metrics': {
+    default: 'state,sessions,changes',
+    help: `Per-server family groups to export, comma-separated, from ${SERVER_METRIC_GROUPS.join(', ')} (or all); see the README for what each holds and costs.`,
+  },
+  'collect.backends': { default: null, help: 'Export only backends whose name matches this regular expression (anchored), and their servers.' },
+  'collect.no-maint': { default: 'false', boolean: true, help: 'Leave out servers in MAINT, as HAProxy\'s own exporter does with no-maint.' },
   'logs.listen': { default: null, help: "Receive HAProxy's syslog: udp://127.0.0.1:5140 or unixgram:PATH." },
   'watch.interval': { default: '1s', help: 'How often the watcher polls server states between scrapes (whole seconds or minutes that divide 60).' },
   'web.listen-address': { default: ':9503', help: 'Address to serve on, [HOST]:PORT.' },
@@ -82,7 +104,7 @@ export function loadInvocation(argv: readonly string[], env: Readonly<Record<str
         problems.push(`unknown flag --${name}`);
         continue;
       }
-      const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
+      const value = eq >= 0 ? arg.slice(eq + 1) : FLAGS[name]?.boolean ? 'true' : argv[++i];
       if (value === undefined) problems.push(`--${name} needs a value`);
       else fromFlags.set(name, value);
     } else if (arg === 'explain' && i === 0) command = 'explain';
@@ -131,6 +153,15 @@ export function loadInvocation(argv: readonly string[], env: Readonly<Record<str
   });
   const listen = checked('web.listen-address', parseListenAddress);
   const web = checked('web.config.file', (file) => loadWebConfig(file, readFile));
+  const serverMetrics = checked('collect.server-metrics', (text) => {
+    const groups = text.split(',').map((g) => g.trim()).filter(Boolean);
+    if (groups.includes('all')) return new Set(SERVER_METRIC_GROUPS);
+    const unknown = groups.filter((g) => !(SERVER_METRIC_GROUPS as readonly string[]).includes(g));
+    if (unknown.length > 0) throw new Error(`unknown group ${unknown.join(', ')}: expected ${SERVER_METRIC_GROUPS.join(', ')} or all`);
+    return new Set(groups as ServerMetricGroup[]);
+  }) ?? new Set<ServerMetricGroup>();
+  const backendsFilter = checked('collect.backends', (text) => new RegExp(`^(?:${text})$`));
+  const noMaint = checked('collect.no-maint', parseBoolean) ?? false;
   const logLevel = checked('log.level', (text) => {
     if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(text)) throw new Error('expected trace, debug, info, warn, error or fatal');
     return text;
@@ -156,6 +187,7 @@ export function loadInvocation(argv: readonly string[], env: Readonly<Record<str
           configFile: value('haproxy.config'),
           timeoutMs,
         },
+        collect: { serverMetrics, backends: backendsFilter, noMaint },
         logsListen,
         watchIntervalMs,
         listen,
@@ -177,6 +209,12 @@ function flattenYaml(node: unknown, prefix: string, out: Map<string, string>, pr
     else if (!(name in FLAGS) || name === 'config') problems.push(`--config ${path}: unknown setting "${name}"`);
     else out.set(name, String(child));
   }
+}
+
+function parseBoolean(text: string): boolean {
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  throw new Error('expected true or false');
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };

@@ -56,7 +56,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const watcher = new Watcher();
   const logs = config.logsListen ? await startLogs(config.logsListen, watcher, log) : null;
   const reader = createReader(config, watcher, log, logs?.ingest ?? null);
-  const app = buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader), web: config.web, logs });
+  const app = buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader), collect: config.collect, web: config.web, logs });
   const tls = config.web?.tls ?? null;
   const server = tls ? https.createServer(tlsServerOptions(tls), app) : http.createServer(app);
   if (tls) {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { SERVER_METRIC_GROUPS } from '../src/config.js';
 import { diagnose, type BackendDiagnosis, type Diagnosis, type DiagnosisInput } from '../src/diagnosis.js';
 import { diagnosisText } from '../src/diagnosisText.js';
 import { ExpositionWriter } from '../src/metrics/exposition.js';
@@ -12,6 +13,7 @@ import { sample } from './support/metrics.js';
 import { NOW, specSnapshot, type Spec } from './support/specSnapshot.js';
 
 const SOCAT = 'socat stdio /run/haproxy/admin.sock';
+const ALL = { serverMetrics: new Set(SERVER_METRIC_GROUPS), backends: null, noMaint: false };
 
 function run(snapshot: Snapshot | null, extra: Partial<DiagnosisInput> = {}): Diagnosis {
   return diagnose({
@@ -179,14 +181,14 @@ describe('the process, from the master CLI', () => {
 describe('cause and risk metrics', () => {
   test('every code for every backend, 0 or 1; process families only when known', () => {
     const out = new ExpositionWriter();
-    writeDiagnosisMetrics(out, run(specSnapshot({ be_api: { servers: { a: { status: 'DOWN' } } }, be_ok: { servers: { a: { status: 'UP' }, b: { status: 'UP' } } } })));
+    writeDiagnosisMetrics(out, run(specSnapshot({ be_api: { servers: { a: { status: 'DOWN' } } }, be_ok: { servers: { a: { status: 'UP' }, b: { status: 'UP' } } } })), { collect: ALL });
     const text = out.text();
     assert.equal(sample(text, 'haproxy_backend_503_cause{proxy="be_api",cause="servers_down"}'), 1);
     assert.equal(sample(text, 'haproxy_backend_503_cause{proxy="be_ok",cause="servers_down"}'), 0);
     assert.equal(sample(text, 'haproxy_backend_503_risk{proxy="be_ok",risk="last_server_up"}'), 0);
     assert.doesNotMatch(text, /haproxy_process_503/);
     const withMaster = new ExpositionWriter();
-    writeDiagnosisMetrics(withMaster, run(specSnapshot({}), { procs: parseShowProc(fixture('haproxy-2.6.12-show-proc-failed-reload.txt')) }));
+    writeDiagnosisMetrics(withMaster, run(specSnapshot({}), { procs: parseShowProc(fixture('haproxy-2.6.12-show-proc-failed-reload.txt')) }), { collect: ALL });
     assert.equal(sample(withMaster.text(), 'haproxy_process_503_cause{cause="failed_reload"}'), 1);
     assert.equal(sample(withMaster.text(), 'haproxy_process_503_risk{risk="old_workers"}'), 0);
   });

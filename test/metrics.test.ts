@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { escapeLabelValue, ExpositionWriter, formatValue } from '../src/metrics/exposition.js';
+import { SERVER_METRIC_GROUPS } from '../src/config.js';
 import { writeHaproxyMetrics } from '../src/metrics/haproxy.js';
 import { observationsOf } from '../src/reader.js';
 import { Watcher } from '../src/watcher.js';
@@ -9,12 +10,14 @@ import { snapshotOf } from './support/fixtures.js';
 import { missingTool } from './support/lab.js';
 import { sample } from './support/metrics.js';
 
+const ALL = { serverMetrics: new Set(SERVER_METRIC_GROUPS), backends: null, noMaint: false };
+
 function render(fixtureName: string): string {
   const snapshot = snapshotOf(fixtureName);
   const watcher = new Watcher();
   watcher.observe(observationsOf(snapshot), snapshot.backends.map((b) => b.name), snapshot.takenAt);
   const out = new ExpositionWriter();
-  writeHaproxyMetrics(out, snapshot, watcher);
+  writeHaproxyMetrics(out, snapshot, watcher, { collect: ALL });
   return out.text();
 }
 

@@ -16,6 +16,11 @@ export class ExpositionWriter {
     this.parts.push(labels === '' ? `${name} ${formatValue(value)}\n` : `${name}{${labels}} ${formatValue(value)}\n`);
   }
 
+  /** A value already in exposition form (an integer as HAProxy printed it, or 1). */
+  sampleText(name: string, labels: string, value: string): void {
+    this.parts.push(labels === '' ? `${name} ${value}\n` : `${name}{${labels}} ${value}\n`);
+  }
+
   text(): string {
     return this.parts.join('');
   }

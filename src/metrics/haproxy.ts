@@ -3,6 +3,7 @@
 // precomputed rates and maxima are left out (Prometheus computes them better).
 
 import { BACKEND_CAUSES, BACKEND_RISKS, FRONTEND_CAUSES, FRONTEND_RISKS, PROCESS_CAUSES, PROCESS_RISKS, type Diagnosis, type Finding } from '../diagnosis.js';
+import type { CollectOptions, ServerMetricGroup } from '../config.js';
 import type { StatRow, StatTable } from '../parse/stat.js';
 import type { Backend, Frontend, Server, Snapshot } from '../snapshot.js';
 import type { Watcher } from '../watcher.js';
@@ -13,69 +14,75 @@ interface StatFamily {
   readonly suffix: string;
   readonly type: MetricType;
   readonly help: string;
+  /** For servers: the --collect.server-metrics group that turns it on. */
+  readonly group: ServerMetricGroup;
   /** HAProxy gives times in ms; the metric is in seconds. */
   readonly ms?: true;
 }
 
+export interface RenderOptions {
+  readonly collect: CollectOptions;
+}
+
 const TRAFFIC: readonly StatFamily[] = [
-  { column: 'scur', suffix: 'current_sessions', type: 'gauge', help: 'Current sessions.' },
-  { column: 'slim', suffix: 'limit_sessions', type: 'gauge', help: 'Configured session limit (maxconn; for a backend, fullconn).' },
-  { column: 'stot', suffix: 'sessions_total', type: 'counter', help: 'Sessions.' },
-  { column: 'bin', suffix: 'bytes_in_total', type: 'counter', help: 'Request bytes.' },
-  { column: 'bout', suffix: 'bytes_out_total', type: 'counter', help: 'Response bytes.' },
+  { column: 'scur', group: 'sessions', suffix: 'current_sessions', type: 'gauge', help: 'Current sessions.' },
+  { column: 'slim', group: 'sessions', suffix: 'limit_sessions', type: 'gauge', help: 'Configured session limit (maxconn; for a backend, fullconn).' },
+  { column: 'stot', group: 'traffic', suffix: 'sessions_total', type: 'counter', help: 'Sessions.' },
+  { column: 'bin', group: 'traffic', suffix: 'bytes_in_total', type: 'counter', help: 'Request bytes.' },
+  { column: 'bout', group: 'traffic', suffix: 'bytes_out_total', type: 'counter', help: 'Response bytes.' },
 ];
 
 const FRONTEND_FAMILIES: readonly StatFamily[] = [
   ...TRAFFIC,
-  { column: 'conn_tot', suffix: 'connections_total', type: 'counter', help: 'Connections accepted.' },
-  { column: 'req_tot', suffix: 'http_requests_total', type: 'counter', help: 'HTTP requests received.' },
-  { column: 'dreq', suffix: 'requests_denied_total', type: 'counter', help: 'Requests denied by http-request or tcp-request rules.' },
-  { column: 'dresp', suffix: 'responses_denied_total', type: 'counter', help: 'Responses denied by http-response rules.' },
-  { column: 'ereq', suffix: 'request_errors_total', type: 'counter', help: 'Request errors.' },
-  { column: 'dcon', suffix: 'denied_connections_total', type: 'counter', help: 'Connections denied by tcp-request connection rules.' },
-  { column: 'dses', suffix: 'denied_sessions_total', type: 'counter', help: 'Sessions denied by tcp-request session rules.' },
-  { column: 'intercepted', suffix: 'intercepted_requests_total', type: 'counter', help: 'Requests intercepted (stats, monitor).' },
-  { column: 'eint', suffix: 'internal_errors_total', type: 'counter', help: 'Internal errors.' },
+  { column: 'conn_tot', group: 'traffic', suffix: 'connections_total', type: 'counter', help: 'Connections accepted.' },
+  { column: 'req_tot', group: 'traffic', suffix: 'http_requests_total', type: 'counter', help: 'HTTP requests received.' },
+  { column: 'dreq', group: 'errors', suffix: 'requests_denied_total', type: 'counter', help: 'Requests denied by http-request or tcp-request rules.' },
+  { column: 'dresp', group: 'errors', suffix: 'responses_denied_total', type: 'counter', help: 'Responses denied by http-response rules.' },
+  { column: 'ereq', group: 'errors', suffix: 'request_errors_total', type: 'counter', help: 'Request errors.' },
+  { column: 'dcon', group: 'errors', suffix: 'denied_connections_total', type: 'counter', help: 'Connections denied by tcp-request connection rules.' },
+  { column: 'dses', group: 'errors', suffix: 'denied_sessions_total', type: 'counter', help: 'Sessions denied by tcp-request session rules.' },
+  { column: 'intercepted', group: 'traffic', suffix: 'intercepted_requests_total', type: 'counter', help: 'Requests intercepted (stats, monitor).' },
+  { column: 'eint', group: 'errors', suffix: 'internal_errors_total', type: 'counter', help: 'Internal errors.' },
 ];
 
 const BACKEND_AND_SERVER: readonly StatFamily[] = [
   ...TRAFFIC,
-  { column: 'qcur', suffix: 'current_queue', type: 'gauge', help: 'Requests waiting in the queue.' },
-  { column: 'econ', suffix: 'connection_errors_total', type: 'counter', help: 'Requests that failed to connect to a server (for a backend, also those with no server to try).' },
-  { column: 'eresp', suffix: 'response_errors_total', type: 'counter', help: 'Response errors.' },
-  { column: 'wretr', suffix: 'retry_warnings_total', type: 'counter', help: 'Connection retries.' },
-  { column: 'wredis', suffix: 'redispatch_warnings_total', type: 'counter', help: 'Requests redispatched to another server.' },
-  { column: 'dresp', suffix: 'responses_denied_total', type: 'counter', help: 'Responses denied by http-response rules.' },
-  { column: 'weight', suffix: 'weight', type: 'gauge', help: 'Effective weight.' },
-  { column: 'chkdown', suffix: 'check_up_down_total', type: 'counter', help: 'UP to DOWN transitions (for a backend, of the whole backend).' },
-  { column: 'downtime', suffix: 'downtime_seconds_total', type: 'counter', help: 'Time spent DOWN (for a backend, with no server UP).' },
-  { column: 'lbtot', suffix: 'loadbalanced_total', type: 'counter', help: 'Times selected by load balancing or redispatch.' },
-  { column: 'cli_abrt', suffix: 'client_aborts_total', type: 'counter', help: 'Data transfers aborted by the client.' },
-  { column: 'srv_abrt', suffix: 'server_aborts_total', type: 'counter', help: 'Data transfers aborted by the server.' },
-  { column: 'connect', suffix: 'connection_attempts_total', type: 'counter', help: 'Connection establishment attempts.' },
-  { column: 'reuse', suffix: 'connection_reuses_total', type: 'counter', help: 'Connection reuses.' },
-  { column: 'eint', suffix: 'internal_errors_total', type: 'counter', help: 'Internal errors.' },
-  { column: 'qtime', suffix: 'queue_time_average_seconds', type: 'gauge', help: 'Average queue time of the last 1024 successful connections (requests that timed out in the queue are not in it).', ms: true },
-  { column: 'ctime', suffix: 'connect_time_average_seconds', type: 'gauge', help: 'Average connect time of the last 1024 requests.', ms: true },
-  { column: 'rtime', suffix: 'response_time_average_seconds', type: 'gauge', help: 'Average response time of the last 1024 requests.', ms: true },
-  { column: 'ttime', suffix: 'total_time_average_seconds', type: 'gauge', help: 'Average total session time of the last 1024 requests.', ms: true },
+  { column: 'qcur', group: 'sessions', suffix: 'current_queue', type: 'gauge', help: 'Requests waiting in the queue.' },
+  { column: 'econ', group: 'errors', suffix: 'connection_errors_total', type: 'counter', help: 'Requests that failed to connect to a server (for a backend, also those with no server to try).' },
+  { column: 'eresp', group: 'errors', suffix: 'response_errors_total', type: 'counter', help: 'Response errors.' },
+  { column: 'wretr', group: 'errors', suffix: 'retry_warnings_total', type: 'counter', help: 'Connection retries.' },
+  { column: 'wredis', group: 'errors', suffix: 'redispatch_warnings_total', type: 'counter', help: 'Requests redispatched to another server.' },
+  { column: 'dresp', group: 'errors', suffix: 'responses_denied_total', type: 'counter', help: 'Responses denied by http-response rules.' },
+  { column: 'weight', group: 'state', suffix: 'weight', type: 'gauge', help: 'Effective weight.' },
+  { column: 'chkdown', group: 'errors', suffix: 'check_up_down_total', type: 'counter', help: 'UP to DOWN transitions (for a backend, of the whole backend).' },
+  { column: 'downtime', group: 'errors', suffix: 'downtime_seconds_total', type: 'counter', help: 'Time spent DOWN (for a backend, with no server UP).' },
+  { column: 'lbtot', group: 'traffic', suffix: 'loadbalanced_total', type: 'counter', help: 'Times selected by load balancing or redispatch.' },
+  { column: 'cli_abrt', group: 'errors', suffix: 'client_aborts_total', type: 'counter', help: 'Data transfers aborted by the client.' },
+  { column: 'srv_abrt', group: 'errors', suffix: 'server_aborts_total', type: 'counter', help: 'Data transfers aborted by the server.' },
+  { column: 'connect', group: 'traffic', suffix: 'connection_attempts_total', type: 'counter', help: 'Connection establishment attempts.' },
+  { column: 'reuse', group: 'traffic', suffix: 'connection_reuses_total', type: 'counter', help: 'Connection reuses.' },
+  { column: 'eint', group: 'errors', suffix: 'internal_errors_total', type: 'counter', help: 'Internal errors.' },
+  { column: 'qtime', group: 'timing', suffix: 'queue_time_average_seconds', type: 'gauge', help: 'Average queue time of the last 1024 successful connections (requests that timed out in the queue are not in it).', ms: true },
+  { column: 'ctime', group: 'timing', suffix: 'connect_time_average_seconds', type: 'gauge', help: 'Average connect time of the last 1024 requests.', ms: true },
+  { column: 'rtime', group: 'timing', suffix: 'response_time_average_seconds', type: 'gauge', help: 'Average response time of the last 1024 requests.', ms: true },
+  { column: 'ttime', group: 'timing', suffix: 'total_time_average_seconds', type: 'gauge', help: 'Average total session time of the last 1024 requests.', ms: true },
 ];
 
 const BACKEND_FAMILIES: readonly StatFamily[] = [
   ...BACKEND_AND_SERVER,
-  { column: 'act', suffix: 'active_servers', type: 'gauge', help: 'Active servers UP and not DRAIN (backups not counted).' },
-  { column: 'bck', suffix: 'backup_servers', type: 'gauge', help: 'Backup servers UP and not DRAIN.' },
-  { column: 'req_tot', suffix: 'http_requests_total', type: 'counter', help: 'HTTP requests.' },
+  { column: 'act', group: 'state', suffix: 'active_servers', type: 'gauge', help: 'Active servers UP and not DRAIN (backups not counted).' },
+  { column: 'bck', group: 'state', suffix: 'backup_servers', type: 'gauge', help: 'Backup servers UP and not DRAIN.' },
+  { column: 'req_tot', group: 'traffic', suffix: 'http_requests_total', type: 'counter', help: 'HTTP requests.' },
 ];
 
 const SERVER_FAMILIES: readonly StatFamily[] = [
   ...BACKEND_AND_SERVER,
-  { column: 'qlimit', suffix: 'queue_limit', type: 'gauge', help: 'Configured maxqueue.' },
-  { column: 'chkfail', suffix: 'check_failures_total', type: 'counter', help: 'Failed health checks while the server was UP.' },
-  { column: 'check_code', suffix: 'check_code', type: 'gauge', help: 'Layer 5-7 code of the last health check.' },
-  { column: 'check_duration', suffix: 'check_duration_seconds', type: 'gauge', help: 'Duration of the last health check.', ms: true },
-  { column: 'throttle', suffix: 'current_throttle', type: 'gauge', help: 'Slow-start throttle in percent.' },
-  { column: 'bck', suffix: 'backup', type: 'gauge', help: '1 for a backup server.' },
+  { column: 'qlimit', group: 'sessions', suffix: 'queue_limit', type: 'gauge', help: 'Configured maxqueue.' },
+  { column: 'chkfail', group: 'errors', suffix: 'check_failures_total', type: 'counter', help: 'Failed health checks while the server was UP.' },
+  { column: 'check_code', group: 'timing', suffix: 'check_code', type: 'gauge', help: 'Layer 5-7 code of the last health check.' },
+  { column: 'check_duration', group: 'timing', suffix: 'check_duration_seconds', type: 'gauge', help: 'Duration of the last health check.', ms: true },
+  { column: 'throttle', group: 'timing', suffix: 'current_throttle', type: 'gauge', help: 'Slow-start throttle in percent.' },
+  { column: 'bck', group: 'state', suffix: 'backup', type: 'gauge', help: '1 for a backup server.' },
 ];
 
 const HTTP_CODES = [
@@ -115,11 +122,13 @@ const PROCESS_FAMILIES: ReadonlyArray<readonly [string, string, MetricType, stri
   ['TotalBytesOut', 'bytes_out_total', 'counter', 'Bytes sent.'],
 ];
 
-export function writeHaproxyMetrics(out: ExpositionWriter, snapshot: Snapshot, watcher: Watcher): void {
+export function writeHaproxyMetrics(out: ExpositionWriter, snapshot: Snapshot, watcher: Watcher, options: RenderOptions): void {
+  const filter = options.collect.backends;
+  const backends = filter ? snapshot.backends.filter((b) => filter.test(b.name)) : snapshot.backends;
   writeProcess(out, snapshot);
   writeFrontends(out, snapshot.stat, snapshot.frontends);
-  writeBackends(out, snapshot.stat, snapshot.backends, watcher);
-  writeServers(out, snapshot.stat, snapshot.backends, watcher);
+  writeBackends(out, snapshot.stat, backends, watcher);
+  writeServers(out, snapshot.stat, backends, watcher, options.collect);
 }
 
 function writeProcess(out: ExpositionWriter, snapshot: Snapshot): void {
@@ -135,8 +144,19 @@ function writeProcess(out: ExpositionWriter, snapshot: Snapshot): void {
   }
 }
 
+/** An unsigned integer as HAProxy prints it: written out as it is, without a round trip through Number. */
+const PLAIN_INTEGER = /^\d{1,15}$/;
+
 /** Writes the families taken straight from `show stat` columns this HAProxy has. */
-function writeStatFamilies(out: ExpositionWriter, stat: StatTable, scope: string, families: readonly StatFamily[], rows: readonly StatRow[], labelSets: readonly string[]): void {
+function writeStatFamilies(
+  out: ExpositionWriter,
+  stat: StatTable,
+  scope: string,
+  families: readonly StatFamily[],
+  rows: readonly StatRow[],
+  labelSets: readonly string[],
+  withResponses = true,
+): void {
   for (const f of families) {
     const index = stat.columns.get(f.column);
     if (index === undefined) continue;
@@ -145,19 +165,23 @@ function writeStatFamilies(out: ExpositionWriter, stat: StatTable, scope: string
     for (let i = 0; i < rows.length; i++) {
       const text = (rows[i] as StatRow).cells[index];
       if (text === undefined || text === '') continue;
+      if (!f.ms && PLAIN_INTEGER.test(text)) {
+        out.sampleText(name, labelSets[i] as string, text);
+        continue;
+      }
       const value = Number(text);
       if (Number.isFinite(value)) out.sample(name, labelSets[i] as string, f.ms ? value / 1000 : value);
     }
   }
   const codes = HTTP_CODES.map(([code, column]) => [code, stat.columns.get(column)] as const).filter(([, index]) => index !== undefined);
-  if (codes.length === 0) return;
+  if (codes.length === 0 || !withResponses) return;
   const name = `haproxy_${scope}_http_responses_total`;
   out.family(name, 'counter', 'HTTP responses by status class (HAProxy-made 503s count on the backend, not on a server).');
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i] as StatRow;
     for (const [code, index] of codes) {
       const text = row.cells[index as number];
-      if (text !== undefined && text !== '') out.sample(name, `${labelSets[i]},code="${code}"`, Number(text));
+      if (text !== undefined && PLAIN_INTEGER.test(text)) out.sampleText(name, `${labelSets[i]},code="${code}"`, text);
     }
   }
 }
@@ -196,60 +220,64 @@ function writeBackends(out: ExpositionWriter, stat: StatTable, backends: readonl
   perBackend('haproxy_backend_no_up_servers_seconds_total', 'counter', 'Time the watcher saw the backend with no server able to take a request.', (b) => watcher.noUsableSeconds(b.name));
 }
 
-function writeServers(out: ExpositionWriter, stat: StatTable, backends: readonly Backend[], watcher: Watcher): void {
+function writeServers(out: ExpositionWriter, stat: StatTable, backends: readonly Backend[], watcher: Watcher, collect: CollectOptions): void {
+  const groups = collect.serverMetrics;
+  if (groups.size === 0) return;
   const servers: Server[] = [];
   const labelSets: string[] = [];
   for (const b of backends) {
     const proxy = proxyLabel(b.name);
     for (const s of b.servers) {
+      if (collect.noMaint && s.state === 'maint') continue;
       servers.push(s);
       labelSets.push(`${proxy},server="${escapeLabelValue(s.name)}"`);
     }
   }
-  writeStatFamilies(out, stat, 'server', SERVER_FAMILIES, servers.map((s) => s.row), labelSets);
+  writeStatFamilies(out, stat, 'server', SERVER_FAMILIES.filter((f) => groups.has(f.group)), servers.map((s) => s.row), labelSets, groups.has('traffic'));
+  const perServer = (name: string, help: string, value: (s: Server) => number | null | undefined): void => {
+    out.family(name, 'gauge', help);
+    servers.forEach((s, i) => {
+      const v = value(s);
+      if (v !== null && v !== undefined) out.sample(name, labelSets[i] as string, v);
+    });
+  };
 
-  out.family('haproxy_server_state', 'gauge', "1 for the server's current state (up, down, maint, drain, nolb); only that state's series exists.");
-  servers.forEach((s, i) => out.sample('haproxy_server_state', `${labelSets[i]},state="${s.state}"`, 1));
-
-  out.family('haproxy_server_check_status', 'gauge', "1 for the status of the server's last health check (L4CON, L7STS, L7OK, ...); absent without a check or while checks are paused (MAINT).");
-  servers.forEach((s, i) => {
-    if (s.check?.status && !s.check.paused) out.sample('haproxy_server_check_status', `${labelSets[i]},status="${escapeLabelValue(s.check.status)}"`, 1);
-  });
-
-  out.family('haproxy_server_checks_until_down', 'gauge', 'Failed health checks left before HAProxy marks the server DOWN (0 once DOWN).');
-  servers.forEach((s, i) => {
-    const left = s.check?.failuresUntilDown;
-    if (left !== null && left !== undefined) out.sample('haproxy_server_checks_until_down', labelSets[i] as string, left);
-  });
-
-  out.family('haproxy_server_sessions_utilization_ratio', 'gauge', 'Current sessions / maxconn; at 1 new requests queue.');
-  servers.forEach((s, i) => {
-    if (s.sessions.limit) out.sample('haproxy_server_sessions_utilization_ratio', labelSets[i] as string, s.sessions.current / s.sessions.limit);
-  });
-
-  out.family('haproxy_server_last_state_change_timestamp_seconds', 'gauge', "When the server's operational state last changed, seconds since the epoch.");
-  servers.forEach((s, i) => {
-    if (s.lastChangeAt !== null) out.sample('haproxy_server_last_state_change_timestamp_seconds', labelSets[i] as string, Math.round(s.lastChangeAt / 1000));
-  });
-
-  const changes = new Map<string, Readonly<Record<string, number>>>();
-  for (const c of watcher.changes()) changes.set(`${c.backend}/${c.server}`, c.changes);
-  out.family('haproxy_server_state_changes_total', 'counter', 'State changes the watcher saw, by the state entered.');
-  servers.forEach((s, i) => {
-    const counts = changes.get(`${s.backend}/${s.name}`);
-    if (counts === undefined) return;
-    for (const [to, n] of Object.entries(counts)) out.sample('haproxy_server_state_changes_total', `${labelSets[i]},to="${to}"`, n);
-  });
+  if (groups.has('state')) {
+    out.family('haproxy_server_state', 'gauge', "1 for the server's current state (up, down, maint, drain, nolb); only that state's series exists.");
+    servers.forEach((s, i) => out.sampleText('haproxy_server_state', `${labelSets[i]},state="${s.state}"`, '1'));
+    out.family('haproxy_server_check_status', 'gauge', "1 for the status of the server's last health check (L4CON, L7STS, L7OK, ...); absent without a check or while checks are paused (MAINT).");
+    servers.forEach((s, i) => {
+      if (s.check?.status && !s.check.paused) out.sampleText('haproxy_server_check_status', `${labelSets[i]},status="${escapeLabelValue(s.check.status)}"`, '1');
+    });
+    perServer('haproxy_server_checks_until_down', 'Failed health checks left before HAProxy marks the server DOWN (0 once DOWN).', (s) => s.check?.failuresUntilDown);
+    perServer('haproxy_server_last_state_change_timestamp_seconds', "When the server's operational state last changed, seconds since the epoch.", (s) =>
+      s.lastChangeAt === null ? null : Math.round(s.lastChangeAt / 1000),
+    );
+  }
+  if (groups.has('sessions')) {
+    perServer('haproxy_server_sessions_utilization_ratio', 'Current sessions / maxconn; at 1 new requests queue.', (s) => (s.sessions.limit ? s.sessions.current / s.sessions.limit : null));
+  }
+  if (groups.has('changes')) {
+    const changes = new Map<string, Readonly<Record<string, number>>>();
+    for (const c of watcher.changes()) changes.set(`${c.backend}/${c.server}`, c.changes);
+    out.family('haproxy_server_state_changes_total', 'counter', 'State changes the watcher saw, by the state entered.');
+    servers.forEach((s, i) => {
+      const counts = changes.get(`${s.backend}/${s.name}`);
+      if (counts === undefined) return;
+      for (const [to, n] of Object.entries(counts)) out.sample('haproxy_server_state_changes_total', `${labelSets[i]},to="${to}"`, n);
+    });
+  }
 }
 
 /** The diagnosis as 0/1 series: every code for every object, so alerts see 0 before a 503. */
-export function writeDiagnosisMetrics(out: ExpositionWriter, diagnosis: Diagnosis): void {
+export function writeDiagnosisMetrics(out: ExpositionWriter, diagnosis: Diagnosis, options: RenderOptions): void {
+  const filter = options.collect.backends;
   const holds = (findings: readonly Finding[], code: string): number => (findings.some((f) => f.code === code) ? 1 : 0);
   const family = (name: string, label: 'cause' | 'risk', help: string, codes: readonly string[], objects: ReadonlyArray<{ labels: string; findings: readonly Finding[] }>): void => {
     out.family(name, 'gauge', help);
     for (const o of objects) for (const code of codes) out.sample(name, `${o.labels}${o.labels ? ',' : ''}${label}="${code}"`, holds(o.findings, code));
   };
-  const backends = diagnosis.backends;
+  const backends = filter ? diagnosis.backends.filter((b) => filter.test(b.name)) : diagnosis.backends;
   family('haproxy_backend_503_cause', 'cause', '1 while HAProxy answers 503 for this backend for this cause.', BACKEND_CAUSES, backends.map((b) => ({ labels: proxyLabel(b.name), findings: b.causes })));
   family('haproxy_backend_503_risk', 'risk', '1 while this risk of a 503 holds for the backend.', BACKEND_RISKS, backends.map((b) => ({ labels: proxyLabel(b.name), findings: b.risks })));
   const frontends = diagnosis.frontends;

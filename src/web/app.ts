@@ -3,6 +3,7 @@
 
 import express, { type Express, type Request } from 'express';
 import type { Registry } from 'prom-client';
+import type { CollectOptions } from '../config.js';
 import { ExpositionWriter } from '../metrics/exposition.js';
 import { diagnosisText } from '../diagnosisText.js';
 import { writeDiagnosisMetrics, writeHaproxyMetrics } from '../metrics/haproxy.js';
@@ -20,6 +21,7 @@ export interface AppDeps {
   readonly reader: HaproxyReader;
   readonly watcher: Watcher;
   readonly ownMetrics: Registry;
+  readonly collect: CollectOptions;
   readonly web?: WebConfig | null;
   readonly logs?: { readonly ingest: LogIngest; readonly receiver: LogReceiver } | null;
 }
@@ -27,7 +29,7 @@ export interface AppDeps {
 /** Seconds kept back from Prometheus's scrape timeout, to write and send the answer. */
 const SCRAPE_MARGIN_MS = 250;
 
-export function buildApp({ reader, watcher, ownMetrics, web, logs }: AppDeps): Express {
+export function buildApp({ reader, watcher, ownMetrics, collect, web, logs }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   if (web) {
@@ -53,8 +55,8 @@ export function buildApp({ reader, watcher, ownMetrics, web, logs }: AppDeps): E
     try {
       const result = await reader.read(scrapeDeadline(req));
       const out = new ExpositionWriter();
-      if (result.ok) writeHaproxyMetrics(out, result.reading.snapshot, watcher);
-      writeDiagnosisMetrics(out, result.diagnosis);
+      if (result.ok) writeHaproxyMetrics(out, result.reading.snapshot, watcher, { collect });
+      writeDiagnosisMetrics(out, result.diagnosis, { collect });
       if (logs) writeLogMetrics(out, logs.ingest, await logs.receiver.dropped());
       out.family('haproxy_up', 'gauge', '1 when the last read of HAProxy succeeded.');
       out.sample('haproxy_up', '', result.ok ? 1 : 0);

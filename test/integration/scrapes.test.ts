@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { pino } from 'pino';
+import type { CollectOptions } from '../../src/config.js';
 import { SocketSource, type HaproxySource, type Reading } from '../../src/haproxy/source.js';
 import { createOwnRegistry } from '../../src/metrics/own.js';
 import { HaproxyReader } from '../../src/reader.js';
@@ -16,6 +17,7 @@ import { get, sample } from '../support/metrics.js';
 import { startNosrv } from '../support/nosrv.js';
 
 const missing = missingTool('haproxy', 'haproxy');
+const DEFAULT_COLLECT: CollectOptions = { serverMetrics: new Set(['state', 'sessions', 'changes']), backends: null, noMaint: false };
 
 test('ten concurrent scrapes are served by one read of HAProxy', { skip: missing ?? false }, async () => {
   const backend = await startBackend();
@@ -38,7 +40,7 @@ test('ten concurrent scrapes are served by one read of HAProxy', { skip: missing
   };
   const watcher = new Watcher();
   const reader = new HaproxyReader(source, watcher, pino({ level: 'silent' }), { timeoutMs: 5000, master: null, configFile: null, logs: null });
-  const server = http.createServer(buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader) }));
+  const server = http.createServer(buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader), collect: DEFAULT_COLLECT }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
   try {
@@ -66,7 +68,7 @@ test("a scrape's own deadline (X-Prometheus-Scrape-Timeout-Seconds) bounds its w
   const source: HaproxySource = { kind: real.kind, target: real.target, socat: real.socat, readSnapshot: () => new Promise(() => {}), readServerConditions: (d) => real.readServerConditions(d) };
   const watcher = new Watcher();
   const reader = new HaproxyReader(source, watcher, pino({ level: 'silent' }), { timeoutMs: 30_000, master: null, configFile: null, logs: null });
-  const server = http.createServer(buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader) }));
+  const server = http.createServer(buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader), collect: DEFAULT_COLLECT }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const started = Date.now();
