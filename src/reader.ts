@@ -86,9 +86,9 @@ export class HaproxyReader {
     return beforeDeadline(this.inFlight, own, this.source.target).catch((error: HaproxyReadError) => this.failed(error, null, null, null, null));
   }
 
-  /** The watcher's poll between scrapes: servers' conditions only. Skipped while one runs. */
+  /** The watcher's poll between scrapes: servers' conditions only. Skipped while a poll or a full read runs: the read observes the servers too. */
   async poll(): Promise<void> {
-    if (this.polling) return;
+    if (this.polling || this.inFlight) return;
     this.polling = true;
     try {
       const deadline = Date.now() + this.options.timeoutMs;

@@ -121,9 +121,9 @@ export class Watcher {
     return this.backends.get(backend)?.events ?? [];
   }
 
-  /** Per server, how often it entered each state; every state is listed, from 0. */
-  changes(): Iterable<{ readonly backend: string; readonly server: string; readonly changes: Readonly<Record<ServerState, number>> }> {
-    return this.servers.values();
+  /** How often the server entered each state, every state listed from 0; undefined for a server not seen. */
+  changesOf(backend: string, server: string): Readonly<Record<ServerState, number>> | undefined {
+    return this.servers.get(serverKey(backend, server))?.changes;
   }
 
   private backend(name: string): BackendTrack {

@@ -7,7 +7,6 @@
 // `level user` socket and never changes HAProxy.
 
 import net from 'node:net';
-import { StringDecoder } from 'node:string_decoder';
 import { fromSystemError, HaproxyReadError } from './errors.js';
 
 export type RuntimeApiAddress = { readonly kind: 'unix'; readonly path: string } | { readonly kind: 'tcp'; readonly host: string; readonly port: number };
@@ -52,87 +51,121 @@ export interface ReadOptions {
   readonly maxBytes: number;
 }
 
+/** Takes one answer as it arrives, in pieces of whole lines; may throw to abandon the read. */
+export interface AnswerSink {
+  write(lines: string): void;
+}
+
+export interface CommandTiming {
+  readonly command: string;
+  /** From the previous answer's end (or the request) to this answer's end. */
+  readonly seconds: number;
+}
+
+/** Sends the commands and collects each answer whole. */
 export function runShowCommands(address: RuntimeApiAddress, commands: readonly string[], options: ReadOptions): Promise<CommandAnswer[]> {
+  const pieces = commands.map(() => [] as string[]);
+  const sinks = pieces.map((own) => ({ write: (lines: string) => void own.push(lines) }));
+  return streamShowCommands(address, commands, sinks, options).then((timings) => timings.map((t, i) => ({ ...t, text: (pieces[i] as string[]).join('') })));
+}
+
+/**
+ * Sends the commands and hands each answer to its sink while it arrives, so parsing a large
+ * answer overlaps with HAProxy still writing it. Rejects with a HaproxyReadError, or with what a
+ * sink threw.
+ */
+export function streamShowCommands(address: RuntimeApiAddress, commands: readonly string[], sinks: readonly AnswerSink[], options: ReadOptions): Promise<CommandTiming[]> {
   for (const command of commands) {
     if (!SHOW_COMMAND.test(command)) throw new Error(`refusing to send ${JSON.stringify(command)}: nosrv only sends "show" commands`);
   }
+  if (sinks.length !== commands.length) throw new Error('one sink per command');
   const target = describeAddress(address);
   return new Promise((resolve, reject) => {
     const socket = address.kind === 'unix' ? net.connect({ path: address.path }) : net.connect({ host: address.host, port: address.port });
-    const decoder = new StringDecoder('utf8');
-    // [start, stop) of each complete answer's text, and when it completed.
-    const bounds: Array<readonly [number, number]> = [];
-    const times: number[] = [];
-    let text = '';
+    // Offsets are in bytes of the whole answer stream. Lines are decoded only once complete, so a
+    // UTF-8 sequence is never cut, and the text is never appended to one growing string.
+    const timings: CommandTiming[] = [];
     let bytes = 0;
-    let next = 0; // where the next answer starts
-    let scanFrom = 0; // text before this holds no end of the current answer
+    let answerStart = 0; // where the current answer starts
+    let delivered = 0; // bytes before this are handed to a sink (or are an answer's end)
+    let carry: Buffer[] = []; // bytes from `delivered` to the current chunk, an unfinished line
+    let lastNewline = -2;
+    let previousEnd = performance.now();
     let settled = false;
-    const started = performance.now();
 
-    const finish = (error: HaproxyReadError | null): void => {
+    const finish = (error: unknown): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      if (error) return reject(error);
-      const answers: CommandAnswer[] = [];
-      let previous = started;
-      for (let i = 0; i < commands.length; i++) {
-        const [start, stop] = bounds[i] as readonly [number, number];
-        const command = commands[i] as string;
-        const answer = text.slice(start, stop);
-        const refusal = haproxyRefusal(answer, command, target);
-        if (refusal) return reject(refusal);
-        answers.push({ command, text: answer, seconds: ((times[i] as number) - previous) / 1000 });
-        previous = times[i] as number;
-      }
-      resolve(answers);
+      if (error) reject(error);
+      else resolve(timings);
     };
 
-    /** Records every answer that has ended in `text`: lines ending in "\n", then an empty line. */
-    const collectAnswers = (): void => {
-      while (next < text.length && bounds.length < commands.length) {
-        let stop: number;
-        if (text[next] === '\n') stop = next; // an empty answer
-        else {
-          const pair = text.indexOf('\n\n', Math.max(next, scanFrom));
-          if (pair < 0) {
-            scanFrom = Math.max(next, text.length - 1);
-            return;
-          }
-          stop = pair + 1;
-        }
-        bounds.push([next, stop]);
-        times.push(performance.now());
-        next = stop + 1;
+    /** Hands bytes [delivered, to) to the current answer's sink; `chunk` starts at `offset`. */
+    const deliver = (chunk: Buffer, offset: number, to: number): void => {
+      if (to <= delivered) return;
+      const index = timings.length;
+      const bytesOfLines = delivered >= offset ? chunk.subarray(delivered - offset, to - offset) : Buffer.concat([...carry, chunk.subarray(0, to - offset)]);
+      const lines = bytesOfLines.toString('utf8');
+      carry = [];
+      if (delivered === answerStart) {
+        const refusal = haproxyRefusal(lines.slice(0, lines.indexOf('\n')), commands[index] as string, target);
+        if (refusal) throw refusal;
       }
+      delivered = to;
+      (sinks[index] as AnswerSink).write(lines);
+    };
+
+    const onChunk = (chunk: Buffer, offset: number): void => {
+      for (let at = chunk.indexOf(10); at >= 0 && timings.length < commands.length; at = chunk.indexOf(10, at + 1)) {
+        const newline = offset + at;
+        if (newline === answerStart || newline === lastNewline + 1) {
+          // An empty line: the answer is what came before it (empty when nothing did).
+          deliver(chunk, offset, newline);
+          const now = performance.now();
+          timings.push({ command: commands[timings.length] as string, seconds: (now - previousEnd) / 1000 });
+          previousEnd = now;
+          answerStart = delivered = newline + 1;
+        }
+        lastNewline = newline;
+      }
+      if (timings.length === commands.length) return;
+      if (lastNewline >= offset) deliver(chunk, offset, lastNewline + 1);
+      const rest = Math.max(delivered, offset) - offset;
+      if (rest < chunk.length) carry.push(chunk.subarray(rest));
     };
 
     const timer = setTimeout(
-      () => finish(new HaproxyReadError('timeout', `no complete answer from ${target} within the deadline (${bounds.length} of ${commands.length} answers, ${bytes} bytes)`)),
+      () => finish(new HaproxyReadError('timeout', `no complete answer from ${target} within the deadline (${timings.length} of ${commands.length} answers, ${bytes} bytes)`)),
       Math.max(0, options.deadline - Date.now()),
     );
 
     socket.on('connect', () => socket.write(`${commands.join(';')}\n`));
     socket.on('data', (chunk: Buffer) => {
+      if (settled) return;
+      const offset = bytes;
       bytes += chunk.length;
       if (bytes > options.maxBytes) {
         return finish(new HaproxyReadError('answer_too_large', `the answer from ${target} passed ${options.maxBytes} bytes`));
       }
-      text += decoder.write(chunk);
-      collectAnswers();
-      if (bounds.length === commands.length) finish(null);
+      try {
+        onChunk(chunk, offset);
+      } catch (err) {
+        return finish(err);
+      }
+      if (timings.length === commands.length) finish(null);
     });
     socket.on('end', () =>
-      finish(new HaproxyReadError('truncated', `${target} closed the connection after ${bounds.length} of ${commands.length} answers (${bytes} bytes)`)),
+      finish(new HaproxyReadError('truncated', `${target} closed the connection after ${timings.length} of ${commands.length} answers (${bytes} bytes)`)),
     );
     socket.on('error', (err) => finish(fromSystemError(err, target)));
   });
 }
 
-function haproxyRefusal(answer: string, command: string, target: string): HaproxyReadError | null {
-  const trimmed = answer.trim();
+/** HAProxy's refusals, told by an answer's first line. */
+function haproxyRefusal(firstLine: string, command: string, target: string): HaproxyReadError | null {
+  const trimmed = firstLine.trim();
   if (trimmed === 'Permission denied') {
     return new HaproxyReadError('haproxy_permission_denied', `HAProxy at ${target} answered "Permission denied" to "${command}": the socket's level is too low`);
   }

@@ -3,26 +3,57 @@
 
 export type MetricType = 'gauge' | 'counter';
 
+/** Encoded in pieces of about this many characters: small enough to stay cheap to build, large enough to be few. */
+const CHUNK_CHARS = 64 * 1024;
+
+/**
+ * Writes the exposition straight into UTF-8 chunks. Lines are appended to one short string that is
+ * encoded every CHUNK_CHARS: at 200,000 series this is several times faster, and leaves far less
+ * garbage, than joining one string per line and encoding the whole text at the end.
+ */
 export class ExpositionWriter {
-  private readonly parts: string[] = [];
+  private readonly chunks: Buffer[] = [];
+  private pending = '';
 
   /** Starts a family; its samples must follow before the next family starts. */
   family(name: string, type: MetricType, help: string): void {
-    this.parts.push(`# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n# TYPE ${name} ${type}\n`);
+    this.append(`# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n# TYPE ${name} ${type}\n`);
   }
 
   /** `labels` is a pre-escaped `a="x",b="y"` list, or '' for none. */
   sample(name: string, labels: string, value: number): void {
-    this.parts.push(labels === '' ? `${name} ${formatValue(value)}\n` : `${name}{${labels}} ${formatValue(value)}\n`);
+    this.append(labels === '' ? `${name} ${formatValue(value)}\n` : `${name}{${labels}} ${formatValue(value)}\n`);
   }
 
   /** A value already in exposition form (an integer as HAProxy printed it, or 1). */
   sampleText(name: string, labels: string, value: string): void {
-    this.parts.push(labels === '' ? `${name} ${value}\n` : `${name}{${labels}} ${value}\n`);
+    this.append(labels === '' ? `${name} ${value}\n` : `${name}{${labels}} ${value}\n`);
+  }
+
+  /** Text already in exposition form, such as prom-client's. */
+  raw(text: string): void {
+    this.append(text);
+  }
+
+  /** The exposition so far, encoded, in pieces to send one after the other (joining them is a copy). */
+  encoded(): readonly Buffer[] {
+    this.flush();
+    return this.chunks;
   }
 
   text(): string {
-    return this.parts.join('');
+    return Buffer.concat(this.encoded()).toString('utf8');
+  }
+
+  private append(text: string): void {
+    this.pending += text;
+    if (this.pending.length >= CHUNK_CHARS) this.flush();
+  }
+
+  private flush(): void {
+    if (this.pending === '') return;
+    this.chunks.push(Buffer.from(this.pending, 'utf8'));
+    this.pending = '';
   }
 }
 

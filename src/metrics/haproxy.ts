@@ -5,7 +5,7 @@
 import { BACKEND_CAUSES, BACKEND_RISKS, FRONTEND_CAUSES, FRONTEND_RISKS, PROCESS_CAUSES, PROCESS_RISKS, type Diagnosis, type Finding } from '../diagnosis.js';
 import type { CollectOptions, ServerMetricGroup } from '../config.js';
 import type { StatRow, StatTable } from '../parse/stat.js';
-import type { Backend, Frontend, Server, Snapshot } from '../snapshot.js';
+import { SERVER_STATES, type Backend, type Frontend, type Server, type Snapshot } from '../snapshot.js';
 import type { Watcher } from '../watcher.js';
 import { escapeLabelValue, ExpositionWriter, labels, type MetricType } from './exposition.js';
 
@@ -144,8 +144,15 @@ function writeProcess(out: ExpositionWriter, snapshot: Snapshot): void {
   }
 }
 
-/** An unsigned integer as HAProxy prints it: written out as it is, without a round trip through Number. */
-const PLAIN_INTEGER = /^\d{1,15}$/;
+/** An unsigned integer as HAProxy prints it, written out as it is without a round trip through Number. */
+function isPlainInteger(text: string): boolean {
+  if (text.length === 0 || text.length > 15) return false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 48 || code > 57) return false;
+  }
+  return true;
+}
 
 /** Writes the families taken straight from `show stat` columns this HAProxy has. */
 function writeStatFamilies(
@@ -163,9 +170,9 @@ function writeStatFamilies(
     const name = `haproxy_${scope}_${f.suffix}`;
     out.family(name, f.type, f.help);
     for (let i = 0; i < rows.length; i++) {
-      const text = (rows[i] as StatRow).cells[index];
+      const text = (rows[i] as StatRow).cell(index);
       if (text === undefined || text === '') continue;
-      if (!f.ms && PLAIN_INTEGER.test(text)) {
+      if (!f.ms && isPlainInteger(text)) {
         out.sampleText(name, labelSets[i] as string, text);
         continue;
       }
@@ -180,8 +187,8 @@ function writeStatFamilies(
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i] as StatRow;
     for (const [code, index] of codes) {
-      const text = row.cells[index as number];
-      if (text !== undefined && PLAIN_INTEGER.test(text)) out.sampleText(name, `${labelSets[i]},code="${code}"`, text);
+      const text = row.cell(index as number);
+      if (text !== undefined && isPlainInteger(text)) out.sampleText(name, `${labelSets[i]},code="${code}"`, text);
     }
   }
 }
@@ -236,15 +243,15 @@ function writeServers(out: ExpositionWriter, stat: StatTable, backends: readonly
   writeStatFamilies(out, stat, 'server', SERVER_FAMILIES.filter((f) => groups.has(f.group)), servers.map((s) => s.row), labelSets, groups.has('traffic'));
   const perServer = (name: string, help: string, value: (s: Server) => number | null | undefined): void => {
     out.family(name, 'gauge', help);
-    servers.forEach((s, i) => {
-      const v = value(s);
+    for (let i = 0; i < servers.length; i++) {
+      const v = value(servers[i] as Server);
       if (v !== null && v !== undefined) out.sample(name, labelSets[i] as string, v);
-    });
+    }
   };
 
   if (groups.has('state')) {
     out.family('haproxy_server_state', 'gauge', "1 for the server's current state (up, down, maint, drain, nolb); only that state's series exists.");
-    servers.forEach((s, i) => out.sampleText('haproxy_server_state', `${labelSets[i]},state="${s.state}"`, '1'));
+    for (let i = 0; i < servers.length; i++) out.sampleText('haproxy_server_state', `${labelSets[i]},state="${(servers[i] as Server).state}"`, '1');
     out.family('haproxy_server_check_status', 'gauge', "1 for the status of the server's last health check (L4CON, L7STS, L7OK, ...); absent without a check or while checks are paused (MAINT).");
     servers.forEach((s, i) => {
       if (s.check?.status && !s.check.paused) out.sampleText('haproxy_server_check_status', `${labelSets[i]},status="${escapeLabelValue(s.check.status)}"`, '1');
@@ -258,14 +265,13 @@ function writeServers(out: ExpositionWriter, stat: StatTable, backends: readonly
     perServer('haproxy_server_sessions_utilization_ratio', 'Current sessions / maxconn; at 1 new requests queue.', (s) => (s.sessions.limit ? s.sessions.current / s.sessions.limit : null));
   }
   if (groups.has('changes')) {
-    const changes = new Map<string, Readonly<Record<string, number>>>();
-    for (const c of watcher.changes()) changes.set(`${c.backend}/${c.server}`, c.changes);
     out.family('haproxy_server_state_changes_total', 'counter', 'State changes the watcher saw, by the state entered.');
-    servers.forEach((s, i) => {
-      const counts = changes.get(`${s.backend}/${s.name}`);
-      if (counts === undefined) return;
-      for (const [to, n] of Object.entries(counts)) out.sample('haproxy_server_state_changes_total', `${labelSets[i]},to="${to}"`, n);
-    });
+    for (let i = 0; i < servers.length; i++) {
+      const s = servers[i] as Server;
+      const counts = watcher.changesOf(s.backend, s.name);
+      if (counts === undefined) continue;
+      for (const to of SERVER_STATES) out.sampleText('haproxy_server_state_changes_total', `${labelSets[i]},to="${to}"`, String(counts[to]));
+    }
   }
 }
 

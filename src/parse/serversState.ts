@@ -46,59 +46,91 @@ const REQUIRED = [
 ] as const;
 
 export function parseServersState(text: string): ServerStateRow[] {
-  const lines = text.split('\n');
-  const version = (lines[0] ?? '').trim();
-  if (version !== '1') {
-    throw new ParseError('show servers state', `expected format version 1, got ${JSON.stringify(version.slice(0, 80))}`);
-  }
-  const headerLine = lines[1] ?? '';
-  if (!headerLine.startsWith('# ')) throw new ParseError('show servers state', 'no "# be_id ..." header line');
-  const names = headerLine.slice(2).trim().split(' ');
-  const at = new Map(names.map((name, index) => [name, index]));
-  const index = {} as Record<(typeof REQUIRED)[number], number>;
-  for (const name of REQUIRED) {
-    const i = at.get(name);
-    if (i === undefined) throw new ParseError('show servers state', `the header has no "${name}" field`);
-    index[name] = i;
-  }
-  const portIndex = at.get('srv_port');
+  const parser = new ServersStateParser();
+  parser.write(text);
+  return parser.rows();
+}
 
-  const rows: ServerStateRow[] = [];
-  for (let n = 2; n < lines.length; n++) {
-    const line = lines[n] as string;
-    if (line === '' || line.startsWith('#')) continue;
+type Field = (typeof REQUIRED)[number];
+
+/** Parses `show servers state` piece by piece as it arrives; each piece holds whole lines. */
+export class ServersStateParser {
+  private lineNumber = 0;
+  private index: Record<Field, number> | null = null;
+  private portIndex: number | undefined;
+  private fieldCount = 0;
+  private readonly parsed: ServerStateRow[] = [];
+
+  write(lines: string): void {
+    let start = 0;
+    while (start < lines.length) {
+      let end = lines.indexOf('\n', start);
+      if (end < 0) end = lines.length;
+      this.line(lines.slice(start, end));
+      start = end + 1;
+    }
+  }
+
+  rows(): ServerStateRow[] {
+    if (this.index === null) throw new ParseError('show servers state', this.lineNumber === 0 ? 'the answer is empty' : 'no "# be_id ..." header line');
+    return this.parsed;
+  }
+
+  private line(line: string): void {
+    const n = ++this.lineNumber;
+    if (n === 1) {
+      const version = line.trim();
+      if (version !== '1') throw new ParseError('show servers state', `expected format version 1, got ${JSON.stringify(version.slice(0, 80))}`);
+      return;
+    }
+    if (n === 2) {
+      if (!line.startsWith('# ')) throw new ParseError('show servers state', 'no "# be_id ..." header line');
+      const names = line.slice(2).trim().split(' ');
+      const at = new Map(names.map((name, i) => [name, i]));
+      const index = {} as Record<Field, number>;
+      for (const name of REQUIRED) {
+        const i = at.get(name);
+        if (i === undefined) throw new ParseError('show servers state', `the header has no "${name}" field`);
+        index[name] = i;
+      }
+      this.index = index;
+      this.portIndex = at.get('srv_port');
+      this.fieldCount = names.length;
+      return;
+    }
+    if (line === '' || line.startsWith('#')) return;
+    const index = this.index as Record<Field, number>;
     const f = line.split(' ');
     if (f.length < REQUIRED.length) {
-      throw new ParseError('show servers state', `line ${n + 1} has ${f.length} fields, expected ${names.length}`);
+      throw new ParseError('show servers state', `line ${n} has ${f.length} fields, expected ${this.fieldCount}`);
     }
-    const int = (name: (typeof REQUIRED)[number]): number => {
-      const value = Number(f[index[name]]);
-      if (!Number.isInteger(value)) {
-        throw new ParseError('show servers state', `line ${n + 1}: ${name} is ${JSON.stringify(f[index[name]])}, not a number`);
-      }
-      return value;
-    };
-    const op = OP_STATES[int('srv_op_state')];
-    if (op === undefined) throw new ParseError('show servers state', `line ${n + 1}: unknown srv_op_state ${f[index.srv_op_state]}`);
-    const port = portIndex === undefined ? null : Number(f[portIndex]);
-    rows.push({
-      backendId: int('be_id'),
+    const op = OP_STATES[integer(f, index, 'srv_op_state', n)];
+    if (op === undefined) throw new ParseError('show servers state', `line ${n}: unknown srv_op_state ${f[index.srv_op_state]}`);
+    const port = this.portIndex === undefined ? null : Number(f[this.portIndex]);
+    this.parsed.push({
+      backendId: integer(f, index, 'be_id', n),
       backend: f[index.be_name] as string,
-      serverId: int('srv_id'),
+      serverId: integer(f, index, 'srv_id', n),
       server: f[index.srv_name] as string,
       address: f[index.srv_addr] as string,
       opState: op,
-      adminState: int('srv_admin_state'),
-      userWeight: int('srv_uweight'),
-      initialWeight: int('srv_iweight'),
-      secondsSinceChange: int('srv_time_since_last_change'),
-      checkStatus: int('srv_check_status'),
-      checkResult: int('srv_check_result'),
-      checkHealth: int('srv_check_health'),
-      checkState: int('srv_check_state'),
-      agentState: int('srv_agent_state'),
+      adminState: integer(f, index, 'srv_admin_state', n),
+      userWeight: integer(f, index, 'srv_uweight', n),
+      initialWeight: integer(f, index, 'srv_iweight', n),
+      secondsSinceChange: integer(f, index, 'srv_time_since_last_change', n),
+      checkStatus: integer(f, index, 'srv_check_status', n),
+      checkResult: integer(f, index, 'srv_check_result', n),
+      checkHealth: integer(f, index, 'srv_check_health', n),
+      checkState: integer(f, index, 'srv_check_state', n),
+      agentState: integer(f, index, 'srv_agent_state', n),
       port: port !== null && Number.isInteger(port) ? port : null,
     });
   }
-  return rows;
+}
+
+function integer(fields: readonly string[], index: Record<Field, number>, name: Field, lineNumber: number): number {
+  const text = fields[index[name]];
+  const value = Number(text);
+  if (!Number.isInteger(value)) throw new ParseError('show servers state', `line ${lineNumber}: ${name} is ${JSON.stringify(text)}, not a number`);
+  return value;
 }

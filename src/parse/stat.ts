@@ -10,8 +10,8 @@ export interface StatRow {
   readonly proxy: string;
   readonly name: string;
   readonly type: StatObjectType;
-  /** The row's cells, addressed through `StatTable.columns`; kept for the counter families. */
-  readonly cells: readonly string[];
+  /** The cell at a position from `StatTable.columns`; undefined past the end of a short line. */
+  cell(index: number): string | undefined;
 }
 
 export interface StatTable {
@@ -22,32 +22,123 @@ export interface StatTable {
 const TYPE_CODES: Record<string, StatObjectType> = { '0': 'frontend', '1': 'backend', '2': 'server', '3': 'listener' };
 
 export function parseStat(text: string): StatTable {
-  const lines = text.split('\n');
-  const headerLine = lines[0] ?? '';
+  const parser = new StatParser();
+  parser.write(text);
+  return parser.table();
+}
+
+/**
+ * Parses `show stat` piece by piece as it arrives; each piece holds whole lines. A row keeps its
+ * line and where its commas are, and cuts a cell out only when it is read: 2.6 prints 150 columns,
+ * nosrv reads a few dozen, and at 10,000 servers a string per cell is a million strings per read
+ * that would all live until the scrape is answered.
+ */
+export class StatParser {
+  private columns: Map<string, number> | null = null;
+  private typeIndex: number | undefined;
+  private readonly rows: StatRow[] = [];
+  private commas = new Int32Array(256);
+
+  write(lines: string): void {
+    let start = 0;
+    while (start < lines.length) {
+      let end = lines.indexOf('\n', start);
+      if (end < 0) end = lines.length;
+      if (end > start) this.line(lines.slice(start, end));
+      start = end + 1;
+    }
+  }
+
+  table(): StatTable {
+    if (this.columns === null) throw new ParseError('show stat', 'the answer is empty: no header line');
+    return { columns: this.columns, rows: this.rows };
+  }
+
+  private line(line: string): void {
+    if (this.columns === null) {
+      this.columns = headerColumns(line);
+      this.typeIndex = this.columns.get('type');
+      return;
+    }
+    const row = this.plainRow(line) ?? new SplitRow(splitCsvLine(line));
+    const name = row.cell(1) ?? '';
+    const type = (this.typeIndex === undefined ? undefined : TYPE_CODES[row.cell(this.typeIndex) ?? '']) ?? typeFromName(name);
+    this.rows.push(row.typed(row.cell(0) ?? '', name, type));
+  }
+
+  /** The row of a line without quotes, or null when it has some. */
+  private plainRow(line: string): LineRow | null {
+    let count = 0;
+    for (let i = 0; i < line.length; i++) {
+      const code = line.charCodeAt(i);
+      if (code === 44) {
+        if (count === this.commas.length) {
+          const grown = new Int32Array(count * 2);
+          grown.set(this.commas);
+          this.commas = grown;
+        }
+        this.commas[count++] = i;
+      } else if (code === 34) return null;
+    }
+    return new LineRow(line, this.commas.slice(0, count));
+  }
+}
+
+abstract class Row implements StatRow {
+  proxy = '';
+  name = '';
+  type: StatObjectType = 'server';
+  abstract cell(index: number): string | undefined;
+
+  typed(proxy: string, name: string, type: StatObjectType): this {
+    this.proxy = proxy;
+    this.name = name;
+    this.type = type;
+    return this;
+  }
+}
+
+/** A line without quotes: the cells stay in it. */
+class LineRow extends Row {
+  constructor(
+    private readonly line: string,
+    private readonly commas: Int32Array,
+  ) {
+    super();
+  }
+
+  cell(index: number): string | undefined {
+    const { commas } = this;
+    if (index > commas.length) return undefined;
+    const start = index === 0 ? 0 : (commas[index - 1] as number) + 1;
+    return this.line.slice(start, index < commas.length ? commas[index] : this.line.length);
+  }
+}
+
+/** A line with quoted cells, split whole. */
+class SplitRow extends Row {
+  constructor(private readonly cells: readonly string[]) {
+    super();
+  }
+
+  cell(index: number): string | undefined {
+    return this.cells[index];
+  }
+}
+
+function headerColumns(headerLine: string): Map<string, number> {
   if (!headerLine.startsWith('# ')) {
     throw new ParseError('show stat', `expected a header line starting with "# ", got ${JSON.stringify(headerLine.slice(0, 80))}`);
   }
-  const header = splitCsvLine(headerLine.slice(2));
   const columns = new Map<string, number>();
-  header.forEach((name, index) => {
+  splitCsvLine(headerLine.slice(2)).forEach((name, index) => {
     // Past the static fields HAProxy may repeat a name; the first one is the documented column.
     if (name !== '' && !columns.has(name)) columns.set(name, index);
   });
   for (const required of ['pxname', 'svname']) {
     if (!columns.has(required)) throw new ParseError('show stat', `the header has no "${required}" column`);
   }
-  const typeIndex = columns.get('type');
-  const rows: StatRow[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i] as string;
-    if (line === '') continue;
-    const cells = splitCsvLine(line);
-    const proxy = cells[0] ?? '';
-    const name = cells[1] ?? '';
-    const type = (typeIndex === undefined ? undefined : TYPE_CODES[cells[typeIndex] ?? '']) ?? typeFromName(name);
-    rows.push({ proxy, name, type, cells });
-  }
-  return { columns, rows };
+  return columns;
 }
 
 function typeFromName(name: string): StatObjectType {
@@ -83,7 +174,7 @@ export function splitCsvLine(line: string): string[] {
 /** The cell of `column` in `row`, or undefined when this HAProxy has no such column. */
 export function cell(table: StatTable, row: StatRow, column: string): string | undefined {
   const index = table.columns.get(column);
-  return index === undefined ? undefined : row.cells[index];
+  return index === undefined ? undefined : row.cell(index);
 }
 
 /** The number in a cell; null when the column is missing or the cell is empty or not a number. */
