@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { diagnose, type Diagnosis, type LogEvidence } from './diagnosis.js';
 import { HaproxyReadError } from './haproxy/errors.js';
 import { readProcs, type ConfigFile } from './haproxy/extras.js';
-import { socatCommand, type RuntimeApiAddress } from './haproxy/runtimeApi.js';
+import { socatCommand, type CommandTiming, type RuntimeApiAddress } from './haproxy/runtimeApi.js';
 import type { HaproxySource, Reading, ServerObservation } from './haproxy/source.js';
 import type { HaproxyConfig } from './parse/haproxyConfig.js';
 import type { ProcList } from './parse/showProc.js';
@@ -55,8 +55,10 @@ export class HaproxyReader {
   private readonly haproxyFailures: FailureLog;
   private readonly masterFailures: FailureLog;
   private readonly configFailures: FailureLog;
-  /** The last full read, for /ready and nosrv's own metrics. */
-  latest: ReadResult | null = null;
+  /** How long each command of the last successful read took, for nosrv's own metrics. */
+  lastTimings: readonly CommandTiming[] = [];
+  /** Why the last full read failed; null once one succeeds. Only this is kept, not the snapshot: at 10,000 servers that is tens of MB. */
+  lastError: HaproxyReadError | null = null;
   /** HAProxy has been read at least once: /ready. */
   hasRead = false;
   readonly errorCounts = new Map<string, number>();
@@ -122,7 +124,8 @@ export class HaproxyReader {
       result = this.failed(this.reportHaproxy(reading.error as HaproxyReadError), procs.value, procs.error, config.value, config.error);
       this.count(result.ok ? null : result.error);
     }
-    this.latest = result;
+    this.lastError = result.ok ? null : result.error;
+    if (result.ok) this.lastTimings = result.reading.timings;
     return result;
   }
 

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { SERVER_METRIC_GROUPS } from '../src/config.js';
 import { diagnose, type BackendDiagnosis, type Diagnosis, type DiagnosisInput } from '../src/diagnosis.js';
 import { diagnosisText } from '../src/diagnosisText.js';
-import { ExpositionWriter } from '../src/metrics/exposition.js';
+import { ExpositionWriter, SeriesCache } from '../src/metrics/exposition.js';
 import { writeDiagnosisMetrics } from '../src/metrics/haproxy.js';
 import { parseHaproxyConfig } from '../src/parse/haproxyConfig.js';
 import { parseShowProc } from '../src/parse/showProc.js';
@@ -181,14 +181,14 @@ describe('the process, from the master CLI', () => {
 describe('cause and risk metrics', () => {
   test('every code for every backend, 0 or 1; process families only when known', () => {
     const out = new ExpositionWriter();
-    writeDiagnosisMetrics(out, run(specSnapshot({ be_api: { servers: { a: { status: 'DOWN' } } }, be_ok: { servers: { a: { status: 'UP' }, b: { status: 'UP' } } } })), { collect: ALL });
+    writeDiagnosisMetrics(out, run(specSnapshot({ be_api: { servers: { a: { status: 'DOWN' } } }, be_ok: { servers: { a: { status: 'UP' }, b: { status: 'UP' } } } })), { collect: ALL, cache: new SeriesCache() });
     const text = out.text();
     assert.equal(sample(text, 'haproxy_backend_503_cause{proxy="be_api",cause="servers_down"}'), 1);
     assert.equal(sample(text, 'haproxy_backend_503_cause{proxy="be_ok",cause="servers_down"}'), 0);
     assert.equal(sample(text, 'haproxy_backend_503_risk{proxy="be_ok",risk="last_server_up"}'), 0);
     assert.doesNotMatch(text, /haproxy_process_503/);
     const withMaster = new ExpositionWriter();
-    writeDiagnosisMetrics(withMaster, run(specSnapshot({}), { procs: parseShowProc(fixture('haproxy-2.6.12-show-proc-failed-reload.txt')) }), { collect: ALL });
+    writeDiagnosisMetrics(withMaster, run(specSnapshot({}), { procs: parseShowProc(fixture('haproxy-2.6.12-show-proc-failed-reload.txt')) }), { collect: ALL, cache: new SeriesCache() });
     assert.equal(sample(withMaster.text(), 'haproxy_process_503_cause{cause="failed_reload"}'), 1);
     assert.equal(sample(withMaster.text(), 'haproxy_process_503_risk{risk="old_workers"}'), 0);
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { escapeLabelValue, ExpositionWriter, formatValue } from '../src/metrics/exposition.js';
+import { escapeLabelValue, ExpositionWriter, formatValue, SeriesCache } from '../src/metrics/exposition.js';
 import { SERVER_METRIC_GROUPS } from '../src/config.js';
 import { writeHaproxyMetrics } from '../src/metrics/haproxy.js';
 import { observationsOf } from '../src/reader.js';
@@ -17,7 +17,7 @@ function render(fixtureName: string): string {
   const watcher = new Watcher();
   watcher.observe(observationsOf(snapshot), snapshot.backends.map((b) => b.name), snapshot.takenAt);
   const out = new ExpositionWriter();
-  writeHaproxyMetrics(out, snapshot, watcher, { collect: ALL });
+  writeHaproxyMetrics(out, snapshot, watcher, { collect: ALL, cache: new SeriesCache() });
   return out.text();
 }
 

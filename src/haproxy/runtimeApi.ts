@@ -35,6 +35,9 @@ export function socatCommand(address: RuntimeApiAddress): string {
   return `socat stdio ${/^[\w./:@-]+$/.test(target) ? target : `'${target.replace(/'/g, "'\\''")}'`}`;
 }
 
+/** What one read from the socket takes at most (libuv's own default). */
+const READ_BUFFER_BYTES = 64 * 1024;
+
 const SHOW_COMMAND = /^(@!?\d+ )?show( [^;\r\n]*)?$/;
 
 export interface CommandAnswer {
@@ -81,7 +84,10 @@ export function streamShowCommands(address: RuntimeApiAddress, commands: readonl
   if (sinks.length !== commands.length) throw new Error('one sink per command');
   const target = describeAddress(address);
   return new Promise((resolve, reject) => {
-    const socket = address.kind === 'unix' ? net.connect({ path: address.path }) : net.connect({ host: address.host, port: address.port });
+    // One read buffer for the whole answer, not a fresh one per read: what a read brings is decoded
+    // (or, for an unfinished line, copied) before the next read reuses it.
+    const onread = { buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES), callback: (nread: number, buffer: Buffer): boolean => (onData(buffer.subarray(0, nread)), true) };
+    const socket = address.kind === 'unix' ? net.connect({ path: address.path, onread }) : net.connect({ host: address.host, port: address.port, onread });
     // Offsets are in bytes of the whole answer stream. Lines are decoded only once complete, so a
     // UTF-8 sequence is never cut, and the text is never appended to one growing string.
     const timings: CommandTiming[] = [];
@@ -133,7 +139,7 @@ export function streamShowCommands(address: RuntimeApiAddress, commands: readonl
       if (timings.length === commands.length) return;
       if (lastNewline >= offset) deliver(chunk, offset, lastNewline + 1);
       const rest = Math.max(delivered, offset) - offset;
-      if (rest < chunk.length) carry.push(chunk.subarray(rest));
+      if (rest < chunk.length) carry.push(Buffer.from(chunk.subarray(rest)));
     };
 
     const timer = setTimeout(
@@ -142,7 +148,7 @@ export function streamShowCommands(address: RuntimeApiAddress, commands: readonl
     );
 
     socket.on('connect', () => socket.write(`${commands.join(';')}\n`));
-    socket.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       if (settled) return;
       const offset = bytes;
       bytes += chunk.length;
@@ -155,7 +161,7 @@ export function streamShowCommands(address: RuntimeApiAddress, commands: readonl
         return finish(err);
       }
       if (timings.length === commands.length) finish(null);
-    });
+    };
     socket.on('end', () =>
       finish(new HaproxyReadError('truncated', `${target} closed the connection after ${timings.length} of ${commands.length} answers (${bytes} bytes)`)),
     );

@@ -2,7 +2,6 @@
 // installations that expose no socket. Both give a Snapshot; the watcher's cheaper poll gives
 // only the servers' conditions.
 
-import axios, { AxiosError } from 'axios';
 import { checkStatusByNumber } from '../parse/checkStatus.js';
 import { ParseError } from '../parse/errors.js';
 import { parseInfo } from '../parse/info.js';
@@ -40,6 +39,17 @@ export interface HaproxySource {
   readServerConditions(deadline: number): Promise<ServerObservation[]>;
 }
 
+/** axios is loaded by the first read of a stats page: it adds 20 MB to a process that reads a socket. */
+let axiosModule: Promise<typeof import('axios')> | null = null;
+function loadAxios(): Promise<typeof import('axios')> {
+  axiosModule ??= import('axios');
+  return axiosModule;
+}
+
+function isAxiosError(err: unknown): err is import('axios').AxiosError {
+  return typeof err === 'object' && err !== null && (err as { isAxiosError?: unknown }).isAxiosError === true;
+}
+
 /** Runs a parser; a ParseError becomes a read error so callers see one kind of failure. */
 function parsed<T>(parse: () => T): T;
 function parsed<T>(parse: () => Promise<T>): Promise<T>;
@@ -61,6 +71,9 @@ export class SocketSource implements HaproxySource {
   readonly target: string;
   readonly socat: string;
 
+  /** The last answer's size, so the next parse allocates once. */
+  private lastCommaCount = 4096;
+
   constructor(private readonly address: RuntimeApiAddress) {
     this.target = describeAddress(address);
     this.socat = socatCommand(address);
@@ -73,7 +86,7 @@ export class SocketSource implements HaproxySource {
   async readSnapshot(deadline: number): Promise<Reading> {
     const options = { deadline, maxBytes: MAX_ANSWER_BYTES };
     const info: string[] = [];
-    const stat = new StatParser();
+    const stat = new StatParser(this.lastCommaCount);
     const state = new ServersStateParser();
     const [statTimings, stateTimings] = await parsed(() =>
       Promise.all([
@@ -84,6 +97,7 @@ export class SocketSource implements HaproxySource {
     const snapshot = parsed(() =>
       buildSnapshot({ takenAt: Date.now(), source: 'socket', info: parseInfo(info.join('')), stat: stat.table(), serversState: state.rows() }),
     );
+    this.lastCommaCount = stat.commaCount;
     return { snapshot, timings: [...statTimings, ...stateTimings] };
   }
 
@@ -128,6 +142,7 @@ export class StatsPageSource implements HaproxySource {
   private async fetchCsv(deadline: number): Promise<{ table: StatTable; seconds: number }> {
     const started = performance.now();
     try {
+      const { default: axios } = await loadAxios();
       const response = await axios.get<string>(this.url, {
         auth: this.auth,
         timeout: Math.max(1, deadline - Date.now()),
@@ -144,10 +159,10 @@ export class StatsPageSource implements HaproxySource {
       if (response.status !== 200) throw new HaproxyReadError('http_status', `${this.target} answered HTTP ${response.status}`);
       return { table: parsed(() => parseStat(response.data)), seconds: (performance.now() - started) / 1000 };
     } catch (err) {
-      if (err instanceof AxiosError && (err.code === 'ECONNABORTED' || err.code === 'ETIMEDOUT')) {
+      if (isAxiosError(err) && (err.code === 'ECONNABORTED' || err.code === 'ETIMEDOUT')) {
         throw new HaproxyReadError('timeout', `no answer from ${this.target} within the deadline`, { cause: err });
       }
-      if (err instanceof AxiosError && err.code === 'ERR_BAD_RESPONSE' && /maxContentLength/.test(err.message)) {
+      if (isAxiosError(err) && err.code === 'ERR_BAD_RESPONSE' && /maxContentLength/.test(err.message)) {
         throw new HaproxyReadError('answer_too_large', `the answer from ${this.target} passed ${MAX_ANSWER_BYTES} bytes`, { cause: err });
       }
       throw fromSystemError(err, this.target);

@@ -7,7 +7,7 @@ import type { CollectOptions, ServerMetricGroup } from '../config.js';
 import type { StatRow, StatTable } from '../parse/stat.js';
 import { SERVER_STATES, type Backend, type Frontend, type Server, type Snapshot } from '../snapshot.js';
 import type { Watcher } from '../watcher.js';
-import { escapeLabelValue, ExpositionWriter, labels, type MetricType } from './exposition.js';
+import { escapeLabelValue, ExpositionWriter, formatValue, labels, type MetricType, type SeriesCache } from './exposition.js';
 
 interface StatFamily {
   readonly column: string;
@@ -22,6 +22,7 @@ interface StatFamily {
 
 export interface RenderOptions {
   readonly collect: CollectOptions;
+  readonly cache: SeriesCache;
 }
 
 const TRAFFIC: readonly StatFamily[] = [
@@ -126,9 +127,9 @@ export function writeHaproxyMetrics(out: ExpositionWriter, snapshot: Snapshot, w
   const filter = options.collect.backends;
   const backends = filter ? snapshot.backends.filter((b) => filter.test(b.name)) : snapshot.backends;
   writeProcess(out, snapshot);
-  writeFrontends(out, snapshot.stat, snapshot.frontends);
-  writeBackends(out, snapshot.stat, backends, watcher);
-  writeServers(out, snapshot.stat, backends, watcher, options.collect);
+  writeFrontends(out, options.cache, snapshot.stat, snapshot.frontends);
+  writeBackends(out, options.cache, snapshot.stat, backends, watcher);
+  writeServers(out, options.cache, snapshot.stat, backends, watcher, options.collect);
 }
 
 function writeProcess(out: ExpositionWriter, snapshot: Snapshot): void {
@@ -157,6 +158,7 @@ function isPlainInteger(text: string): boolean {
 /** Writes the families taken straight from `show stat` columns this HAProxy has. */
 function writeStatFamilies(
   out: ExpositionWriter,
+  cache: SeriesCache,
   stat: StatTable,
   scope: string,
   families: readonly StatFamily[],
@@ -169,26 +171,27 @@ function writeStatFamilies(
     if (index === undefined) continue;
     const name = `haproxy_${scope}_${f.suffix}`;
     out.family(name, f.type, f.help);
+    const prefixes = cache.prefixes(name, labelSets);
     for (let i = 0; i < rows.length; i++) {
       const text = (rows[i] as StatRow).cell(index);
       if (text === undefined || text === '') continue;
       if (!f.ms && isPlainInteger(text)) {
-        out.sampleText(name, labelSets[i] as string, text);
+        out.samplePrefixed(prefixes[i] as string, text);
         continue;
       }
       const value = Number(text);
-      if (Number.isFinite(value)) out.sample(name, labelSets[i] as string, f.ms ? value / 1000 : value);
+      if (Number.isFinite(value)) out.samplePrefixed(prefixes[i] as string, formatValue(f.ms ? value / 1000 : value));
     }
   }
   const codes = HTTP_CODES.map(([code, column]) => [code, stat.columns.get(column)] as const).filter(([, index]) => index !== undefined);
   if (codes.length === 0 || !withResponses) return;
   const name = `haproxy_${scope}_http_responses_total`;
   out.family(name, 'counter', 'HTTP responses by status class (HAProxy-made 503s count on the backend, not on a server).');
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i] as StatRow;
-    for (const [code, index] of codes) {
-      const text = row.cell(index as number);
-      if (text !== undefined && isPlainInteger(text)) out.sampleText(name, `${labelSets[i]},code="${code}"`, text);
+  for (const [code, index] of codes) {
+    const prefixes = cache.prefixes(name, labelSets, `,code="${code}"`);
+    for (let i = 0; i < rows.length; i++) {
+      const text = (rows[i] as StatRow).cell(index as number);
+      if (text !== undefined && isPlainInteger(text)) out.samplePrefixed(prefixes[i] as string, text);
     }
   }
 }
@@ -197,27 +200,40 @@ function proxyLabel(name: string): string {
   return `proxy="${escapeLabelValue(name)}"`;
 }
 
-function writeFrontends(out: ExpositionWriter, stat: StatTable, frontends: readonly Frontend[]): void {
+function writeFrontends(out: ExpositionWriter, cache: SeriesCache, stat: StatTable, frontends: readonly Frontend[]): void {
   const labelSets = frontends.map((f) => proxyLabel(f.name));
-  writeStatFamilies(out, stat, 'frontend', FRONTEND_FAMILIES, frontends.map((f) => f.row), labelSets);
-  out.family('haproxy_frontend_sessions_utilization_ratio', 'gauge', 'Current sessions / maxconn of the frontend; at 1 it is FULL and new connections wait.');
-  frontends.forEach((f, i) => {
-    if (f.sessions.limit) out.sample('haproxy_frontend_sessions_utilization_ratio', labelSets[i] as string, f.sessions.current / f.sessions.limit);
-  });
+  writeStatFamilies(out, cache, stat, 'frontend', FRONTEND_FAMILIES, frontends.map((f) => f.row), labelSets);
+  writePerObject(out, cache, 'haproxy_frontend_sessions_utilization_ratio', 'gauge', 'Current sessions / maxconn of the frontend; at 1 it is FULL and new connections wait.', frontends, labelSets, (f) =>
+    f.sessions.limit ? f.sessions.current / f.sessions.limit : null,
+  );
 }
 
-function writeBackends(out: ExpositionWriter, stat: StatTable, backends: readonly Backend[], watcher: Watcher): void {
+/** One family with a value (or none) per object. */
+function writePerObject<T>(
+  out: ExpositionWriter,
+  cache: SeriesCache,
+  name: string,
+  type: MetricType,
+  help: string,
+  objects: readonly T[],
+  labelSets: readonly string[],
+  value: (o: T) => number | null | undefined,
+): void {
+  out.family(name, type, help);
+  const prefixes = cache.prefixes(name, labelSets);
+  for (let i = 0; i < objects.length; i++) {
+    const v = value(objects[i] as T);
+    if (v !== null && v !== undefined) out.samplePrefixed(prefixes[i] as string, formatValue(v));
+  }
+}
+
+function writeBackends(out: ExpositionWriter, cache: SeriesCache, stat: StatTable, backends: readonly Backend[], watcher: Watcher): void {
   const labelSets = backends.map((b) => proxyLabel(b.name));
   const withRow = backends.flatMap((b, i) => (b.row ? [{ row: b.row, labels: labelSets[i] as string }] : []));
-  writeStatFamilies(out, stat, 'backend', BACKEND_FAMILIES, withRow.map((r) => r.row), withRow.map((r) => r.labels));
+  writeStatFamilies(out, cache, stat, 'backend', BACKEND_FAMILIES, withRow.map((r) => r.row), withRow.map((r) => r.labels));
 
-  const perBackend = (name: string, type: MetricType, help: string, value: (b: Backend) => number | null): void => {
-    out.family(name, type, help);
-    backends.forEach((b, i) => {
-      const v = value(b);
-      if (v !== null) out.sample(name, labelSets[i] as string, v);
-    });
-  };
+  const perBackend = (name: string, type: MetricType, help: string, value: (b: Backend) => number | null): void =>
+    writePerObject(out, cache, name, type, help, backends, labelSets, value);
   perBackend('haproxy_backend_servers', 'gauge', 'Servers configured, backups included.', (b) => b.counts.total);
   perBackend('haproxy_backend_up_servers', 'gauge', 'Servers that can take a new request: UP, not MAINT, DRAIN or NOLB, weight above 0; backups counted.', (b) => b.counts.usable);
   perBackend('haproxy_backend_no_up_servers', 'gauge', '1 when no server of the backend can take a new request: HAProxy answers 503.', (b) => (b.noUsableServer ? 1 : 0));
@@ -227,7 +243,7 @@ function writeBackends(out: ExpositionWriter, stat: StatTable, backends: readonl
   perBackend('haproxy_backend_no_up_servers_seconds_total', 'counter', 'Time the watcher saw the backend with no server able to take a request.', (b) => watcher.noUsableSeconds(b.name));
 }
 
-function writeServers(out: ExpositionWriter, stat: StatTable, backends: readonly Backend[], watcher: Watcher, collect: CollectOptions): void {
+function writeServers(out: ExpositionWriter, cache: SeriesCache, stat: StatTable, backends: readonly Backend[], watcher: Watcher, collect: CollectOptions): void {
   const groups = collect.serverMetrics;
   if (groups.size === 0) return;
   const servers: Server[] = [];
@@ -240,22 +256,19 @@ function writeServers(out: ExpositionWriter, stat: StatTable, backends: readonly
       labelSets.push(`${proxy},server="${escapeLabelValue(s.name)}"`);
     }
   }
-  writeStatFamilies(out, stat, 'server', SERVER_FAMILIES.filter((f) => groups.has(f.group)), servers.map((s) => s.row), labelSets, groups.has('traffic'));
-  const perServer = (name: string, help: string, value: (s: Server) => number | null | undefined): void => {
-    out.family(name, 'gauge', help);
-    for (let i = 0; i < servers.length; i++) {
-      const v = value(servers[i] as Server);
-      if (v !== null && v !== undefined) out.sample(name, labelSets[i] as string, v);
-    }
-  };
+  writeStatFamilies(out, cache, stat, 'server', SERVER_FAMILIES.filter((f) => groups.has(f.group)), servers.map((s) => s.row), labelSets, groups.has('traffic'));
+  const perServer = (name: string, help: string, value: (s: Server) => number | null | undefined): void =>
+    writePerObject(out, cache, name, 'gauge', help, servers, labelSets, value);
 
   if (groups.has('state')) {
     out.family('haproxy_server_state', 'gauge', "1 for the server's current state (up, down, maint, drain, nolb); only that state's series exists.");
-    for (let i = 0; i < servers.length; i++) out.sampleText('haproxy_server_state', `${labelSets[i]},state="${(servers[i] as Server).state}"`, '1');
+    const byState = new Map(SERVER_STATES.map((state) => [state, cache.prefixes('haproxy_server_state', labelSets, `,state="${state}"`)]));
+    for (let i = 0; i < servers.length; i++) out.samplePrefixed(byState.get((servers[i] as Server).state)?.[i] as string, '1');
     out.family('haproxy_server_check_status', 'gauge', "1 for the status of the server's last health check (L4CON, L7STS, L7OK, ...); absent without a check or while checks are paused (MAINT).");
-    servers.forEach((s, i) => {
-      if (s.check?.status && !s.check.paused) out.sampleText('haproxy_server_check_status', `${labelSets[i]},status="${escapeLabelValue(s.check.status)}"`, '1');
-    });
+    for (let i = 0; i < servers.length; i++) {
+      const check = (servers[i] as Server).check;
+      if (check?.status && !check.paused) out.sampleText('haproxy_server_check_status', `${labelSets[i]},status="${escapeLabelValue(check.status)}"`, '1');
+    }
     perServer('haproxy_server_checks_until_down', 'Failed health checks left before HAProxy marks the server DOWN (0 once DOWN).', (s) => s.check?.failuresUntilDown);
     perServer('haproxy_server_last_state_change_timestamp_seconds', "When the server's operational state last changed, seconds since the epoch.", (s) =>
       s.lastChangeAt === null ? null : Math.round(s.lastChangeAt / 1000),
@@ -266,11 +279,12 @@ function writeServers(out: ExpositionWriter, stat: StatTable, backends: readonly
   }
   if (groups.has('changes')) {
     out.family('haproxy_server_state_changes_total', 'counter', 'State changes the watcher saw, by the state entered.');
+    const byState = SERVER_STATES.map((to) => [to, cache.prefixes('haproxy_server_state_changes_total', labelSets, `,to="${to}"`)] as const);
     for (let i = 0; i < servers.length; i++) {
       const s = servers[i] as Server;
       const counts = watcher.changesOf(s.backend, s.name);
       if (counts === undefined) continue;
-      for (const to of SERVER_STATES) out.sampleText('haproxy_server_state_changes_total', `${labelSets[i]},to="${to}"`, String(counts[to]));
+      for (const [to, prefixes] of byState) out.samplePrefixed(prefixes[i] as string, String(counts[to]));
     }
   }
 }
@@ -278,10 +292,14 @@ function writeServers(out: ExpositionWriter, stat: StatTable, backends: readonly
 /** The diagnosis as 0/1 series: every code for every object, so alerts see 0 before a 503. */
 export function writeDiagnosisMetrics(out: ExpositionWriter, diagnosis: Diagnosis, options: RenderOptions): void {
   const filter = options.collect.backends;
-  const holds = (findings: readonly Finding[], code: string): number => (findings.some((f) => f.code === code) ? 1 : 0);
+  const holds = (findings: readonly Finding[], code: string): boolean => findings.some((f) => f.code === code);
   const family = (name: string, label: 'cause' | 'risk', help: string, codes: readonly string[], objects: ReadonlyArray<{ labels: string; findings: readonly Finding[] }>): void => {
     out.family(name, 'gauge', help);
-    for (const o of objects) for (const code of codes) out.sample(name, `${o.labels}${o.labels ? ',' : ''}${label}="${code}"`, holds(o.findings, code));
+    const labelSets = objects.map((o) => o.labels);
+    for (const code of codes) {
+      const prefixes = options.cache.prefixes(name, labelSets, `,${label}="${code}"`);
+      objects.forEach((o, i) => out.samplePrefixed(prefixes[i] as string, holds(o.findings, code) ? '1' : '0'));
+    }
   };
   const backends = filter ? diagnosis.backends.filter((b) => filter.test(b.name)) : diagnosis.backends;
   family('haproxy_backend_503_cause', 'cause', '1 while HAProxy answers 503 for this backend for this cause.', BACKEND_CAUSES, backends.map((b) => ({ labels: proxyLabel(b.name), findings: b.causes })));

@@ -20,10 +20,8 @@ export function createOwnRegistry(reader: HaproxyReader): Registry {
     labelNames: ['command'],
     registers: [registry],
     collect() {
-      const latest = reader.latest;
-      if (!latest?.ok) return;
       this.reset();
-      for (const t of latest.reading.timings) this.set({ command: t.command }, t.seconds);
+      for (const t of reader.lastTimings) this.set({ command: t.command }, t.seconds);
     },
   });
   new Counter({

@@ -37,7 +37,13 @@ export class StatParser {
   private columns: Map<string, number> | null = null;
   private typeIndex: number | undefined;
   private readonly rows: StatRow[] = [];
-  private commas = new Int32Array(256);
+  /** Every row's comma positions, one after the other: one allocation, not one per row. */
+  private readonly commas: CommaStore;
+
+  /** `expectedCommas`: room to start with, such as the previous answer's count, so the store need not grow. */
+  constructor(expectedCommas = 4096) {
+    this.commas = new CommaStore(Math.max(1, expectedCommas));
+  }
 
   write(lines: string): void {
     let start = 0;
@@ -54,33 +60,53 @@ export class StatParser {
     return { columns: this.columns, rows: this.rows };
   }
 
+  /** Commas seen in the rows so far. */
+  get commaCount(): number {
+    return this.commas.length;
+  }
+
   private line(line: string): void {
     if (this.columns === null) {
       this.columns = headerColumns(line);
       this.typeIndex = this.columns.get('type');
       return;
     }
-    const row = this.plainRow(line) ?? new SplitRow(splitCsvLine(line));
+    const first = this.commas.length;
+    const row = this.commas.scan(line) ? new LineRow(line, this.commas, first, this.commas.length - first) : new SplitRow(splitCsvLine(line));
     const name = row.cell(1) ?? '';
     const type = (this.typeIndex === undefined ? undefined : TYPE_CODES[row.cell(this.typeIndex) ?? '']) ?? typeFromName(name);
     this.rows.push(row.typed(row.cell(0) ?? '', name, type));
   }
+}
 
-  /** The row of a line without quotes, or null when it has some. */
-  private plainRow(line: string): LineRow | null {
-    let count = 0;
+/** Comma positions of many lines in one growing array (a line is far shorter than 65,536 characters). */
+class CommaStore {
+  positions: Uint16Array;
+  length = 0;
+
+  constructor(capacity: number) {
+    this.positions = new Uint16Array(capacity);
+  }
+
+  /** Appends the line's comma positions; false (and nothing kept) when the line has quotes or is too long. */
+  scan(line: string): boolean {
+    if (line.length > 0xffff) return false;
+    const start = this.length;
     for (let i = 0; i < line.length; i++) {
       const code = line.charCodeAt(i);
       if (code === 44) {
-        if (count === this.commas.length) {
-          const grown = new Int32Array(count * 2);
-          grown.set(this.commas);
-          this.commas = grown;
+        if (this.length === this.positions.length) {
+          const grown = new Uint16Array(this.length * 2);
+          grown.set(this.positions);
+          this.positions = grown;
         }
-        this.commas[count++] = i;
-      } else if (code === 34) return null;
+        this.positions[this.length++] = i;
+      } else if (code === 34) {
+        this.length = start;
+        return false;
+      }
     }
-    return new LineRow(line, this.commas.slice(0, count));
+    return true;
   }
 }
 
@@ -102,16 +128,19 @@ abstract class Row implements StatRow {
 class LineRow extends Row {
   constructor(
     private readonly line: string,
-    private readonly commas: Int32Array,
+    private readonly commas: CommaStore,
+    private readonly first: number,
+    private readonly count: number,
   ) {
     super();
   }
 
   cell(index: number): string | undefined {
-    const { commas } = this;
-    if (index > commas.length) return undefined;
-    const start = index === 0 ? 0 : (commas[index - 1] as number) + 1;
-    return this.line.slice(start, index < commas.length ? commas[index] : this.line.length);
+    if (index > this.count) return undefined;
+    const positions = this.commas.positions;
+    const at = this.first + index;
+    const start = index === 0 ? 0 : (positions[at - 1] as number) + 1;
+    return this.line.slice(start, index < this.count ? positions[at] : this.line.length);
   }
 }
 

@@ -4,7 +4,7 @@
 import express, { type Express, type Request } from 'express';
 import type { Registry } from 'prom-client';
 import type { CollectOptions } from '../config.js';
-import { ExpositionWriter } from '../metrics/exposition.js';
+import { BufferPool, ExpositionWriter, SeriesCache } from '../metrics/exposition.js';
 import { diagnosisText } from '../diagnosisText.js';
 import { writeDiagnosisMetrics, writeHaproxyMetrics } from '../metrics/haproxy.js';
 import { writeLogMetrics } from '../metrics/logs.js';
@@ -50,20 +50,23 @@ export function buildApp({ reader, watcher, ownMetrics, collect, web, logs }: Ap
 
   app.get('/ready', (_req, res) => {
     if (reader.hasRead) res.type('text').send('ready\n');
-    else res.status(503).type('text').send(`HAProxy not read yet (${reader.latest?.ok === false ? reader.latest.error.message : 'first read pending'})\n`);
+    else res.status(503).type('text').send(`HAProxy not read yet (${reader.lastError?.message ?? 'first read pending'})\n`);
   });
 
+  const outputBuffers = new BufferPool();
+  const series = new SeriesCache();
   app.get('/metrics', async (req, res, next) => {
     try {
       const result = await reader.read(scrapeDeadline(req));
-      const out = new ExpositionWriter();
-      if (result.ok) writeHaproxyMetrics(out, result.reading.snapshot, watcher, { collect });
-      writeDiagnosisMetrics(out, result.diagnosis, { collect });
+      const out = new ExpositionWriter(outputBuffers);
+      if (result.ok) writeHaproxyMetrics(out, result.reading.snapshot, watcher, { collect, cache: series });
+      writeDiagnosisMetrics(out, result.diagnosis, { collect, cache: series });
       if (logs) writeLogMetrics(out, logs.ingest, await logs.receiver.dropped());
       out.family('haproxy_up', 'gauge', '1 when the last read of HAProxy succeeded.');
       out.sample('haproxy_up', '', result.ok ? 1 : 0);
       out.raw(await ownMetrics.metrics());
       const chunks = out.encoded();
+      res.on('close', () => out.release());
       res.type('text/plain; version=0.0.4; charset=utf-8');
       res.setHeader('Content-Length', chunks.reduce((sum, c) => sum + c.length, 0));
       for (const chunk of chunks) res.write(chunk);

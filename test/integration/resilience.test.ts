@@ -72,7 +72,7 @@ backend be_maint
     assert.equal(sample(text, 'haproxy_up'), 1);
     assert.equal(sample(text, 'haproxy_backend_no_up_servers{proxy="be_down"}'), 1);
     assert.equal(sample(text, 'haproxy_server_state{proxy="be_maint",server="m1",state="maint"}'), 1);
-    const latest = good.daemon.reader.latest;
+    const latest = await good.daemon.reader.read();
     assert.ok(latest?.ok);
     assert.ok(latest.reading.snapshot.unknown.length > 0, 'says what the stats page cannot tell');
 

@@ -89,7 +89,7 @@ backend be_nocheck
     assert.equal(sample(text, 'haproxy_server_state{proxy="be_held",server="h1",state="maint"}'), 1);
     assert.equal(sample(text, 'haproxy_server_state{proxy="be_held",server="h2",state="drain"}'), 1);
     assert.equal(sample(text, 'haproxy_backend_no_up_servers{proxy="be_held"}'), 1);
-    const result = nosrv.daemon.reader.latest;
+    const result = await nosrv.daemon.reader.read();
     assert.ok(result?.ok);
     const held = result.reading.snapshot.backends.find((b) => b.name === 'be_held');
     assert.deepEqual(held?.servers.map((s) => [s.name, s.state, s.held]), [
@@ -116,7 +116,7 @@ backend be_nocheck
     const { text } = await get(`${nosrv.url}/metrics`);
     assert.equal(sample(text, 'haproxy_server_state{proxy="be_track",server="t1",state="up"}'), 1);
     assert.equal(sample(text, 'haproxy_server_checks_until_down{proxy="be_track",server="t1"}'), undefined);
-    const result = nosrv.daemon.reader.latest;
+    const result = await nosrv.daemon.reader.read();
     assert.ok(result?.ok);
     assert.equal(result.reading.snapshot.backends.find((b) => b.name === 'be_track')?.servers[0]?.tracks, 'be_ok/web1');
   });
