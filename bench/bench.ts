@@ -1,81 +1,220 @@
-// npm run bench: a real HAProxy with generated backends, measured in one interleaved run:
-// the raw `show stat` read through the socket (the floor any exporter stands on) against
-// nosrv's /metrics, with nosrv as its own process so its peak RSS is its own.
+// npm run bench: a real HAProxy with generated backends, measured in one interleaved run against
+// the raw `show stat` read through the socket (the floor any exporter stands on): nosrv's
+// /metrics, HAProxy's built-in exporter (promex) and Debian's prometheus-haproxy-exporter (the Go
+// exporter). Each exporter runs as its own process so its CPU time and peak RSS are its own.
+// Writes the tables into docs/benchmarks.md between its bench markers.
 
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runShowCommands } from '../src/haproxy/runtimeApi.js';
 import { LogIngest } from '../src/logs/ingest.js';
-import { freePort, startHaproxy, waitFor } from '../test/support/lab.js';
+import { freePort, startHaproxy, waitFor, type Haproxy } from '../test/support/lab.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.join(here, '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+/** How long HAProxy's CPU time is measured, with and without the watcher. */
+const WATCH_SECONDS = Number(process.env.BENCH_WATCH_SECONDS ?? 60);
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+const GO_EXPORTER = 'prometheus-haproxy-exporter';
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
+interface Sizes {
+  readonly backends: number;
+  readonly perBackend: number;
 }
 
-function spread(values: number[]): string {
+interface Scraped {
+  readonly seconds: number;
+  readonly bytes: number;
+}
+
+interface Target {
+  readonly name: string;
+  readonly pid: number | null;
+  scrape(): Promise<Scraped>;
+  /** The whole answer once, to count its series. */
+  text(): Promise<string>;
+}
+
+function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return `${ms(sorted[0] as number)}–${ms(sorted[sorted.length - 1] as number)}`;
+  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 function ms(seconds: number): string {
   return `${(seconds * 1000).toFixed(1)} ms`;
 }
 
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+function spread(values: readonly number[]): string {
+  return `${ms(Math.min(...values))}–${ms(Math.max(...values))}`;
 }
 
-async function measure(backends: number, serversPerBackend: number): Promise<string> {
-  const dead = await freePort();
-  let proxies = '';
-  for (let b = 0; b < backends; b++) {
-    proxies += `backend be_${b}\n`;
-    for (let s = 0; s < serversPerBackend; s++) proxies += `    server srv_${s} 127.0.0.1:${dead} maxconn 100\n`;
-  }
-  const haproxy = await startHaproxy({ proxies, globalLines: '    maxconn 4000' });
-  const port = await freePort();
-  const nosrv = spawn(process.execPath, [path.join(here, '../src/main.js'), `--haproxy.socket=${haproxy.userSocket}`, `--web.listen-address=127.0.0.1:${port}`, '--haproxy.timeout=30s', '--log.level=warn'], {
-    stdio: 'ignore',
-  });
-  try {
-    const url = `http://127.0.0.1:${port}/metrics`;
-    await waitFor(async () => (await fetch(url).catch(() => null))?.ok === true, { timeoutMs: 20_000, what: 'nosrv' });
-    const raw: number[] = [];
-    const scrape: number[] = [];
+function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+}
+
+/** User plus system CPU seconds of a process, all its threads. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** Reads a whole answer and counts its bytes: what a scraper must do before it parses anything. */
+function timedRead(open: () => net.Socket | http.ClientRequest): Promise<Scraped> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
     let bytes = 0;
-    let series = 0;
-    let statBytes = 0;
-    for (let i = 0; i < RUNS; i++) {
-      let t = performance.now();
-      const [answer] = await runShowCommands({ kind: 'unix', path: haproxy.userSocket }, ['show stat'], { deadline: Date.now() + 30_000, maxBytes: 256 * 1024 * 1024 });
-      raw.push((performance.now() - t) / 1000);
-      statBytes = answer?.text.length ?? 0;
-      t = performance.now();
-      const text = await (await fetch(url)).text();
-      scrape.push((performance.now() - t) / 1000);
-      bytes = text.length;
-      series = text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
+    const done = (): void => resolve({ seconds: (performance.now() - started) / 1000, bytes });
+    const stream = open();
+    if (stream instanceof net.Socket) {
+      stream.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      stream.on('end', done);
+      stream.on('error', reject);
+    } else {
+      stream.on('response', (res: http.IncomingMessage) => {
+        if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode}`));
+        res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+        res.on('end', done);
+      });
+      stream.on('error', reject);
     }
-    const servers = backends * serversPerBackend;
-    const ratio = median(scrape) / median(raw);
-    return `| ${servers.toLocaleString('en')} | ${ms(median(raw))} (${spread(raw)}) | ${(statBytes / 1e6).toFixed(2)} MB | ${ms(median(scrape))} (${spread(scrape)}) | ${ratio.toFixed(2)}x | ${series.toLocaleString('en')} | ${(bytes / 1e6).toFixed(2)} MB | ${peakRssMb(nosrv.pid as number).toFixed(0)} MB |`;
+  });
+}
+
+function httpTarget(name: string, url: string, pid: number | null): Target {
+  return {
+    name,
+    pid,
+    scrape: () => timedRead(() => http.get(url)),
+    text: async () => (await fetch(url)).text(),
+  };
+}
+
+function spawnDaemon(command: string, args: readonly string[]): ChildProcess {
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr?.resume();
+  return child;
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  process.kill(child.pid as number, 'SIGTERM');
+  const timer = setTimeout(() => child.pid && process.kill(child.pid, 'SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function startLab({ backends, perBackend }: Sizes): Promise<{ haproxy: Haproxy; promexUrl: string }> {
+  const dead = await freePort();
+  const promexPort = await freePort();
+  const lines = [`frontend promex\n    bind 127.0.0.1:${promexPort}\n    http-request use-service prometheus-exporter if { path /metrics }\n`];
+  for (let b = 0; b < backends; b++) {
+    lines.push(`backend be_${b}\n`);
+    for (let s = 0; s < perBackend; s++) lines.push(`    server srv_${s} 127.0.0.1:${dead} maxconn 100\n`);
+  }
+  const haproxy = await startHaproxy({ proxies: lines.join(''), globalLines: '    maxconn 4000' });
+  return { haproxy, promexUrl: `http://127.0.0.1:${promexPort}/metrics` };
+}
+
+async function startNosrv(haproxy: Haproxy, extraArgs: readonly string[] = []): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = spawnDaemon(process.execPath, [
+    path.join(here, '../src/main.js'),
+    `--haproxy.socket=${haproxy.userSocket}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--haproxy.timeout=60s',
+    '--log.level=warn',
+    ...extraArgs,
+  ]);
+  const url = `http://127.0.0.1:${port}/metrics`;
+  await waitFor(async () => (await fetch(url).catch(() => null))?.ok === true, { timeoutMs: 60_000, what: 'nosrv to answer' });
+  return { child, url };
+}
+
+interface Row {
+  readonly servers: number;
+  readonly cells: Map<string, { times: number[]; bytes: number; series: number; rssMb: number | null }>;
+  readonly nosrvCpuPerScrape: number;
+}
+
+async function measure(sizes: Sizes): Promise<Row> {
+  const { haproxy, promexUrl } = await startLab(sizes);
+  const nosrv = await startNosrv(haproxy);
+  const goPort = await freePort();
+  const go = spawnDaemon(GO_EXPORTER, [`--haproxy.scrape-uri=unix:${haproxy.userSocket}`, `--web.listen-address=127.0.0.1:${goPort}`, '--haproxy.timeout=120s']);
+  try {
+    const goUrl = `http://127.0.0.1:${goPort}/metrics`;
+    await waitFor(async () => (await fetch(goUrl).catch(() => null))?.ok === true, { timeoutMs: 120_000, what: 'the Go exporter to answer' });
+    const targets: Target[] = [
+      { name: 'raw', pid: null, scrape: () => timedRead(() => net.connect(haproxy.userSocket).end('show stat\n')), text: async () => '' },
+      httpTarget('nosrv', nosrv.url, nosrv.child.pid as number),
+      httpTarget('promex', promexUrl, null),
+      httpTarget('go', goUrl, go.pid as number),
+    ];
+    const cells = new Map(targets.map((t) => [t.name, { times: [] as number[], bytes: 0, series: 0, rssMb: null as number | null }]));
+    for (const t of targets) await t.scrape(); // warm up
+    let nosrvCpu = 0;
+    for (let run = 0; run < RUNS; run++) {
+      for (const t of targets) {
+        const cpuBefore = t.name === 'nosrv' ? cpuSeconds(t.pid as number) : 0;
+        const { seconds, bytes } = await t.scrape();
+        if (t.name === 'nosrv') nosrvCpu += cpuSeconds(t.pid as number) - cpuBefore;
+        const cell = cells.get(t.name);
+        if (cell) {
+          cell.times.push(seconds);
+          cell.bytes = bytes;
+        }
+      }
+    }
+    for (const t of targets) {
+      const cell = cells.get(t.name);
+      if (!cell) continue;
+      cell.series = t.name === 'raw' ? 0 : (await t.text()).split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
+      cell.rssMb = t.pid === null ? null : procStatus(t.pid, 'VmHWM');
+    }
+    return { servers: sizes.backends * sizes.perBackend, cells, nosrvCpuPerScrape: nosrvCpu / RUNS };
   } finally {
-    process.kill(nosrv.pid as number, 'SIGTERM');
+    await stopProcess(go);
+    await stopProcess(nosrv.child);
+    await haproxy.stop();
+  }
+}
+
+/** HAProxy's CPU time over WATCH_SECONDS, idle, then with nosrv running and never scraped. */
+async function measureWatcher(sizes: Sizes): Promise<string> {
+  const { haproxy } = await startLab(sizes);
+  try {
+    const idle = async (): Promise<number> => {
+      const before = cpuSeconds(haproxy.pid);
+      await new Promise((resolve) => setTimeout(resolve, WATCH_SECONDS * 1000));
+      return cpuSeconds(haproxy.pid) - before;
+    };
+    const without = await idle();
+    const nosrv = await startNosrv(haproxy);
+    try {
+      const withWatcher = await idle();
+      const share = (seconds: number): string => `${((seconds / WATCH_SECONDS) * 100).toFixed(2)}%`;
+      return (
+        `Watcher's cost to HAProxy at ${(sizes.backends * sizes.perBackend).toLocaleString('en')} servers, default interval (1 s), ${WATCH_SECONDS} s each: ` +
+        `HAProxy used ${without.toFixed(2)} s of CPU without nosrv (${share(without)} of one core) and ${withWatcher.toFixed(2)} s with the watcher (${share(withWatcher)}); ` +
+        `the watcher's share: ${share(withWatcher - without)} of one core.`
+      );
+    } finally {
+      await stopProcess(nosrv.child);
+    }
+  } finally {
     await haproxy.stop();
   }
 }
 
 /** The log pipeline on one core: framing, parsing and counting of real HAProxy 2.6.12 lines. */
 function measureLogs(): string {
-  const lines = readFileSync(path.join(here, '../../test/fixtures/haproxy-2.6.12-syslog.txt'), 'utf8').split('\n').filter(Boolean);
+  const lines = readFileSync(path.join(root, 'test/fixtures/haproxy-2.6.12-syslog.txt'), 'utf8').split('\n').filter(Boolean);
   const rates: number[] = [];
   const LINES = 500_000;
   for (let run = 0; run < 5; run++) {
@@ -84,30 +223,85 @@ function measureLogs(): string {
     for (let i = 0; i < LINES; i++) ingest.ingest(lines[i % lines.length] as string, i);
     rates.push(LINES / ((performance.now() - t) / 1000));
   }
-  const heapMb = process.memoryUsage().heapUsed / 2 ** 20;
-  return `Log pipeline (framing, parsing, counting) on one core: median ${Math.round(median(rates)).toLocaleString('en')} lines/s (${Math.round(Math.min(...rates)).toLocaleString('en')}–${Math.round(Math.max(...rates)).toLocaleString('en')}) over 5 runs of ${LINES.toLocaleString('en')} real 2.6.12 lines; heap after: ${heapMb.toFixed(0)} MB.`;
+  const round = (n: number): string => Math.round(n).toLocaleString('en');
+  return `Log pipeline (framing, parsing, counting) on one core: median ${round(median(rates))} lines/s (${round(Math.min(...rates))}–${round(Math.max(...rates))}) over 5 runs of ${LINES.toLocaleString('en')} real 2.6.12 lines.`;
+}
+
+function table(rows: readonly Row[]): string[] {
+  const out = [
+    '| servers | raw `show stat` | nosrv `/metrics` | nosrv ÷ raw | promex | promex ÷ raw | Go exporter | Go ÷ raw | nosrv ÷ Go |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    const m = (name: string): number => median(r.cells.get(name)?.times ?? [NaN]);
+    const cell = (name: string): string => `${ms(m(name))} (${spread(r.cells.get(name)?.times ?? [])})`;
+    out.push(
+      `| ${r.servers.toLocaleString('en')} | ${cell('raw')} | ${cell('nosrv')} | **${(m('nosrv') / m('raw')).toFixed(2)}x** | ${cell('promex')} | ${(m('promex') / m('raw')).toFixed(2)}x | ${cell('go')} | ${(m('go') / m('raw')).toFixed(2)}x | **${(m('nosrv') / m('go')).toFixed(3)}x** |`,
+    );
+  }
+  out.push('', '| servers | CSV bytes | nosrv bytes / series | promex bytes / series | Go bytes / series | nosrv CPU per scrape | nosrv peak RSS | Go peak RSS |', '|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const c = (name: string) => r.cells.get(name);
+    const size = (name: string): string => `${((c(name)?.bytes ?? 0) / 1e6).toFixed(2)} MB / ${(c(name)?.series ?? 0).toLocaleString('en')}`;
+    out.push(
+      `| ${r.servers.toLocaleString('en')} | ${((c('raw')?.bytes ?? 0) / 1e6).toFixed(2)} MB | ${size('nosrv')} | ${size('promex')} | ${size('go')} | ${ms(r.nosrvCpuPerScrape)} | ${(c('nosrv')?.rssMb ?? 0).toFixed(0)} MB | ${(c('go')?.rssMb ?? 0).toFixed(0)} MB |`,
+    );
+  }
+  return out;
 }
 
 async function main(): Promise<void> {
-  const sizes = (process.env.BENCH_SIZES ?? '100x10,1000x10').split(',').map((s) => s.split('x').map(Number) as [number, number]);
-  const version = (await runShowVersion()) ?? 'unknown';
+  try {
+    execFileSync(GO_EXPORTER, ['--version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error(`${GO_EXPORTER} is missing: npm run bench installs it as root, else: sudo apt-get install prometheus-haproxy-exporter`);
+  }
+  const sizes = (process.env.BENCH_SIZES ?? '100x10,1000x10,5000x10').split(',').map((s) => {
+    const [backends, perBackend] = s.split('x').map(Number);
+    return { backends: backends as number, perBackend: perBackend as number };
+  });
+  const watchSizes = sizes.find((s) => s.backends * s.perBackend === 10_000) ?? (sizes[sizes.length - 1] as Sizes);
+  const haproxyVersion = /version (\S+)/.exec(execFileSync('haproxy', ['-v'], { encoding: 'utf8' }))?.[1] ?? 'unknown';
+  const goAnswer = spawnSync(GO_EXPORTER, ['--version'], { encoding: 'utf8' });
+  const goVersion = /version (\S+)/.exec(`${goAnswer.stdout}${goAnswer.stderr}`)?.[1] ?? 'unknown';
+  const rows: Row[] = [];
+  for (const s of sizes) {
+    process.stderr.write(`bench: ${(s.backends * s.perBackend).toLocaleString('en')} servers...\n`);
+    rows.push(await measure(s));
+  }
+  process.stderr.write('bench: the watcher...\n');
+  const watcher = await measureWatcher(watchSizes);
+  const cpu = os.cpus();
   const lines = [
-    `nosrv benchmark, ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, HAProxy ${version}, ${RUNS} runs each, interleaved`,
+    `### ${new Date().toISOString().slice(0, 10)}: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, HAProxy ${haproxyVersion}, ${GO_EXPORTER} ${goVersion}`,
     '',
-    '| servers | raw `show stat` median (min–max) | CSV | nosrv `/metrics` median (min–max) | ratio | series | bytes | nosrv peak RSS |',
-    '|---|---|---|---|---|---|---|---|',
+    `Medians (min–max) of ${RUNS} interleaved runs; each scrape reads the whole answer. Backends of 10 servers, \`maxconn 100\`, no health checks; nosrv with its defaults.`,
+    '',
+    ...table(rows),
+    '',
+    watcher,
+    '',
+    measureLogs(),
   ];
-  for (const [backends, per] of sizes) lines.push(await measure(backends, per));
-  lines.push('', measureLogs());
-  process.stdout.write(`${lines.join('\n')}\n`);
+  const text = `${lines.join('\n')}\n`;
+  process.stdout.write(text);
+  if (process.env.BENCH_WRITE !== 'false') writeResults(text);
 }
 
-async function runShowVersion(): Promise<string | null> {
-  const { execFileSync } = await import('node:child_process');
-  return /version (\S+)/.exec(execFileSync('haproxy', ['-v'], { encoding: 'utf8' }))?.[1] ?? null;
+/** Puts the run between the markers of docs/benchmarks.md; what is around them is kept. */
+function writeResults(text: string): void {
+  const file = path.join(root, 'docs/benchmarks.md');
+  const doc = readFileSync(file, 'utf8');
+  const start = '<!-- bench:start -->';
+  const end = '<!-- bench:end -->';
+  const from = doc.indexOf(start);
+  const to = doc.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`${file} has no ${start} ... ${end} markers`);
+  writeFileSync(file, `${doc.slice(0, from + start.length)}\n${text}${doc.slice(to)}`);
+  process.stderr.write(`bench: written to ${file}\n`);
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`bench: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ParseError } from '../src/parse/errors.js';
 import { parseInfo } from '../src/parse/info.js';
-import { ADMIN, parseServersState } from '../src/parse/serversState.js';
-import { cell, numberCell, parseStat, splitCsvLine } from '../src/parse/stat.js';
+import { ADMIN, parseServersState, ServersStateParser } from '../src/parse/serversState.js';
+import { cell, numberCell, parseStat, splitCsvLine, StatParser } from '../src/parse/stat.js';
 import { parseStatus } from '../src/parse/status.js';
 import { answers, fixture } from './support/fixtures.js';
 
@@ -51,6 +51,28 @@ describe('show stat', () => {
     assert.ok(row);
     assert.equal(cell(table, row, 'last_chk'), 'HTTP status check returned code <503, "down">');
     assert.equal(row.type, 'server');
+  });
+
+  test('parsed piece by piece as it arrives, with quoted and short lines, it says the same as parsed whole', () => {
+    const text = `${answers('haproxy-2.6.12-lab.txt').stat}\nbe_q,"s,1",0,,\nbe_short,s2\n`;
+    const whole = parseStat(text);
+    const lines = text.split('\n');
+    // A store far too small to start with, so it grows while rows already point into it.
+    const parser = new StatParser(1);
+    for (let i = 0; i < lines.length; i += 2) parser.write(`${lines.slice(i, i + 2).join('\n')}\n`);
+    const pieces = parser.table();
+    assert.deepEqual([...pieces.columns], [...whole.columns]);
+    assert.equal(pieces.rows.length, whole.rows.length);
+    for (const [i, row] of whole.rows.entries()) {
+      const other = pieces.rows[i];
+      assert.deepEqual([other?.proxy, other?.name, other?.type], [row.proxy, row.name, row.type]);
+      for (const index of whole.columns.values()) assert.equal(other?.cell(index), row.cell(index), `${row.proxy}/${row.name} column ${index}`);
+    }
+    const quoted = whole.rows.find((r) => r.proxy === 'be_q');
+    assert.equal(quoted?.name, 's,1');
+    assert.equal(cell(whole, quoted as (typeof whole.rows)[number], 'qcur'), '0');
+    const short = whole.rows.find((r) => r.proxy === 'be_short');
+    assert.equal(cell(whole, short as (typeof whole.rows)[number], 'status'), undefined, 'past the end of a short line');
   });
 
   test('a version without the type column still tells frontends, backends and servers apart', () => {
@@ -121,6 +143,13 @@ describe('show servers state', () => {
     const [row] = parseServersState(text);
     assert.equal(row?.opState, 'running');
     assert.equal(row?.port, 80);
+  });
+
+  test('parsed piece by piece as it arrives it says the same as parsed whole', () => {
+    const text = answers('haproxy-2.6.12-lab.txt').serversState;
+    const parser = new ServersStateParser();
+    for (const line of text.split('\n')) parser.write(`${line}\n`);
+    assert.deepEqual(parser.rows(), parseServersState(text));
   });
 
   test('an empty installation has only the header', () => {

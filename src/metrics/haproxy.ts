@@ -9,7 +9,7 @@ import { SERVER_STATES, type Backend, type Frontend, type Server, type Snapshot 
 import type { Watcher } from '../watcher.js';
 import { escapeLabelValue, ExpositionWriter, formatValue, labels, type MetricType, type SeriesCache } from './exposition.js';
 
-interface StatFamily {
+export interface StatFamily {
   readonly column: string;
   readonly suffix: string;
   readonly type: MetricType;
@@ -33,7 +33,7 @@ const TRAFFIC: readonly StatFamily[] = [
   { column: 'bout', group: 'traffic', suffix: 'bytes_out_total', type: 'counter', help: 'Response bytes.' },
 ];
 
-const FRONTEND_FAMILIES: readonly StatFamily[] = [
+export const FRONTEND_FAMILIES: readonly StatFamily[] = [
   ...TRAFFIC,
   { column: 'conn_tot', group: 'traffic', suffix: 'connections_total', type: 'counter', help: 'Connections accepted.' },
   { column: 'req_tot', group: 'traffic', suffix: 'http_requests_total', type: 'counter', help: 'HTTP requests received.' },
@@ -69,14 +69,14 @@ const BACKEND_AND_SERVER: readonly StatFamily[] = [
   { column: 'ttime', group: 'timing', suffix: 'total_time_average_seconds', type: 'gauge', help: 'Average total session time of the last 1024 requests.', ms: true },
 ];
 
-const BACKEND_FAMILIES: readonly StatFamily[] = [
+export const BACKEND_FAMILIES: readonly StatFamily[] = [
   ...BACKEND_AND_SERVER,
   { column: 'act', group: 'state', suffix: 'active_servers', type: 'gauge', help: 'Active servers UP and not DRAIN (backups not counted).' },
   { column: 'bck', group: 'state', suffix: 'backup_servers', type: 'gauge', help: 'Backup servers UP and not DRAIN.' },
   { column: 'req_tot', group: 'traffic', suffix: 'http_requests_total', type: 'counter', help: 'HTTP requests.' },
 ];
 
-const SERVER_FAMILIES: readonly StatFamily[] = [
+export const SERVER_FAMILIES: readonly StatFamily[] = [
   ...BACKEND_AND_SERVER,
   { column: 'qlimit', group: 'sessions', suffix: 'queue_limit', type: 'gauge', help: 'Configured maxqueue.' },
   { column: 'chkfail', group: 'errors', suffix: 'check_failures_total', type: 'counter', help: 'Failed health checks while the server was UP.' },
@@ -86,7 +86,7 @@ const SERVER_FAMILIES: readonly StatFamily[] = [
   { column: 'bck', group: 'state', suffix: 'backup', type: 'gauge', help: '1 for a backup server.' },
 ];
 
-const HTTP_CODES = [
+export const HTTP_CODES = [
   ['1xx', 'hrsp_1xx'],
   ['2xx', 'hrsp_2xx'],
   ['3xx', 'hrsp_3xx'],
@@ -96,7 +96,7 @@ const HTTP_CODES = [
 ] as const;
 
 /** show info field -> promex family; rates and maxima left out. */
-const PROCESS_FAMILIES: ReadonlyArray<readonly [string, string, MetricType, string]> = [
+export const PROCESS_FAMILIES: ReadonlyArray<readonly [string, string, MetricType, string]> = [
   ['Nbthread', 'nbthread', 'gauge', 'Threads.'],
   ['Start_time_sec', 'start_time_seconds', 'gauge', 'Start time of the process, seconds since the epoch.'],
   ['Memmax_bytes', 'max_memory_bytes', 'gauge', 'Memory limit (0: none).'],

@@ -4,7 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { parseInfo } from '../../src/parse/info.js';
 import { parseServersState } from '../../src/parse/serversState.js';
 import { parseStat } from '../../src/parse/stat.js';
+import { diagnose, type Diagnosis } from '../../src/diagnosis.js';
+import type { ProcList } from '../../src/parse/showProc.js';
 import { buildSnapshot, type Snapshot } from '../../src/snapshot.js';
+import type { Watcher } from '../../src/watcher.js';
 
 // dist/test/support -> test/fixtures
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures');
@@ -27,5 +30,23 @@ export function snapshotOf(name: string, options: { statsPageOnly?: boolean; tak
     stat: parseStat(a.stat),
     info: options.statsPageOnly ? null : parseInfo(a.info),
     serversState: options.statsPageOnly ? null : parseServersState(a.serversState),
+  });
+}
+
+/** The diagnosis of a snapshot as the reader makes it, with the watcher's events and, when given, the master's process list. */
+export function diagnosisOf(snapshot: Snapshot, watcher: Watcher, procs: ProcList | null = null): Diagnosis {
+  return diagnose({
+    now: snapshot.takenAt,
+    snapshot,
+    error: null,
+    events: (b) => watcher.events(b),
+    procs,
+    procsError: null,
+    config: null,
+    configError: null,
+    socat: 'socat stdio /run/haproxy/admin.sock',
+    masterSocat: null,
+    configPath: null,
+    logs: null,
   });
 }

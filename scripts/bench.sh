@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# npm run bench: HAProxy and Debian's Go exporter are its peers; installs what is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+need_debian_packages haproxy:haproxy prometheus-haproxy-exporter:prometheus-haproxy-exporter
+need_node_modules
+npm run -s build
+exec node dist/bench/bench.js
