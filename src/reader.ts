@@ -11,7 +11,7 @@ import { socatCommand, type CommandTiming, type RuntimeApiAddress } from './hapr
 import type { HaproxySource, Reading, ServerObservation } from './haproxy/source.js';
 import type { HaproxyConfig } from './parse/haproxyConfig.js';
 import type { ProcList } from './parse/showProc.js';
-import type { Snapshot } from './snapshot.js';
+import type { Server, Snapshot } from './snapshot.js';
 import type { Watcher } from './watcher.js';
 
 export type ReadResult = ({ readonly ok: true; readonly reading: Reading } | { readonly ok: false; readonly error: HaproxyReadError }) & {
@@ -105,8 +105,14 @@ export class HaproxyReader {
   }
 
   private async readNow(deadline: number): Promise<ReadResult> {
+    // The watcher takes the read server by server while it arrives; a read given up at its
+    // deadline may go on arriving, and is then no longer the watcher's.
+    let observing = this.watcher.begin(Date.now());
+    const onServer = (s: Server): void => {
+      if (observing) this.watcher.server(observationOf(s));
+    };
     const [reading, procs, config] = await Promise.all([
-      beforeDeadline(this.source.readSnapshot(deadline), deadline, this.source.target).then(
+      beforeDeadline(this.source.readSnapshot(deadline, onServer), deadline, this.source.target).then(
         (value) => ({ value, error: null }),
         (err: unknown) => ({ value: null, error: asReadError(err, this.source.target) }),
       ),
@@ -114,9 +120,13 @@ export class HaproxyReader {
       this.readConfig(),
     ]);
     let result: ReadResult;
+    if (observing) {
+      if (reading.value) this.watcher.end(reading.value.snapshot.backends.map((b) => b.name));
+      else this.watcher.abandon();
+      observing = false;
+    }
     if (reading.value) {
       const { snapshot } = reading.value;
-      this.watcher.observe(observationsOf(snapshot), snapshot.backends.map((b) => b.name), snapshot.takenAt);
       this.hasRead = true;
       this.haproxyFailures.report(null);
       result = { ok: true, reading: reading.value, at: snapshot.takenAt, diagnosis: this.diagnose(snapshot, null, procs, config) };
@@ -188,10 +198,8 @@ export class HaproxyReader {
   }
 }
 
-export function observationsOf(snapshot: Snapshot): ServerObservation[] {
-  return snapshot.backends.flatMap((b) =>
-    b.servers.map((s) => ({ backend: b.name, server: s.name, condition: { state: s.state, held: s.held, usable: s.usable }, checkStatus: s.check?.status ?? null })),
-  );
+export function observationOf(s: Server): ServerObservation {
+  return { backend: s.backend, server: s.name, condition: { state: s.state, held: s.held, usable: s.usable }, checkStatus: s.check?.status ?? null };
 }
 
 function asReadError(err: unknown, target: string): HaproxyReadError {

@@ -4,7 +4,7 @@
 import { checkStatusDescription, checkStatusByNumber } from './parse/checkStatus.js';
 import type { Info } from './parse/info.js';
 import { ADMIN, CHECK_STATE, type ServerStateRow } from './parse/serversState.js';
-import { cell, numberCell, type StatRow, type StatTable } from './parse/stat.js';
+import type { StatRow, StatTable } from './parse/stat.js';
 import { parseStatus } from './parse/status.js';
 
 export type ServerState = 'up' | 'down' | 'maint' | 'drain' | 'nolb';
@@ -160,122 +160,207 @@ export interface SnapshotInput {
   readonly info: Info | null;
 }
 
-export function buildSnapshot(input: SnapshotInput): Snapshot {
-  const { stat, takenAt } = input;
-  const runtime = new Map<string, ServerStateRow>();
-  for (const row of input.serversState ?? []) runtime.set(serverKey(row.backend, row.server), row);
+export function buildSnapshot(input: SnapshotInput, onServer: ServerListener | null = null): Snapshot {
+  const builder = new SnapshotBuilder(input.stat.columns, input.takenAt, input.serversState, onServer);
+  for (const row of input.stat.rows) builder.add(row);
+  return builder.finish(input.source, input.stat, input.info);
+}
 
-  const frontends: Frontend[] = [];
-  const serversByBackend = new Map<string, Server[]>();
-  const backendRows = new Map<string, StatRow>();
-  const order: string[] = [];
-  const seen = (proxy: string): void => {
-    if (!serversByBackend.has(proxy)) {
-      serversByBackend.set(proxy, []);
-      order.push(proxy);
+/** Told of each server as soon as its row is in. */
+export type ServerListener = (server: Server) => void;
+
+/** Where the columns the snapshot reads are in this version's `show stat`; undefined when it has none. */
+class StatColumns {
+  readonly status: number | undefined;
+  readonly weight: number | undefined;
+  readonly tracked: number | undefined;
+  readonly lastchg: number | undefined;
+  readonly addr: number | undefined;
+  readonly bck: number | undefined;
+  readonly scur: number | undefined;
+  readonly slim: number | undefined;
+  readonly stot: number | undefined;
+  readonly qcur: number | undefined;
+  readonly qlimit: number | undefined;
+  readonly checkStatus: number | undefined;
+  readonly checkDesc: number | undefined;
+  readonly lastChk: number | undefined;
+  readonly checkCode: number | undefined;
+  readonly checkDuration: number | undefined;
+  readonly checkRise: number | undefined;
+  readonly checkFall: number | undefined;
+  readonly checkHealth: number | undefined;
+
+  constructor(columns: ReadonlyMap<string, number>) {
+    this.status = columns.get('status');
+    this.weight = columns.get('weight');
+    this.tracked = columns.get('tracked');
+    this.lastchg = columns.get('lastchg');
+    this.addr = columns.get('addr');
+    this.bck = columns.get('bck');
+    this.scur = columns.get('scur');
+    this.slim = columns.get('slim');
+    this.stot = columns.get('stot');
+    this.qcur = columns.get('qcur');
+    this.qlimit = columns.get('qlimit');
+    this.checkStatus = columns.get('check_status');
+    this.checkDesc = columns.get('check_desc');
+    this.lastChk = columns.get('last_chk');
+    this.checkCode = columns.get('check_code');
+    this.checkDuration = columns.get('check_duration');
+    this.checkRise = columns.get('check_rise');
+    this.checkFall = columns.get('check_fall');
+    this.checkHealth = columns.get('check_health');
+  }
+}
+
+function text(row: StatRow, index: number | undefined): string | undefined {
+  return index === undefined ? undefined : row.cell(index);
+}
+
+function num(row: StatRow, index: number | undefined): number | null {
+  return index === undefined ? null : row.number(index);
+}
+
+/**
+ * Builds a snapshot row by row, so the work is done while HAProxy is still writing `show stat`:
+ * at 10,000 servers building it, and the watcher taking it, afterwards would add a third to a scrape.
+ */
+export class SnapshotBuilder {
+  private readonly columns: StatColumns;
+  private readonly runtime: Map<string, Map<string, ServerStateRow>> | null;
+  private readonly frontends: Frontend[] = [];
+  private readonly backends: Backend[] = [];
+  /** Servers of backends whose BACKEND row has not come yet. */
+  private readonly open = new Map<string, Server[]>();
+
+  constructor(
+    columns: ReadonlyMap<string, number>,
+    private readonly takenAt: number,
+    serversState: readonly ServerStateRow[] | null,
+    private readonly onServer: ServerListener | null,
+  ) {
+    this.columns = new StatColumns(columns);
+    if (serversState === null) this.runtime = null;
+    else {
+      // By backend, then server: no `be/srv` key string built for each of 10,000 servers, twice.
+      this.runtime = new Map();
+      for (const r of serversState) {
+        let servers = this.runtime.get(r.backend);
+        if (servers === undefined) this.runtime.set(r.backend, (servers = new Map()));
+        servers.set(r.server, r);
+      }
     }
-  };
-  for (const row of stat.rows) {
+  }
+
+  add(row: StatRow): void {
+    const c = this.columns;
     if (row.type === 'frontend') {
-      frontends.push({
-        name: row.proxy,
-        status: cell(stat, row, 'status') ?? '',
-        sessions: { current: numberCell(stat, row, 'scur') ?? 0, limit: numberCell(stat, row, 'slim') },
-        row,
-      });
-    } else if (row.type === 'backend') {
-      seen(row.proxy);
-      backendRows.set(row.proxy, row);
+      const frontend = { name: row.proxy, status: text(row, c.status) ?? '', sessions: { current: num(row, c.scur) ?? 0, limit: num(row, c.slim) }, row };
+      this.frontends.push(frontend);
     } else if (row.type === 'server') {
-      seen(row.proxy);
-      const server = buildServer(stat, row, runtime.get(serverKey(row.proxy, row.name)) ?? null, takenAt);
-      serversByBackend.get(row.proxy)?.push(server);
+      const server = this.server(row, this.runtime?.get(row.proxy)?.get(row.name) ?? null);
+      let servers = this.open.get(row.proxy);
+      if (servers === undefined) this.open.set(row.proxy, (servers = []));
+      servers.push(server);
+      this.onServer?.(server);
+    } else if (row.type === 'backend') {
+      this.closeBackend(row.proxy, row);
     }
   }
 
-  const backends = order.map((name) => buildBackend(stat, name, serversByBackend.get(name) ?? [], backendRows.get(name) ?? null, takenAt));
-  const unknown: string[] = [];
-  if (input.info === null) unknown.push('process information (show info)');
-  if (input.serversState === null) {
-    unknown.push('why a server is in MAINT or DRAIN (operator, configuration or tracking)');
-    unknown.push('health-check settings of servers in MAINT');
+  /** The snapshot, once every row has been added. */
+  finish(source: SourceKind, stat: StatTable, info: Info | null): Snapshot {
+    // A proxy with servers but no BACKEND row (never seen from HAProxy, but not assumed).
+    for (const name of [...this.open.keys()]) this.closeBackend(name, null);
+    const unknown: string[] = [];
+    if (info === null) unknown.push('process information (show info)');
+    if (this.runtime === null) {
+      unknown.push('why a server is in MAINT or DRAIN (operator, configuration or tracking)');
+      unknown.push('health-check settings of servers in MAINT');
+    }
+    return { takenAt: this.takenAt, source, info, frontends: this.frontends, backends: this.backends, unknown, stat };
   }
-  return { takenAt, source: input.source, info: input.info, frontends, backends, unknown, stat };
+
+  private closeBackend(name: string, row: StatRow | null): void {
+    const servers = this.open.get(name) ?? [];
+    this.open.delete(name);
+    const backend = buildBackend(name, servers, row, row === null ? null : num(row, this.columns.lastchg), row === null ? 0 : (num(row, this.columns.qcur) ?? 0), row === null ? 0 : (num(row, this.columns.scur) ?? 0), this.takenAt);
+    this.backends.push(backend);
+  }
+
+  private server(row: StatRow, runtime: ServerStateRow | null): Server {
+    const c = this.columns;
+    const status = text(row, c.status) ?? '';
+    const weight = runtime?.userWeight ?? num(row, c.weight);
+    const condition =
+      (runtime ? conditionFromRuntime(runtime) : conditionFromStatus(status, weight)) ??
+      // A status this version invented: not usable, and said as it is.
+      { state: 'down' as const, held: [], usable: false };
+    const tracked = text(row, c.tracked);
+    const secondsSinceChange = runtime?.secondsSinceChange ?? num(row, c.lastchg);
+    return {
+      backend: row.proxy,
+      name: row.name,
+      state: condition.state,
+      held: condition.held,
+      usable: condition.usable,
+      backup: num(row, c.bck) === 1,
+      weight,
+      tracks: tracked ? tracked : null,
+      // `addr` is empty on a `level user` socket; show servers state has the address and port.
+      address: text(row, c.addr) || (runtime ? hostPort(runtime.address, runtime.port) : null),
+      status,
+      check: this.check(row, runtime, condition.state),
+      sessions: { current: num(row, c.scur) ?? 0, limit: num(row, c.slim), total: num(row, c.stot) ?? 0 },
+      queue: { current: num(row, c.qcur) ?? 0, limit: num(row, c.qlimit) },
+      lastChangeAt: secondsSinceChange === null ? null : this.takenAt - secondsSinceChange * 1000,
+      row,
+    };
+  }
+
+  private check(row: StatRow, runtime: ServerStateRow | null, state: ServerState): HealthCheck | null {
+    const c = this.columns;
+    const statusCell = text(row, c.checkStatus) ?? '';
+    const inProgress = statusCell.startsWith('* ');
+    let status: string | null = inProgress ? statusCell.slice(2) : statusCell;
+    let paused = false;
+    if (runtime) {
+      if (!(runtime.checkState & CHECK_STATE.CONFIGURED)) return null;
+      paused = (runtime.checkState & CHECK_STATE.PAUSED) !== 0;
+      // `show stat` leaves check_status empty while checks are paused; the number still says the last one.
+      if (status === '') status = checkStatusByNumber(runtime.checkStatus).name;
+    } else if (status === '') {
+      return null;
+    }
+    if (status === 'UNK') status = null;
+    const rise = num(row, c.checkRise);
+    const fall = num(row, c.checkFall);
+    const health = runtime?.checkHealth ?? num(row, c.checkHealth);
+    const counting = !paused && state !== 'maint' && rise !== null && health !== null;
+    const isDown = state === 'down';
+    return {
+      status,
+      description: text(row, c.checkDesc) || (status ? checkStatusDescription(status) : null),
+      detail: text(row, c.lastChk) || null,
+      code: num(row, c.checkCode),
+      durationSeconds: msToSeconds(num(row, c.checkDuration)),
+      inProgress,
+      paused,
+      rise,
+      fall,
+      health,
+      failuresUntilDown: counting ? (isDown ? 0 : Math.max(1, health - rise + 1)) : null,
+      successesUntilUp: counting && isDown ? Math.max(0, rise - health) : null,
+    };
+  }
 }
 
 export function serverKey(backend: string, server: string): string {
   return `${backend}/${server}`;
 }
 
-function buildServer(stat: StatTable, row: StatRow, runtime: ServerStateRow | null, takenAt: number): Server {
-  const status = cell(stat, row, 'status') ?? '';
-  const weight = runtime?.userWeight ?? numberCell(stat, row, 'weight');
-  const condition =
-    (runtime ? conditionFromRuntime(runtime) : conditionFromStatus(status, weight)) ??
-    // A status this version invented: not usable, and said as it is.
-    { state: 'down' as const, held: [], usable: false };
-  const tracked = cell(stat, row, 'tracked');
-  const secondsSinceChange = runtime?.secondsSinceChange ?? numberCell(stat, row, 'lastchg');
-  return {
-    backend: row.proxy,
-    name: row.name,
-    state: condition.state,
-    held: condition.held,
-    usable: condition.usable,
-    backup: numberCell(stat, row, 'bck') === 1,
-    weight,
-    tracks: tracked ? tracked : null,
-    // `addr` is empty on a `level user` socket; show servers state has the address and port.
-    address: cell(stat, row, 'addr') || (runtime ? hostPort(runtime.address, runtime.port) : null),
-    status,
-    check: buildCheck(stat, row, runtime, condition.state),
-    sessions: {
-      current: numberCell(stat, row, 'scur') ?? 0,
-      limit: numberCell(stat, row, 'slim'),
-      total: numberCell(stat, row, 'stot') ?? 0,
-    },
-    queue: { current: numberCell(stat, row, 'qcur') ?? 0, limit: numberCell(stat, row, 'qlimit') },
-    lastChangeAt: secondsSinceChange === null ? null : takenAt - secondsSinceChange * 1000,
-    row,
-  };
-}
-
-function buildCheck(stat: StatTable, row: StatRow, runtime: ServerStateRow | null, state: ServerState): HealthCheck | null {
-  const statusCell = cell(stat, row, 'check_status') ?? '';
-  const inProgress = statusCell.startsWith('* ');
-  let status: string | null = inProgress ? statusCell.slice(2) : statusCell;
-  let paused = false;
-  if (runtime) {
-    if (!(runtime.checkState & CHECK_STATE.CONFIGURED)) return null;
-    paused = (runtime.checkState & CHECK_STATE.PAUSED) !== 0;
-    // `show stat` leaves check_status empty while checks are paused; the number still says the last one.
-    if (status === '') status = checkStatusByNumber(runtime.checkStatus).name;
-  } else if (status === '') {
-    return null;
-  }
-  if (status === 'UNK') status = null;
-  const rise = numberCell(stat, row, 'check_rise');
-  const fall = numberCell(stat, row, 'check_fall');
-  const health = runtime?.checkHealth ?? numberCell(stat, row, 'check_health');
-  const counting = !paused && state !== 'maint' && rise !== null && health !== null;
-  const isDown = state === 'down';
-  return {
-    status,
-    description: cell(stat, row, 'check_desc') || (status ? checkStatusDescription(status) : null),
-    detail: cell(stat, row, 'last_chk') || null,
-    code: numberCell(stat, row, 'check_code'),
-    durationSeconds: msToSeconds(numberCell(stat, row, 'check_duration')),
-    inProgress,
-    paused,
-    rise,
-    fall,
-    health,
-    failuresUntilDown: counting ? (isDown ? 0 : Math.max(1, health - rise + 1)) : null,
-    successesUntilUp: counting && isDown ? Math.max(0, rise - health) : null,
-  };
-}
-
-function buildBackend(stat: StatTable, name: string, servers: Server[], row: StatRow | null, takenAt: number): Backend {
+function buildBackend(name: string, servers: Server[], row: StatRow | null, secondsSinceChange: number | null, queue: number, sessions: number, takenAt: number): Backend {
   const counts = { total: servers.length, usable: 0, down: 0, maint: 0, drain: 0, nolb: 0, backupUsable: 0 };
   let capacitySessions = 0;
   let capacityLimit = 0;
@@ -290,15 +375,14 @@ function buildBackend(stat: StatTable, name: string, servers: Server[], row: Sta
     }
     if (s.state !== 'up') counts[s.state]++;
   }
-  const secondsSinceChange = row ? numberCell(stat, row, 'lastchg') : null;
   return {
     name,
     servers,
     counts,
     noUsableServer: counts.usable === 0,
     capacity: capacityLimit > 0 ? { sessions: capacitySessions, limit: capacityLimit } : null,
-    queue: row ? (numberCell(stat, row, 'qcur') ?? 0) : 0,
-    sessions: row ? (numberCell(stat, row, 'scur') ?? 0) : 0,
+    queue,
+    sessions,
     lastChangeAt: secondsSinceChange === null ? null : takenAt - secondsSinceChange * 1000,
     row,
   };

@@ -4,7 +4,7 @@
 
 import type { ServerObservation } from './haproxy/source.js';
 import type { LoggedStateEvent } from './logs/ingest.js';
-import { SERVER_STATES, serverKey, type ServerState } from './snapshot.js';
+import { SERVER_STATES, type ServerState } from './snapshot.js';
 
 export interface StateEvent {
   /** ISO time of the poll that saw the change. */
@@ -21,61 +21,95 @@ export interface StateEvent {
 const SAME_CHANGE_MS = 10_000;
 
 interface ServerTrack {
-  readonly backend: string;
-  readonly server: string;
   state: ServerState;
   readonly changes: Record<ServerState, number>;
+  /** The last observation that listed the server. */
+  seenIn: number;
 }
 
 interface BackendTrack {
+  /** By server name: at 10,000 servers no `be/srv` key is built per server and poll. */
+  readonly servers: Map<string, ServerTrack>;
   noUsableServer: boolean;
   /** Integer ms, so the sum does not drift. */
   noUsableMs: number;
   events: StateEvent[];
+  /** A usable server was in the observation being taken. */
+  usableNow: boolean;
 }
 
 export const EVENTS_PER_BACKEND = 20;
 
 export class Watcher {
-  private readonly servers = new Map<string, ServerTrack>();
   private readonly backends = new Map<string, BackendTrack>();
   private lastAt: number | null = null;
+  /** Numbers the observations, so a server knows the last one that listed it. */
+  private observations = 0;
+  /** The read being taken server by server. */
+  private current: { readonly at: number; readonly number: number } | null = null;
 
   /**
    * Takes one poll. `backendNames`, from a full read, lists every backend (empty ones too) and
    * drops those no longer configured; a poll of servers alone passes null.
    */
   observe(observations: readonly ServerObservation[], backendNames: readonly string[] | null, at: number): void {
-    if (this.lastAt !== null && at < this.lastAt) return; // an older read that finished late
+    if (!this.begin(at)) return;
+    for (const o of observations) this.server(o);
+    this.end(backendNames);
+  }
+
+  /**
+   * Starts taking a read server by server, as it arrives; false (and the read is not taken) when
+   * a newer one was taken already, or while another is being taken.
+   */
+  begin(at: number): boolean {
+    if (this.current !== null || (this.lastAt !== null && at < this.lastAt)) return false; // an older read that finished late
     const elapsed = this.lastAt === null ? 0 : Math.round(at - this.lastAt);
     // The time since the last poll is counted in the state that poll saw.
     for (const track of this.backends.values()) if (track.noUsableServer) track.noUsableMs += elapsed;
     this.lastAt = at;
+    for (const track of this.backends.values()) track.usableNow = false;
+    this.current = { at, number: ++this.observations };
+    return true;
+  }
 
+  /** One server of the read `begin` started. */
+  server(o: ServerObservation): void {
+    const current = this.current;
+    if (current === null) return;
+    const backend = this.backend(o.backend);
+    if (o.condition.usable) backend.usableNow = true;
+    const known = backend.servers.get(o.server);
+    if (known === undefined) {
+      backend.servers.set(o.server, { state: o.condition.state, changes: zeroChanges(), seenIn: current.number });
+      return;
+    }
+    known.seenIn = current.number;
+    if (known.state === o.condition.state) return;
+    known.changes[o.condition.state]++;
+    this.push(o.backend, { at: new Date(current.at).toISOString(), server: o.server, from: known.state, to: o.condition.state, reason: reasonFor(o), source: 'poll' });
+    known.state = o.condition.state;
+  }
+
+  /** Gives up a read that failed part way: what it saw counts, but nothing is dropped for missing from it. */
+  abandon(): void {
+    this.current = null;
+  }
+
+  /** Ends the read: servers (and, given the backends' names, backends) not in it are dropped. */
+  end(backendNames: readonly string[] | null): void {
+    const current = this.current;
+    if (current === null) return;
+    this.current = null;
     if (backendNames !== null) {
       const keep = new Set(backendNames);
       for (const name of this.backends.keys()) if (!keep.has(name)) this.backends.delete(name);
       for (const name of backendNames) this.backend(name);
     }
-    const usable = new Map<string, boolean>();
-    const present = new Set<string>();
-    for (const o of observations) {
-      const key = serverKey(o.backend, o.server);
-      present.add(key);
-      this.backend(o.backend);
-      usable.set(o.backend, (usable.get(o.backend) ?? false) || o.condition.usable);
-      const known = this.servers.get(key);
-      if (known === undefined) {
-        this.servers.set(key, { backend: o.backend, server: o.server, state: o.condition.state, changes: zeroChanges() });
-        continue;
-      }
-      if (known.state === o.condition.state) continue;
-      known.changes[o.condition.state]++;
-      this.push(o.backend, { at: new Date(at).toISOString(), server: o.server, from: known.state, to: o.condition.state, reason: reasonFor(o), source: 'poll' });
-      known.state = o.condition.state;
+    for (const track of this.backends.values()) {
+      for (const [name, server] of track.servers) if (server.seenIn !== current.number) track.servers.delete(name);
+      track.noUsableServer = !track.usableNow;
     }
-    for (const key of this.servers.keys()) if (!present.has(key)) this.servers.delete(key);
-    for (const [name, track] of this.backends) track.noUsableServer = !(usable.get(name) ?? false);
   }
 
   /**
@@ -83,15 +117,16 @@ export class Watcher {
    * change is counted once, whether the log or a poll sees it first.
    */
   logged(e: LoggedStateEvent): void {
-    const known = this.servers.get(serverKey(e.backend, e.server));
+    const servers = this.backend(e.backend).servers;
+    const known = servers.get(e.server);
     const at = new Date(e.at).toISOString();
     const state = known?.state ?? e.to ?? 'up';
     if (e.to === null) return this.push(e.backend, { at, server: e.server, from: state, to: state, reason: e.reason, source: 'log' });
     if (known === undefined) {
       // Before any poll saw the server: HAProxy said what it left, a poll cannot say better.
-      const track: ServerTrack = { backend: e.backend, server: e.server, state: e.to, changes: zeroChanges() };
+      const track: ServerTrack = { state: e.to, changes: zeroChanges(), seenIn: this.observations };
       track.changes[e.to]++;
-      this.servers.set(serverKey(e.backend, e.server), track);
+      servers.set(e.server, track);
       return this.push(e.backend, { at, server: e.server, from: e.to === 'up' ? 'down' : 'up', to: e.to, reason: e.reason, source: 'log' });
     }
     if (known.state !== e.to) {
@@ -123,13 +158,13 @@ export class Watcher {
 
   /** How often the server entered each state, every state listed from 0; undefined for a server not seen. */
   changesOf(backend: string, server: string): Readonly<Record<ServerState, number>> | undefined {
-    return this.servers.get(serverKey(backend, server))?.changes;
+    return this.backends.get(backend)?.servers.get(server)?.changes;
   }
 
   private backend(name: string): BackendTrack {
     let track = this.backends.get(name);
     if (track === undefined) {
-      track = { noUsableServer: false, noUsableMs: 0, events: [] };
+      track = { servers: new Map(), noUsableServer: false, noUsableMs: 0, events: [], usableNow: false };
       this.backends.set(name, track);
     }
     return track;

@@ -10,10 +10,9 @@ import { BufferPool, ExpositionWriter, SeriesCache } from '../src/metrics/exposi
 import { writeDiagnosisMetrics, writeHaproxyMetrics } from '../src/metrics/haproxy.js';
 import { parseShowProc } from '../src/parse/showProc.js';
 import { parseStat } from '../src/parse/stat.js';
-import { observationsOf } from '../src/reader.js';
 import { buildSnapshot, type Snapshot } from '../src/snapshot.js';
 import { Watcher } from '../src/watcher.js';
-import { diagnosisOf, fixture, snapshotOf } from './support/fixtures.js';
+import { diagnosisOf, fixture, observeSnapshot, snapshotOf } from './support/fixtures.js';
 import { expositionContent, straightforwardExposition } from './support/straightforward.js';
 
 const ALL: CollectOptions = { serverMetrics: new Set(SERVER_METRIC_GROUPS), backends: null, noMaint: false };
@@ -25,7 +24,7 @@ const PROCS = parseShowProc(fixture('haproxy-2.6.12-show-proc-old-workers.txt'))
 /** A watcher that saw the lab, then the same lab with web1 going down: some counters above 0. */
 function watcherOf(...snapshots: Snapshot[]): Watcher {
   const watcher = new Watcher();
-  for (const s of snapshots) watcher.observe(observationsOf(s), s.backends.map((b) => b.name), s.takenAt);
+  for (const s of snapshots) observeSnapshot(watcher, s);
   return watcher;
 }
 

@@ -4,9 +4,8 @@ import { describe, test } from 'node:test';
 import { escapeLabelValue, ExpositionWriter, formatValue, SeriesCache } from '../src/metrics/exposition.js';
 import { SERVER_METRIC_GROUPS } from '../src/config.js';
 import { writeHaproxyMetrics } from '../src/metrics/haproxy.js';
-import { observationsOf } from '../src/reader.js';
 import { Watcher } from '../src/watcher.js';
-import { snapshotOf } from './support/fixtures.js';
+import { observeSnapshot, snapshotOf } from './support/fixtures.js';
 import { missingTool } from './support/lab.js';
 import { sample } from './support/metrics.js';
 
@@ -15,7 +14,7 @@ const ALL = { serverMetrics: new Set(SERVER_METRIC_GROUPS), backends: null, noMa
 function render(fixtureName: string): string {
   const snapshot = snapshotOf(fixtureName);
   const watcher = new Watcher();
-  watcher.observe(observationsOf(snapshot), snapshot.backends.map((b) => b.name), snapshot.takenAt);
+  observeSnapshot(watcher, snapshot);
   const out = new ExpositionWriter();
   writeHaproxyMetrics(out, snapshot, watcher, { collect: ALL, cache: new SeriesCache() });
   return out.text();

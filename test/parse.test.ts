@@ -58,7 +58,7 @@ describe('show stat', () => {
     const whole = parseStat(text);
     const lines = text.split('\n');
     // A store far too small to start with, so it grows while rows already point into it.
-    const parser = new StatParser(1);
+    const parser = new StatParser({ expectedCommas: 1 });
     for (let i = 0; i < lines.length; i += 2) parser.write(`${lines.slice(i, i + 2).join('\n')}\n`);
     const pieces = parser.table();
     assert.deepEqual([...pieces.columns], [...whole.columns]);

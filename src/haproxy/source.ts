@@ -5,9 +5,9 @@
 import { checkStatusByNumber } from '../parse/checkStatus.js';
 import { ParseError } from '../parse/errors.js';
 import { parseInfo } from '../parse/info.js';
-import { parseServersState, ServersStateParser } from '../parse/serversState.js';
-import { cell, numberCell, parseStat, StatParser, type StatTable } from '../parse/stat.js';
-import { buildSnapshot, conditionFromRuntime, conditionFromStatus, type ServerCondition, type Snapshot, type SourceKind } from '../snapshot.js';
+import { parseServersState, ServersStateParser, type ServerStateRow } from '../parse/serversState.js';
+import { cell, numberCell, parseStat, StatParser, type StatRow, type StatTable } from '../parse/stat.js';
+import { buildSnapshot, conditionFromRuntime, conditionFromStatus, SnapshotBuilder, type ServerCondition, type ServerListener, type Snapshot, type SourceKind } from '../snapshot.js';
 import { fromSystemError, HaproxyReadError } from './errors.js';
 import { describeAddress, runShowCommands, socatCommand, streamShowCommands, type CommandTiming, type RuntimeApiAddress } from './runtimeApi.js';
 
@@ -35,7 +35,8 @@ export interface HaproxySource {
   readonly target: string;
   /** `socat stdio ...` for the runtime API, to write fix commands a person can paste. */
   readonly socat: string;
-  readSnapshot(deadline: number): Promise<Reading>;
+  /** A full read; `onServer` is told of each server as soon as it is built. */
+  readSnapshot(deadline: number, onServer?: ServerListener | null): Promise<Reading>;
   readServerConditions(deadline: number): Promise<ServerObservation[]>;
 }
 
@@ -80,23 +81,41 @@ export class SocketSource implements HaproxySource {
   }
 
   /**
-   * `show stat` and `show servers state` on two connections at once, each parsed while it
-   * arrives: at 10,000 servers the read then takes about as long as `show stat` alone.
+   * `show stat` and `show servers state` on two connections at once. Servers are built (and told
+   * to `onServer`) as their `show stat` rows arrive, once `show servers state`, the shorter
+   * answer, is in: at 10,000 servers the read then ends about when HAProxy stops writing.
    */
-  async readSnapshot(deadline: number): Promise<Reading> {
+  async readSnapshot(deadline: number, onServer: ServerListener | null = null): Promise<Reading> {
+    const takenAt = Date.now();
     const options = { deadline, maxBytes: MAX_ANSWER_BYTES };
     const info: string[] = [];
-    const stat = new StatParser(this.lastCommaCount);
+    let builder: SnapshotBuilder | null = null;
+    let runtime: ServerStateRow[] | null = null;
+    const waiting: StatRow[] = [];
+    const stat = new StatParser({
+      expectedCommas: this.lastCommaCount,
+      onRow: (row, columns) => {
+        if (runtime === null) waiting.push(row);
+        else (builder ??= new SnapshotBuilder(columns, takenAt, runtime, onServer)).add(row);
+      },
+    });
     const state = new ServersStateParser();
     const [statTimings, stateTimings] = await parsed(() =>
       Promise.all([
         streamShowCommands(this.address, ['show info', 'show stat'], [{ write: (lines) => void info.push(lines) }, stat], options),
-        streamShowCommands(this.address, ['show servers state'], [state], options),
+        streamShowCommands(this.address, ['show servers state'], [state], options).then((timings) => {
+          runtime = state.rows();
+          if (waiting.length > 0) {
+            builder = new SnapshotBuilder(stat.table().columns, takenAt, runtime, onServer);
+            for (const row of waiting.splice(0)) builder.add(row);
+          }
+          return timings;
+        }),
       ]),
     );
-    const snapshot = parsed(() =>
-      buildSnapshot({ takenAt: Date.now(), source: 'socket', info: parseInfo(info.join('')), stat: stat.table(), serversState: state.rows() }),
-    );
+    const table = parsed(() => stat.table());
+    builder ??= new SnapshotBuilder(table.columns, takenAt, runtime, onServer);
+    const snapshot = builder.finish('socket', table, parsed(() => parseInfo(info.join(''))));
     this.lastCommaCount = stat.commaCount;
     return { snapshot, timings: [...statTimings, ...stateTimings] };
   }
@@ -169,9 +188,9 @@ export class StatsPageSource implements HaproxySource {
     }
   }
 
-  async readSnapshot(deadline: number): Promise<Reading> {
+  async readSnapshot(deadline: number, onServer: ServerListener | null = null): Promise<Reading> {
     const { table, seconds } = await this.fetchCsv(deadline);
-    const snapshot = buildSnapshot({ takenAt: Date.now(), source: 'stats_url', info: null, stat: table, serversState: null });
+    const snapshot = buildSnapshot({ takenAt: Date.now(), source: 'stats_url', info: null, stat: table, serversState: null }, onServer);
     return { snapshot, timings: [{ command: 'show stat', seconds }] };
   }
 

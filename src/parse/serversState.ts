@@ -60,6 +60,7 @@ export class ServersStateParser {
   private portIndex: number | undefined;
   private fieldCount = 0;
   private readonly parsed: ServerStateRow[] = [];
+  private readonly fields = new Fields();
 
   write(lines: string): void {
     let start = 0;
@@ -100,37 +101,85 @@ export class ServersStateParser {
     }
     if (line === '' || line.startsWith('#')) return;
     const index = this.index as Record<Field, number>;
-    const f = line.split(' ');
-    if (f.length < REQUIRED.length) {
-      throw new ParseError('show servers state', `line ${n} has ${f.length} fields, expected ${this.fieldCount}`);
+    // Where each field starts, found without splitting: only the three names become strings.
+    const count = this.fields.scan(line);
+    if (count < REQUIRED.length) {
+      throw new ParseError('show servers state', `line ${n} has ${count} fields, expected ${this.fieldCount}`);
     }
-    const op = OP_STATES[integer(f, index, 'srv_op_state', n)];
-    if (op === undefined) throw new ParseError('show servers state', `line ${n}: unknown srv_op_state ${f[index.srv_op_state]}`);
-    const port = this.portIndex === undefined ? null : Number(f[this.portIndex]);
+    const f = this.fields;
+    const int = (name: Field): number => {
+      const value = f.integer(line, index[name]);
+      if (value === null) throw new ParseError('show servers state', `line ${n}: ${name} is ${JSON.stringify(f.text(line, index[name]))}, not a number`);
+      return value;
+    };
+    const op = OP_STATES[int('srv_op_state')];
+    if (op === undefined) throw new ParseError('show servers state', `line ${n}: unknown srv_op_state ${f.text(line, index.srv_op_state)}`);
     this.parsed.push({
-      backendId: integer(f, index, 'be_id', n),
-      backend: f[index.be_name] as string,
-      serverId: integer(f, index, 'srv_id', n),
-      server: f[index.srv_name] as string,
-      address: f[index.srv_addr] as string,
+      backendId: int('be_id'),
+      backend: f.text(line, index.be_name),
+      serverId: int('srv_id'),
+      server: f.text(line, index.srv_name),
+      address: f.text(line, index.srv_addr),
       opState: op,
-      adminState: integer(f, index, 'srv_admin_state', n),
-      userWeight: integer(f, index, 'srv_uweight', n),
-      initialWeight: integer(f, index, 'srv_iweight', n),
-      secondsSinceChange: integer(f, index, 'srv_time_since_last_change', n),
-      checkStatus: integer(f, index, 'srv_check_status', n),
-      checkResult: integer(f, index, 'srv_check_result', n),
-      checkHealth: integer(f, index, 'srv_check_health', n),
-      checkState: integer(f, index, 'srv_check_state', n),
-      agentState: integer(f, index, 'srv_agent_state', n),
-      port: port !== null && Number.isInteger(port) ? port : null,
+      adminState: int('srv_admin_state'),
+      userWeight: int('srv_uweight'),
+      initialWeight: int('srv_iweight'),
+      secondsSinceChange: int('srv_time_since_last_change'),
+      checkStatus: int('srv_check_status'),
+      checkResult: int('srv_check_result'),
+      checkHealth: int('srv_check_health'),
+      checkState: int('srv_check_state'),
+      agentState: int('srv_agent_state'),
+      port: this.portIndex === undefined || this.portIndex >= count ? null : f.integer(line, this.portIndex),
     });
   }
 }
 
-function integer(fields: readonly string[], index: Record<Field, number>, name: Field, lineNumber: number): number {
-  const text = fields[index[name]];
-  const value = Number(text);
-  if (!Number.isInteger(value)) throw new ParseError('show servers state', `line ${lineNumber}: ${name} is ${JSON.stringify(text)}, not a number`);
-  return value;
+/** The fields of one space-separated line, by position, kept as offsets (reused line after line). */
+class Fields {
+  private starts = new Int32Array(64);
+  private count = 0;
+  private length = 0;
+
+  scan(line: string): number {
+    this.length = line.length;
+    this.count = 0;
+    this.push(0);
+    for (let i = line.indexOf(' '); i >= 0; i = line.indexOf(' ', i + 1)) this.push(i + 1);
+    return this.count;
+  }
+
+  text(line: string, field: number): string {
+    return field < this.count ? line.slice(this.starts[field], this.end(field)) : '';
+  }
+
+  /** The field as a non-negative or negative integer, or null when it is not one. */
+  integer(line: string, field: number): number | null {
+    if (field >= this.count) return null;
+    let at = this.starts[field] as number;
+    const end = this.end(field);
+    const negative = line.charCodeAt(at) === 45;
+    if (negative) at++;
+    if (at >= end || end - at > 15) return null;
+    let value = 0;
+    for (; at < end; at++) {
+      const digit = line.charCodeAt(at) - 48;
+      if (digit < 0 || digit > 9) return null;
+      value = value * 10 + digit;
+    }
+    return negative ? -value : value;
+  }
+
+  private end(field: number): number {
+    return field + 1 < this.count ? (this.starts[field + 1] as number) - 1 : this.length;
+  }
+
+  private push(start: number): void {
+    if (this.count === this.starts.length) {
+      const grown = new Int32Array(this.count * 2);
+      grown.set(this.starts);
+      this.starts = grown;
+    }
+    this.starts[this.count++] = start;
+  }
 }

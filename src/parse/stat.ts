@@ -12,6 +12,8 @@ export interface StatRow {
   readonly type: StatObjectType;
   /** The cell at a position from `StatTable.columns`; undefined past the end of a short line. */
   cell(index: number): string | undefined;
+  /** The cell as a number; null when it is missing, empty or not a number. */
+  number(index: number): number | null;
 }
 
 export interface StatTable {
@@ -39,10 +41,15 @@ export class StatParser {
   private readonly rows: StatRow[] = [];
   /** Every row's comma positions, one after the other: one allocation, not one per row. */
   private readonly commas: CommaStore;
+  private readonly onRow: ((row: StatRow, columns: ReadonlyMap<string, number>) => void) | null;
 
-  /** `expectedCommas`: room to start with, such as the previous answer's count, so the store need not grow. */
-  constructor(expectedCommas = 4096) {
-    this.commas = new CommaStore(Math.max(1, expectedCommas));
+  /**
+   * `expectedCommas`: room to start with, such as the previous answer's count, so the store need
+   * not grow. `onRow`: told of each row as it is parsed.
+   */
+  constructor(options: { readonly expectedCommas?: number; readonly onRow?: (row: StatRow, columns: ReadonlyMap<string, number>) => void } = {}) {
+    this.commas = new CommaStore(Math.max(1, options.expectedCommas ?? 4096));
+    this.onRow = options.onRow ?? null;
   }
 
   write(lines: string): void {
@@ -75,7 +82,9 @@ export class StatParser {
     const row = this.commas.scan(line) ? new LineRow(line, this.commas, first, this.commas.length - first) : new SplitRow(splitCsvLine(line));
     const name = row.cell(1) ?? '';
     const type = (this.typeIndex === undefined ? undefined : TYPE_CODES[row.cell(this.typeIndex) ?? '']) ?? typeFromName(name);
-    this.rows.push(row.typed(row.cell(0) ?? '', name, type));
+    const typed = row.typed(row.cell(0) ?? '', name, type);
+    this.rows.push(typed);
+    this.onRow?.(typed, this.columns);
   }
 }
 
@@ -116,6 +125,10 @@ abstract class Row implements StatRow {
   type: StatObjectType = 'server';
   abstract cell(index: number): string | undefined;
 
+  number(index: number): number | null {
+    return cellNumber(this.cell(index));
+  }
+
   typed(proxy: string, name: string, type: StatObjectType): this {
     this.proxy = proxy;
     this.name = name;
@@ -142,6 +155,29 @@ class LineRow extends Row {
     const start = index === 0 ? 0 : (positions[at - 1] as number) + 1;
     return this.line.slice(start, index < this.count ? positions[at] : this.line.length);
   }
+
+  /** Read from the line where it is a plain integer (almost every numeric cell), without cutting a string out. */
+  override number(index: number): number | null {
+    if (index > this.count) return null;
+    const positions = this.commas.positions;
+    const at = this.first + index;
+    const start = index === 0 ? 0 : (positions[at - 1] as number) + 1;
+    const end = index < this.count ? (positions[at] as number) : this.line.length;
+    if (start === end || end - start > 15) return start === end ? null : cellNumber(this.line.slice(start, end));
+    let value = 0;
+    for (let i = start; i < end; i++) {
+      const digit = this.line.charCodeAt(i) - 48;
+      if (digit < 0 || digit > 9) return cellNumber(this.line.slice(start, end));
+      value = value * 10 + digit;
+    }
+    return value;
+  }
+}
+
+function cellNumber(text: string | undefined): number | null {
+  if (text === undefined || text === '') return null;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : null;
 }
 
 /** A line with quoted cells, split whole. */
@@ -208,8 +244,6 @@ export function cell(table: StatTable, row: StatRow, column: string): string | u
 
 /** The number in a cell; null when the column is missing or the cell is empty or not a number. */
 export function numberCell(table: StatTable, row: StatRow, column: string): number | null {
-  const text = cell(table, row, column);
-  if (text === undefined || text === '') return null;
-  const value = Number(text);
-  return Number.isFinite(value) ? value : null;
+  const index = table.columns.get(column);
+  return index === undefined ? null : row.number(index);
 }

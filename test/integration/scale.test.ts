@@ -10,13 +10,12 @@ import { loadInvocation, type CollectOptions } from '../../src/config.js';
 import { SocketSource } from '../../src/haproxy/source.js';
 import { BufferPool, ExpositionWriter, SeriesCache } from '../../src/metrics/exposition.js';
 import { writeDiagnosisMetrics, writeHaproxyMetrics } from '../../src/metrics/haproxy.js';
-import { observationsOf } from '../../src/reader.js';
 import type { Snapshot } from '../../src/snapshot.js';
 import { Watcher } from '../../src/watcher.js';
 import { freePort, missingTool, startBackend, startHaproxy, waitFor, type Backend, type Haproxy } from '../support/lab.js';
 import { get } from '../support/metrics.js';
 import { startNosrv } from '../support/nosrv.js';
-import { diagnosisOf } from '../support/fixtures.js';
+import { diagnosisOf, observeSnapshot } from '../support/fixtures.js';
 import { expositionContent, straightforwardExposition } from '../support/straightforward.js';
 
 const missing = missingTool('haproxy', 'haproxy') ?? missingTool('promtool', 'prometheus');
@@ -92,7 +91,7 @@ describe('10,000 servers on a real HAProxy', { skip: missing ?? false }, () => {
   test('a read streamed from the socket renders what prom-client renders the obvious way', async () => {
     const { snapshot } = await new SocketSource({ kind: 'unix', path: haproxy.userSocket }).readSnapshot(Date.now() + 30_000);
     const watcher = new Watcher();
-    watcher.observe(observationsOf(snapshot), snapshot.backends.map((b) => b.name), snapshot.takenAt);
+    observeSnapshot(watcher, snapshot);
     const diagnosis = diagnosisOf(snapshot, watcher);
     const collect = collectFrom(['--collect.server-metrics=all']);
     const out = new ExpositionWriter(new BufferPool());
@@ -110,7 +109,7 @@ describe('10,000 servers on a real HAProxy', { skip: missing ?? false }, () => {
     before(async () => {
       ({ snapshot } = await new SocketSource({ kind: 'unix', path: haproxy.userSocket }).readSnapshot(Date.now() + 30_000));
       watcher = new Watcher();
-      watcher.observe(observationsOf(snapshot), snapshot.backends.map((b) => b.name), snapshot.takenAt);
+      observeSnapshot(watcher, snapshot);
     });
 
     test('each --collect.server-metrics group adds the series per server the README says', () => {
