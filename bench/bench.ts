@@ -123,8 +123,8 @@ async function startLab({ backends, perBackend }: Sizes): Promise<{ haproxy: Hap
 
 async function startNosrv(haproxy: Haproxy, extraArgs: readonly string[] = []): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  const child = spawnDaemon(process.execPath, [
-    path.join(here, '../src/main.js'),
+  // Started as the `nosrv` command is, with the V8 flags of its first line.
+  const child = spawnDaemon(path.join(here, '../src/main.js'), [
     `--haproxy.socket=${haproxy.userSocket}`,
     `--web.listen-address=127.0.0.1:${port}`,
     '--haproxy.timeout=60s',

@@ -7,7 +7,7 @@ source scripts/lib.sh
 need_node_modules
 npm run -s build
 if [ $# -gt 0 ] || [ -n "${NOSRV_HAPROXY_SOCKET:-}${NOSRV_HAPROXY_STATS_URL:-}" ]; then
-  exec node dist/src/main.js "$@"
+  exec dist/src/main.js "$@"
 fi
 need_debian_packages haproxy:haproxy socat:socat
 exec node dist/scripts/demo.js

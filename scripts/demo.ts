@@ -63,7 +63,7 @@ backend be_reports
 
   const port = await portOr(9503);
   const flags = [`--haproxy.socket=${haproxy.userSocket}`, `--haproxy.master-socket=${haproxy.masterSocket}`, `--haproxy.config=${haproxy.configPath}`, `--web.listen-address=127.0.0.1:${port}`];
-  const nosrv = spawn(process.execPath, [path.join(here, '../src/main.js'), ...flags], {
+  const nosrv = spawn(path.join(here, '../src/main.js'), flags, {
     stdio: 'inherit',
   });
   const stop = async (): Promise<void> => {
@@ -98,7 +98,7 @@ Break and mend it through the admin socket, for example:
   echo 'set server be_shop/web1 state maint' | ${admin}
   echo 'set server be_search/search2 state ready' | ${admin}
 
-  node ${path.join(here, '../src/main.js')} explain ${flags.slice(0, 3).join(' ')}
+  ${path.join(here, '../src/main.js')} explain ${flags.slice(0, 3).join(' ')}
   curl -s http://127.0.0.1:${port}/metrics | grep -E '^haproxy_backend_503_cause.* 1$'
   kill -USR2 ${haproxy.pid}   # reload HAProxy (break ${haproxy.configPath} first to see a failed reload)
 

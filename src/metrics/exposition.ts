@@ -28,21 +28,23 @@ export class BufferPool {
 }
 
 /**
- * Writes the exposition straight into UTF-8 buffers. Lines are appended to one short string that
- * is encoded every PENDING_CHARS: at 200,000 series this is several times faster, and leaves far
- * less garbage, than joining one string per line and encoding the whole text at the end.
+ * Writes the exposition straight into pooled UTF-8 buffers. Lines are appended to one short string
+ * that is encoded every PENDING_CHARS: at 200,000 series this is several times faster, and leaves
+ * far less garbage, than joining one string per line and encoding the whole text at the end.
+ * Whole families that did not change since the last scrape come from `SeriesCache` as they were.
  */
 export class ExpositionWriter {
-  private readonly buffers: Buffer[] = [];
-  /** Bytes written in each buffer. */
-  private readonly used: number[] = [];
+  /** The output, in order: pieces of pooled buffers and cached families. */
+  private readonly parts: Buffer[] = [];
+  private readonly taken: Buffer[] = [];
+  private used = 0; // bytes written in the last buffer taken
   private pending = '';
 
   constructor(private readonly pool: BufferPool = new BufferPool()) {}
 
   /** Starts a family; its samples must follow before the next family starts. */
   family(name: string, type: MetricType, help: string): void {
-    this.append(`# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n# TYPE ${name} ${type}\n`);
+    this.append(familyHeader(name, type, help));
   }
 
   /** `labels` is a pre-escaped `a="x",b="y"` list, or '' for none. */
@@ -55,20 +57,21 @@ export class ExpositionWriter {
     this.append(labels === '' ? `${name} ${value}\n` : `${name}{${labels}} ${value}\n`);
   }
 
-  /** A sample from a prefix of `SeriesCache.prefixes` and a value in exposition form. */
-  samplePrefixed(prefix: string, value: string): void {
-    this.append(prefix + value + '\n');
-  }
-
   /** Text already in exposition form, such as prom-client's. */
   raw(text: string): void {
     for (let at = 0; at < text.length; at += PENDING_CHARS) this.append(text.slice(at, at + PENDING_CHARS));
   }
 
-  /** The exposition so far, encoded, in pieces to send one after the other (joining them is a copy). */
-  encoded(): Buffer[] {
+  /** Encoded exposition text, such as a cached family; it is sent as it is and never changed. */
+  bytes(encoded: Buffer): void {
     this.flush();
-    return this.buffers.map((b, i) => b.subarray(0, this.used[i]));
+    this.parts.push(encoded);
+  }
+
+  /** The exposition so far, encoded, in pieces to send one after the other (joining them is a copy). */
+  encoded(): readonly Buffer[] {
+    this.flush();
+    return this.parts;
   }
 
   text(): string {
@@ -77,9 +80,9 @@ export class ExpositionWriter {
 
   /** Gives the buffers back to the pool, once what `encoded` returned has been sent. */
   release(): void {
-    this.pool.give(this.buffers);
-    this.buffers.length = 0;
-    this.used.length = 0;
+    this.pool.give(this.taken);
+    this.taken.length = 0;
+    this.parts.length = 0;
   }
 
   private append(text: string): void {
@@ -88,26 +91,83 @@ export class ExpositionWriter {
   }
 
   private flush(): void {
-    if (this.pending === '') return;
-    let last = this.buffers.length - 1;
-    if (last < 0 || (this.buffers[last] as Buffer).length - (this.used[last] as number) < this.pending.length * 3) {
-      this.buffers.push(this.pool.take());
-      this.used.push(0);
-      last++;
-    }
-    // HAProxy's names are ASCII, and ASCII text is copied as it is, without UTF-8 encoding.
-    const ascii = Buffer.byteLength(this.pending, 'utf8') === this.pending.length;
-    (this.used[last] as number) += (this.buffers[last] as Buffer).write(this.pending, this.used[last] as number, ascii ? 'latin1' : 'utf8');
+    const text = this.pending;
+    if (text === '') return;
     this.pending = '';
+    let buffer = this.taken[this.taken.length - 1];
+    if (buffer === undefined || buffer.length - this.used < text.length * 3) {
+      buffer = this.pool.take();
+      this.taken.push(buffer);
+      this.used = 0;
+    }
+    const start = this.used;
+    this.used += buffer.write(text, start, isAscii(text) ? 'latin1' : 'utf8');
+    this.parts.push(buffer.subarray(start, this.used));
   }
 }
 
+/** HAProxy's names are ASCII, and ASCII text is copied as it is, without UTF-8 encoding. */
+function isAscii(text: string): boolean {
+  return Buffer.byteLength(text, 'utf8') === text.length;
+}
+
+function familyHeader(name: string, type: MetricType, help: string): string {
+  return `# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n# TYPE ${name} ${type}\n`;
+}
+
+/** Samples of one family that share a label suffix (`,code="5xx"`, or ''): a value per object, NaN for none. */
+export interface SeriesColumn {
+  readonly extra: string;
+  readonly values: Float64Array;
+}
+
+interface CachedFamily {
+  labelSets: readonly string[];
+  readonly extras: readonly string[];
+  readonly values: readonly Float64Array[];
+  readonly bytes: Buffer;
+}
+
 /**
- * The `name{labels} ` before each value, kept between scrapes while HAProxy's objects stay the
- * same: at 10,000 servers building them again is much of the cost of a scrape.
+ * What stays the same from one scrape to the next while HAProxy's objects do: the `name{labels} `
+ * before each value, and each family's encoded text while none of its values changed (most
+ * per-server families are configuration or states that seldom change). At 10,000 servers
+ * building them again is most of the cost of a scrape.
  */
 export class SeriesCache {
   private readonly prefixesByFamily = new Map<string, { labelSets: readonly string[]; prefixes: readonly string[] }>();
+  private readonly families = new Map<string, CachedFamily>();
+  private readonly labelSetsByKind = new Map<string, readonly string[]>();
+
+  /** Last scrape's label sets for this kind of object when they are the same, so families compare them at once. */
+  stableLabelSets(kind: string, labelSets: readonly string[]): readonly string[] {
+    const previous = this.labelSetsByKind.get(kind);
+    if (previous !== undefined && sameStrings(previous, labelSets)) return previous;
+    this.labelSetsByKind.set(kind, labelSets);
+    return labelSets;
+  }
+
+  /** Writes a whole family: the cached text when labels and values are those of last time. */
+  family(out: ExpositionWriter, name: string, type: MetricType, help: string, labelSets: readonly string[], columns: readonly SeriesColumn[]): void {
+    const cached = this.families.get(name);
+    if (cached !== undefined && sameStrings(cached.labelSets, labelSets) && sameColumns(cached, columns)) {
+      cached.labelSets = labelSets;
+      out.bytes(cached.bytes);
+      return;
+    }
+    let text = familyHeader(name, type, help);
+    for (const column of columns) {
+      const prefixes = this.prefixes(name, labelSets, column.extra);
+      const { values } = column;
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i] as number;
+        if (v === v) text += `${prefixes[i]}${formatValue(v)}\n`;
+      }
+    }
+    const bytes = Buffer.from(text, isAscii(text) ? 'latin1' : 'utf8');
+    this.families.set(name, { labelSets, extras: columns.map((c) => c.extra), values: columns.map((c) => c.values), bytes });
+    out.bytes(bytes);
+  }
 
   /** `name{labels} ` for each label set, with `extra` (`,code="5xx"`) after the labels; the cached ones while the label sets are equal. */
   prefixes(name: string, labelSets: readonly string[], extra = ''): readonly string[] {
@@ -118,6 +178,23 @@ export class SeriesCache {
     this.prefixesByFamily.set(key, { labelSets, prefixes });
     return prefixes;
   }
+}
+
+function sameColumns(cached: CachedFamily, columns: readonly SeriesColumn[]): boolean {
+  if (cached.extras.length !== columns.length) return false;
+  for (let c = 0; c < columns.length; c++) {
+    const column = columns[c] as SeriesColumn;
+    if (cached.extras[c] !== column.extra) return false;
+    const before = cached.values[c] as Float64Array;
+    const now = column.values;
+    if (before.length !== now.length) return false;
+    for (let i = 0; i < now.length; i++) {
+      const a = before[i] as number;
+      const b = now[i] as number;
+      if (a !== b && (a === a || b === b)) return false; // NaN equals NaN here: no sample both times
+    }
+  }
+  return true;
 }
 
 function sameStrings(a: readonly string[], b: readonly string[]): boolean {

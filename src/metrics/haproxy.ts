@@ -7,7 +7,7 @@ import type { CollectOptions, ServerMetricGroup } from '../config.js';
 import type { StatRow, StatTable } from '../parse/stat.js';
 import { SERVER_STATES, type Backend, type Frontend, type Server, type Snapshot } from '../snapshot.js';
 import type { Watcher } from '../watcher.js';
-import { escapeLabelValue, ExpositionWriter, formatValue, labels, type MetricType, type SeriesCache } from './exposition.js';
+import { escapeLabelValue, ExpositionWriter, labels, type MetricType, type SeriesCache, type SeriesColumn } from './exposition.js';
 
 export interface StatFamily {
   readonly column: string;
@@ -145,14 +145,11 @@ function writeProcess(out: ExpositionWriter, snapshot: Snapshot): void {
   }
 }
 
-/** An unsigned integer as HAProxy prints it, written out as it is without a round trip through Number. */
-function isPlainInteger(text: string): boolean {
-  if (text.length === 0 || text.length > 15) return false;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 48 || code > 57) return false;
-  }
-  return true;
+/** A value per object; null or undefined for none. */
+function column(count: number, value: (i: number) => number | null | undefined, extra = ''): SeriesColumn {
+  const values = new Float64Array(count);
+  for (let i = 0; i < count; i++) values[i] = value(i) ?? NaN;
+  return { extra, values };
 }
 
 /** Writes the families taken straight from `show stat` columns this HAProxy has. */
@@ -169,31 +166,19 @@ function writeStatFamilies(
   for (const f of families) {
     const index = stat.columns.get(f.column);
     if (index === undefined) continue;
-    const name = `haproxy_${scope}_${f.suffix}`;
-    out.family(name, f.type, f.help);
-    const prefixes = cache.prefixes(name, labelSets);
-    for (let i = 0; i < rows.length; i++) {
-      const text = (rows[i] as StatRow).cell(index);
-      if (text === undefined || text === '') continue;
-      if (!f.ms && isPlainInteger(text)) {
-        out.samplePrefixed(prefixes[i] as string, text);
-        continue;
-      }
-      const value = Number(text);
-      if (Number.isFinite(value)) out.samplePrefixed(prefixes[i] as string, formatValue(f.ms ? value / 1000 : value));
-    }
+    const scale = f.ms ? 1 / 1000 : 1;
+    const values = column(rows.length, (i) => {
+      const v = (rows[i] as StatRow).number(index);
+      return v === null ? null : v * scale;
+    });
+    cache.family(out, `haproxy_${scope}_${f.suffix}`, f.type, f.help, labelSets, [values]);
   }
-  const codes = HTTP_CODES.map(([code, column]) => [code, stat.columns.get(column)] as const).filter(([, index]) => index !== undefined);
+  const codes = HTTP_CODES.flatMap(([code, name]) => {
+    const index = stat.columns.get(name);
+    return index === undefined ? [] : [column(rows.length, (i) => (rows[i] as StatRow).number(index), `,code="${code}"`)];
+  });
   if (codes.length === 0 || !withResponses) return;
-  const name = `haproxy_${scope}_http_responses_total`;
-  out.family(name, 'counter', 'HTTP responses by status class (HAProxy-made 503s count on the backend, not on a server).');
-  for (const [code, index] of codes) {
-    const prefixes = cache.prefixes(name, labelSets, `,code="${code}"`);
-    for (let i = 0; i < rows.length; i++) {
-      const text = (rows[i] as StatRow).cell(index as number);
-      if (text !== undefined && isPlainInteger(text)) out.samplePrefixed(prefixes[i] as string, text);
-    }
-  }
+  cache.family(out, `haproxy_${scope}_http_responses_total`, 'counter', 'HTTP responses by status class (HAProxy-made 503s count on the backend, not on a server).', labelSets, codes);
 }
 
 function proxyLabel(name: string): string {
@@ -201,39 +186,23 @@ function proxyLabel(name: string): string {
 }
 
 function writeFrontends(out: ExpositionWriter, cache: SeriesCache, stat: StatTable, frontends: readonly Frontend[]): void {
-  const labelSets = frontends.map((f) => proxyLabel(f.name));
+  const labelSets = cache.stableLabelSets('frontend', frontends.map((f) => proxyLabel(f.name)));
   writeStatFamilies(out, cache, stat, 'frontend', FRONTEND_FAMILIES, frontends.map((f) => f.row), labelSets);
-  writePerObject(out, cache, 'haproxy_frontend_sessions_utilization_ratio', 'gauge', 'Current sessions / maxconn of the frontend; at 1 it is FULL and new connections wait.', frontends, labelSets, (f) =>
-    f.sessions.limit ? f.sessions.current / f.sessions.limit : null,
-  );
-}
-
-/** One family with a value (or none) per object. */
-function writePerObject<T>(
-  out: ExpositionWriter,
-  cache: SeriesCache,
-  name: string,
-  type: MetricType,
-  help: string,
-  objects: readonly T[],
-  labelSets: readonly string[],
-  value: (o: T) => number | null | undefined,
-): void {
-  out.family(name, type, help);
-  const prefixes = cache.prefixes(name, labelSets);
-  for (let i = 0; i < objects.length; i++) {
-    const v = value(objects[i] as T);
-    if (v !== null && v !== undefined) out.samplePrefixed(prefixes[i] as string, formatValue(v));
-  }
+  const utilization = column(frontends.length, (i) => {
+    const f = frontends[i] as Frontend;
+    return f.sessions.limit ? f.sessions.current / f.sessions.limit : null;
+  });
+  cache.family(out, 'haproxy_frontend_sessions_utilization_ratio', 'gauge', 'Current sessions / maxconn of the frontend; at 1 it is FULL and new connections wait.', labelSets, [utilization]);
 }
 
 function writeBackends(out: ExpositionWriter, cache: SeriesCache, stat: StatTable, backends: readonly Backend[], watcher: Watcher): void {
-  const labelSets = backends.map((b) => proxyLabel(b.name));
-  const withRow = backends.flatMap((b, i) => (b.row ? [{ row: b.row, labels: labelSets[i] as string }] : []));
-  writeStatFamilies(out, cache, stat, 'backend', BACKEND_FAMILIES, withRow.map((r) => r.row), withRow.map((r) => r.labels));
+  const labelSets = cache.stableLabelSets('backend', backends.map((b) => proxyLabel(b.name)));
+  const withRow = backends.flatMap((b) => (b.row ? [b] : []));
+  const rowLabelSets = withRow.length === backends.length ? labelSets : cache.stableLabelSets('backend row', withRow.map((b) => proxyLabel(b.name)));
+  writeStatFamilies(out, cache, stat, 'backend', BACKEND_FAMILIES, withRow.map((b) => b.row as StatRow), rowLabelSets);
 
   const perBackend = (name: string, type: MetricType, help: string, value: (b: Backend) => number | null): void =>
-    writePerObject(out, cache, name, type, help, backends, labelSets, value);
+    cache.family(out, name, type, help, labelSets, [column(backends.length, (i) => value(backends[i] as Backend))]);
   perBackend('haproxy_backend_servers', 'gauge', 'Servers configured, backups included.', (b) => b.counts.total);
   perBackend('haproxy_backend_up_servers', 'gauge', 'Servers that can take a new request: UP, not MAINT, DRAIN or NOLB, weight above 0; backups counted.', (b) => b.counts.usable);
   perBackend('haproxy_backend_no_up_servers', 'gauge', '1 when no server of the backend can take a new request: HAProxy answers 503.', (b) => (b.noUsableServer ? 1 : 0));
@@ -247,59 +216,51 @@ function writeServers(out: ExpositionWriter, cache: SeriesCache, stat: StatTable
   const groups = collect.serverMetrics;
   if (groups.size === 0) return;
   const servers: Server[] = [];
-  const labelSets: string[] = [];
+  const fresh: string[] = [];
   for (const b of backends) {
     const proxy = proxyLabel(b.name);
     for (const s of b.servers) {
       if (collect.noMaint && s.state === 'maint') continue;
       servers.push(s);
-      labelSets.push(`${proxy},server="${escapeLabelValue(s.name)}"`);
+      fresh.push(`${proxy},server="${escapeLabelValue(s.name)}"`);
     }
   }
+  const labelSets = cache.stableLabelSets('server', fresh);
+  const n = servers.length;
   writeStatFamilies(out, cache, stat, 'server', SERVER_FAMILIES.filter((f) => groups.has(f.group)), servers.map((s) => s.row), labelSets, groups.has('traffic'));
   const perServer = (name: string, help: string, value: (s: Server) => number | null | undefined): void =>
-    writePerObject(out, cache, name, 'gauge', help, servers, labelSets, value);
+    cache.family(out, name, 'gauge', help, labelSets, [column(n, (i) => value(servers[i] as Server))]);
 
   if (groups.has('state')) {
-    out.family('haproxy_server_state', 'gauge', "1 for the server's current state (up, down, maint, drain, nolb); only that state's series exists.");
-    const byState = new Map(SERVER_STATES.map((state) => [state, cache.prefixes('haproxy_server_state', labelSets, `,state="${state}"`)]));
-    for (let i = 0; i < servers.length; i++) out.samplePrefixed(byState.get((servers[i] as Server).state)?.[i] as string, '1');
-    out.family('haproxy_server_check_status', 'gauge', "1 for the status of the server's last health check (L4CON, L7STS, L7OK, ...); absent without a check or while checks are paused (MAINT).");
-    for (let i = 0; i < servers.length; i++) {
-      const check = (servers[i] as Server).check;
-      if (check?.status && !check.paused) out.sampleText('haproxy_server_check_status', `${labelSets[i]},status="${escapeLabelValue(check.status)}"`, '1');
-    }
+    const byState = SERVER_STATES.map((state) => column(n, (i) => ((servers[i] as Server).state === state ? 1 : null), `,state="${state}"`));
+    cache.family(out, 'haproxy_server_state', 'gauge', "1 for the server's current state (up, down, maint, drain, nolb); only that state's series exists.", labelSets, byState);
+    const checkStatus = (s: Server): string | null => (s.check?.status && !s.check.paused ? s.check.status : null);
+    const statuses = [...new Set(servers.map(checkStatus).filter((x): x is string => x !== null))].sort();
+    const byStatus = statuses.map((status) => column(n, (i) => (checkStatus(servers[i] as Server) === status ? 1 : null), `,status="${escapeLabelValue(status)}"`));
+    cache.family(out, 'haproxy_server_check_status', 'gauge', "1 for the status of the server's last health check (L4CON, L7STS, L7OK, ...); absent without a check or while checks are paused (MAINT).", labelSets, byStatus);
     perServer('haproxy_server_checks_until_down', 'Failed health checks left before HAProxy marks the server DOWN (0 once DOWN).', (s) => s.check?.failuresUntilDown);
+    // HAProxy counts whole seconds since the change: the change's second, stable from scrape to scrape.
     perServer('haproxy_server_last_state_change_timestamp_seconds', "When the server's operational state last changed, seconds since the epoch.", (s) =>
-      s.lastChangeAt === null ? null : Math.round(s.lastChangeAt / 1000),
+      s.lastChangeAt === null ? null : Math.floor(s.lastChangeAt / 1000),
     );
   }
   if (groups.has('sessions')) {
     perServer('haproxy_server_sessions_utilization_ratio', 'Current sessions / maxconn; at 1 new requests queue.', (s) => (s.sessions.limit ? s.sessions.current / s.sessions.limit : null));
   }
   if (groups.has('changes')) {
-    out.family('haproxy_server_state_changes_total', 'counter', 'State changes the watcher saw, by the state entered.');
-    const byState = SERVER_STATES.map((to) => [to, cache.prefixes('haproxy_server_state_changes_total', labelSets, `,to="${to}"`)] as const);
-    for (let i = 0; i < servers.length; i++) {
-      const s = servers[i] as Server;
-      const counts = watcher.changesOf(s.backend, s.name);
-      if (counts === undefined) continue;
-      for (const [to, prefixes] of byState) out.samplePrefixed(prefixes[i] as string, String(counts[to]));
-    }
+    const counts = servers.map((s) => watcher.changesOf(s.backend, s.name));
+    const byState = SERVER_STATES.map((to) => column(n, (i) => counts[i]?.[to], `,to="${to}"`));
+    cache.family(out, 'haproxy_server_state_changes_total', 'counter', 'State changes the watcher saw, by the state entered.', labelSets, byState);
   }
 }
 
 /** The diagnosis as 0/1 series: every code for every object, so alerts see 0 before a 503. */
 export function writeDiagnosisMetrics(out: ExpositionWriter, diagnosis: Diagnosis, options: RenderOptions): void {
   const filter = options.collect.backends;
-  const holds = (findings: readonly Finding[], code: string): boolean => findings.some((f) => f.code === code);
   const family = (name: string, label: 'cause' | 'risk', help: string, codes: readonly string[], objects: ReadonlyArray<{ labels: string; findings: readonly Finding[] }>): void => {
-    out.family(name, 'gauge', help);
-    const labelSets = objects.map((o) => o.labels);
-    for (const code of codes) {
-      const prefixes = options.cache.prefixes(name, labelSets, `,${label}="${code}"`);
-      objects.forEach((o, i) => out.samplePrefixed(prefixes[i] as string, holds(o.findings, code) ? '1' : '0'));
-    }
+    const labelSets = options.cache.stableLabelSets(name, objects.map((o) => o.labels));
+    const columns = codes.map((code) => column(objects.length, (i) => ((objects[i] as { findings: readonly Finding[] }).findings.some((f) => f.code === code) ? 1 : 0), `,${label}="${code}"`));
+    options.cache.family(out, name, 'gauge', help, labelSets, columns);
   };
   const backends = filter ? diagnosis.backends.filter((b) => filter.test(b.name)) : diagnosis.backends;
   family('haproxy_backend_503_cause', 'cause', '1 while HAProxy answers 503 for this backend for this cause.', BACKEND_CAUSES, backends.map((b) => ({ labels: proxyLabel(b.name), findings: b.causes })));

@@ -77,6 +77,13 @@ export class ServersStateParser {
     return this.parsed;
   }
 
+  private integer(line: string, lineNumber: number, name: Field): number {
+    const at = (this.index as Record<Field, number>)[name];
+    const value = this.fields.integer(line, at);
+    if (value === null) throw new ParseError('show servers state', `line ${lineNumber}: ${name} is ${JSON.stringify(this.fields.text(line, at))}, not a number`);
+    return value;
+  }
+
   private line(line: string): void {
     const n = ++this.lineNumber;
     if (n === 1) {
@@ -107,11 +114,7 @@ export class ServersStateParser {
       throw new ParseError('show servers state', `line ${n} has ${count} fields, expected ${this.fieldCount}`);
     }
     const f = this.fields;
-    const int = (name: Field): number => {
-      const value = f.integer(line, index[name]);
-      if (value === null) throw new ParseError('show servers state', `line ${n}: ${name} is ${JSON.stringify(f.text(line, index[name]))}, not a number`);
-      return value;
-    };
+    const int = (name: Field): number => this.integer(line, n, name);
     const op = OP_STATES[int('srv_op_state')];
     if (op === undefined) throw new ParseError('show servers state', `line ${n}: unknown srv_op_state ${f.text(line, index.srv_op_state)}`);
     this.parsed.push({
