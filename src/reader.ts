@@ -8,7 +8,7 @@ import { diagnose, type Diagnosis, type LogEvidence } from './diagnosis.js';
 import { HaproxyReadError } from './haproxy/errors.js';
 import { readProcs, type ConfigFile } from './haproxy/extras.js';
 import { socatCommand, type CommandTiming, type RuntimeApiAddress } from './haproxy/runtimeApi.js';
-import type { HaproxySource, Reading, ServerObservation } from './haproxy/source.js';
+import type { HaproxySource, Reading } from './haproxy/source.js';
 import type { HaproxyConfig } from './parse/haproxyConfig.js';
 import type { ProcList } from './parse/showProc.js';
 import type { Server, Snapshot } from './snapshot.js';
@@ -109,7 +109,8 @@ export class HaproxyReader {
     // deadline may go on arriving, and is then no longer the watcher's.
     let observing = this.watcher.begin(Date.now());
     const onServer = (s: Server): void => {
-      if (observing) this.watcher.server(observationOf(s));
+      // The server is its own condition: nothing is allocated per server.
+      if (observing) this.watcher.server(s.backend, s.name, s, s.check?.status ?? null);
     };
     const [reading, procs, config] = await Promise.all([
       beforeDeadline(this.source.readSnapshot(deadline, onServer), deadline, this.source.target).then(
@@ -196,10 +197,6 @@ export class HaproxyReader {
   private count(error: HaproxyReadError | null): void {
     if (error) this.errorCounts.set(error.code, (this.errorCounts.get(error.code) ?? 0) + 1);
   }
-}
-
-export function observationOf(s: Server): ServerObservation {
-  return { backend: s.backend, server: s.name, condition: { state: s.state, held: s.held, usable: s.usable }, checkStatus: s.check?.status ?? null };
 }
 
 function asReadError(err: unknown, target: string): HaproxyReadError {

@@ -20,23 +20,32 @@ export interface ServerCondition {
   readonly usable: boolean;
 }
 
+// The conditions of most servers, shared: a read of 10,000 servers need not allocate one each.
+const UP: ServerCondition = Object.freeze({ state: 'up', held: Object.freeze([]), usable: true });
+const DOWN: ServerCondition = Object.freeze({ state: 'down', held: Object.freeze([]), usable: false });
+const NOLB: ServerCondition = Object.freeze({ state: 'nolb', held: Object.freeze([]), usable: false });
+
 /** The condition from `show servers state`: the operational state plus the admin bit field. */
 export function conditionFromRuntime(row: Pick<ServerStateRow, 'opState' | 'adminState' | 'userWeight'>): ServerCondition {
   const admin = row.adminState;
-  const maint: HoldReason[] = [];
-  if (admin & ADMIN.FMAINT) maint.push('forced');
-  if (admin & ADMIN.IMAINT) maint.push('inherited');
-  if (admin & ADMIN.CMAINT) maint.push('config');
-  if (admin & ADMIN.RMAINT) maint.push('resolution');
-  if (maint.length > 0) return { state: 'maint', held: maint, usable: false };
-  if (row.opState === 'stopped') return { state: 'down', held: [], usable: false };
-  if (row.opState === 'stopping') return { state: 'nolb', held: [], usable: false };
-  const drain: HoldReason[] = [];
-  if (admin & ADMIN.FDRAIN) drain.push('forced');
-  if (admin & ADMIN.IDRAIN) drain.push('inherited');
-  if (drain.length === 0 && row.userWeight === 0) drain.push('weight_zero');
-  if (drain.length > 0) return { state: 'drain', held: drain, usable: false };
-  return { state: 'up', held: [], usable: true };
+  if (admin & (ADMIN.FMAINT | ADMIN.IMAINT | ADMIN.CMAINT | ADMIN.RMAINT)) {
+    const maint: HoldReason[] = [];
+    if (admin & ADMIN.FMAINT) maint.push('forced');
+    if (admin & ADMIN.IMAINT) maint.push('inherited');
+    if (admin & ADMIN.CMAINT) maint.push('config');
+    if (admin & ADMIN.RMAINT) maint.push('resolution');
+    return { state: 'maint', held: maint, usable: false };
+  }
+  if (row.opState === 'stopped') return DOWN;
+  if (row.opState === 'stopping') return NOLB;
+  if (admin & (ADMIN.FDRAIN | ADMIN.IDRAIN) || row.userWeight === 0) {
+    const drain: HoldReason[] = [];
+    if (admin & ADMIN.FDRAIN) drain.push('forced');
+    if (admin & ADMIN.IDRAIN) drain.push('inherited');
+    if (drain.length === 0) drain.push('weight_zero');
+    return { state: 'drain', held: drain, usable: false };
+  }
+  return UP;
 }
 
 /** The condition from the `status` text alone, when `show servers state` cannot be read. */
@@ -51,14 +60,14 @@ export function conditionFromStatus(status: string, weight: number | null): Serv
     case 'DRAIN':
       return { state: 'drain', held: [parsed.agent ? 'agent' : weight === 0 ? 'weight_zero' : 'unknown'], usable: false };
     case 'NOLB':
-      return { state: 'nolb', held: [], usable: false };
+      return NOLB;
     case 'DOWN':
-      return { state: 'down', held: [], usable: false };
+      return DOWN;
     case 'UP':
     case 'no check':
       return weight === 0
         ? { state: 'drain', held: ['weight_zero'], usable: false }
-        : { state: 'up', held: [], usable: true };
+        : UP;
     default:
       return null;
   }
@@ -296,7 +305,7 @@ export class SnapshotBuilder {
     const condition =
       (runtime ? conditionFromRuntime(runtime) : conditionFromStatus(status, weight)) ??
       // A status this version invented: not usable, and said as it is.
-      { state: 'down' as const, held: [], usable: false };
+      DOWN;
     const tracked = text(row, c.tracked);
     const secondsSinceChange = runtime?.secondsSinceChange ?? num(row, c.lastchg);
     return {

@@ -4,7 +4,7 @@
 
 import type { ServerObservation } from './haproxy/source.js';
 import type { LoggedStateEvent } from './logs/ingest.js';
-import { SERVER_STATES, type ServerState } from './snapshot.js';
+import { SERVER_STATES, type ServerCondition, type ServerState } from './snapshot.js';
 
 export interface StateEvent {
   /** ISO time of the poll that saw the change. */
@@ -54,7 +54,7 @@ export class Watcher {
    */
   observe(observations: readonly ServerObservation[], backendNames: readonly string[] | null, at: number): void {
     if (!this.begin(at)) return;
-    for (const o of observations) this.server(o);
+    for (const o of observations) this.server(o.backend, o.server, o.condition, o.checkStatus);
     this.end(backendNames);
   }
 
@@ -73,22 +73,22 @@ export class Watcher {
     return true;
   }
 
-  /** One server of the read `begin` started. */
-  server(o: ServerObservation): void {
+  /** One server of the read `begin` started, with its last check's status when known. */
+  server(backend: string, name: string, condition: ServerCondition, checkStatus: string | null): void {
     const current = this.current;
     if (current === null) return;
-    const backend = this.backend(o.backend);
-    if (o.condition.usable) backend.usableNow = true;
-    const known = backend.servers.get(o.server);
+    const track = this.backend(backend);
+    if (condition.usable) track.usableNow = true;
+    const known = track.servers.get(name);
     if (known === undefined) {
-      backend.servers.set(o.server, { state: o.condition.state, changes: zeroChanges(), seenIn: current.number });
+      track.servers.set(name, { state: condition.state, changes: zeroChanges(), seenIn: current.number });
       return;
     }
     known.seenIn = current.number;
-    if (known.state === o.condition.state) return;
-    known.changes[o.condition.state]++;
-    this.push(o.backend, { at: new Date(current.at).toISOString(), server: o.server, from: known.state, to: o.condition.state, reason: reasonFor(o), source: 'poll' });
-    known.state = o.condition.state;
+    if (known.state === condition.state) return;
+    known.changes[condition.state]++;
+    this.push(backend, { at: new Date(current.at).toISOString(), server: name, from: known.state, to: condition.state, reason: reasonFor(condition, checkStatus), source: 'poll' });
+    known.state = condition.state;
   }
 
   /** Gives up a read that failed part way: what it saw counts, but nothing is dropped for missing from it. */
@@ -175,7 +175,7 @@ function zeroChanges(): Record<ServerState, number> {
   return Object.fromEntries(SERVER_STATES.map((s) => [s, 0])) as Record<ServerState, number>;
 }
 
-function reasonFor(o: ServerObservation): string | null {
-  if (o.condition.state === 'maint' || o.condition.state === 'drain') return `held: ${o.condition.held.join(', ')}`;
-  return o.checkStatus;
+function reasonFor(condition: ServerCondition, checkStatus: string | null): string | null {
+  if (condition.state === 'maint' || condition.state === 'drain') return `held: ${condition.held.join(', ')}`;
+  return checkStatus;
 }

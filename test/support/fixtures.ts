@@ -6,7 +6,6 @@ import { parseServersState } from '../../src/parse/serversState.js';
 import { parseStat } from '../../src/parse/stat.js';
 import { diagnose, type Diagnosis } from '../../src/diagnosis.js';
 import type { ProcList } from '../../src/parse/showProc.js';
-import { observationOf } from '../../src/reader.js';
 import { buildSnapshot, type Snapshot } from '../../src/snapshot.js';
 import type { Watcher } from '../../src/watcher.js';
 
@@ -54,5 +53,7 @@ export function diagnosisOf(snapshot: Snapshot, watcher: Watcher, procs: ProcLis
 
 /** The watcher takes a whole snapshot, as a full read does. */
 export function observeSnapshot(watcher: Watcher, snapshot: Snapshot): void {
-  watcher.observe(snapshot.backends.flatMap((b) => b.servers.map(observationOf)), snapshot.backends.map((b) => b.name), snapshot.takenAt);
+  if (!watcher.begin(snapshot.takenAt)) return;
+  for (const b of snapshot.backends) for (const s of b.servers) watcher.server(s.backend, s.name, s, s.check?.status ?? null);
+  watcher.end(snapshot.backends.map((b) => b.name));
 }
