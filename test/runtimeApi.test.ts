@@ -10,7 +10,7 @@ import { after, describe, test } from 'node:test';
 import { HaproxyReadError } from '../src/haproxy/errors.js';
 import { parseRuntimeApiAddress, runShowCommands } from '../src/haproxy/runtimeApi.js';
 import { SocketSource } from '../src/haproxy/source.js';
-import { fixture } from './support/fixtures.js';
+import { answers, fixture } from './support/fixtures.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'nosrv-client-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -130,11 +130,15 @@ describe('runtime API client', () => {
   });
 
   test('a malformed answer becomes a read error with the command named', async () => {
-    const fake = await fakeHaproxy((socket) => socket.end('Name: HAProxy\n\nnot csv at all\n\n1\n# be_id be_name\n\n'));
-    const err = await failure(new SocketSource({ kind: 'unix', path: fake.path }).readSnapshot(Date.now() + 2000));
-    assert.equal(err.code, 'malformed_answer');
-    assert.match(err.message, /show stat/);
-    await fake.close();
+    const { serversState } = answers('haproxy-2.6.12-lab.txt');
+    const fake = await fakeHaproxy((socket, request) => socket.end(request === 'show servers state' ? `${serversState}\n\n` : 'Name: HAProxy\n\nnot csv at all\n\n'));
+    try {
+      const err = await failure(new SocketSource({ kind: 'unix', path: fake.path }).readSnapshot(Date.now() + 2000));
+      assert.equal(err.code, 'malformed_answer');
+      assert.match(err.message, /show stat/);
+    } finally {
+      await fake.close();
+    }
   });
 });
 
