@@ -65,7 +65,7 @@ export const FLAGS: Readonly<Record<string, FlagSpec>> = {
   'haproxy.config': { default: null, help: 'HAProxy configuration file to analyse (read only).' },
   'haproxy.timeout': { default: '5s', help: 'Longest a read of HAProxy may take; a scrape never waits past its own timeout.' },
   'collect.server-metrics': {
-    default: 'state,sessions,changes',
+    default: 'state,sessions,changes,traffic,errors',
     help: `Per-server family groups to export, comma-separated, from ${SERVER_METRIC_GROUPS.join(', ')} (or all); see the README for what each holds and costs.`,
   },
   'collect.backends': { default: null, help: 'Export only backends whose name matches this regular expression (anchored), and their servers.' },

@@ -16,7 +16,7 @@ import { diagnosisOf, fixture, observeSnapshot, snapshotOf } from './support/fix
 import { expositionContent, straightforwardExposition } from './support/straightforward.js';
 
 const ALL: CollectOptions = { serverMetrics: new Set(SERVER_METRIC_GROUPS), backends: null, noMaint: false };
-const DEFAULTS: CollectOptions = { serverMetrics: new Set(['state', 'sessions', 'changes']), backends: null, noMaint: false };
+const DEFAULTS: CollectOptions = { serverMetrics: new Set(['state', 'sessions', 'changes', 'traffic', 'errors']), backends: null, noMaint: false };
 
 /** With old workers: the process families are exported too. */
 const PROCS = parseShowProc(fixture('haproxy-2.6.12-show-proc-old-workers.txt'));

@@ -123,8 +123,8 @@ describe('10,000 servers on a real HAProxy', { skip: missing ?? false }, () => {
       );
       assert.deepEqual(measured, DOCUMENTED);
       const defaults = render(snapshot, watcher, collectFrom([]));
-      const perUnchecked = ['state', 'sessions', 'changes'].reduce((sum, group) => sum + (DOCUMENTED[group]?.unchecked ?? 0), 0);
-      assert.equal(seriesOf(defaults, 'proxy="be_2",server="srv_3"'), perUnchecked, 'the defaults: state, sessions, changes');
+      const perUnchecked = ['state', 'sessions', 'changes', 'traffic', 'errors'].reduce((sum, group) => sum + (DOCUMENTED[group]?.unchecked ?? 0), 0);
+      assert.equal(seriesOf(defaults, 'proxy="be_2",server="srv_3"'), perUnchecked, 'the defaults: state, sessions, changes, traffic, errors');
     });
 
     test('--collect.backends keeps the matching backends and their servers only', () => {

@@ -17,7 +17,7 @@ import { get, sample } from '../support/metrics.js';
 import { startNosrv } from '../support/nosrv.js';
 
 const missing = missingTool('haproxy', 'haproxy');
-const DEFAULT_COLLECT: CollectOptions = { serverMetrics: new Set(['state', 'sessions', 'changes']), backends: null, noMaint: false };
+const DEFAULT_COLLECT: CollectOptions = { serverMetrics: new Set(['state', 'sessions', 'changes', 'traffic', 'errors']), backends: null, noMaint: false };
 
 test('ten concurrent scrapes are served by one read of HAProxy', { skip: missing ?? false }, async () => {
   const backend = await startBackend();
