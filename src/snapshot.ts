@@ -365,10 +365,6 @@ export class SnapshotBuilder {
   }
 }
 
-export function serverKey(backend: string, server: string): string {
-  return `${backend}/${server}`;
-}
-
 function buildBackend(name: string, servers: Server[], row: StatRow | null, secondsSinceChange: number | null, queue: number, sessions: number, takenAt: number): Backend {
   const counts = { total: servers.length, usable: 0, down: 0, maint: 0, drain: 0, nolb: 0, backupUsable: 0 };
   let capacitySessions = 0;
