@@ -3,7 +3,7 @@
 // The V8 flags above: each read of 10,000 servers is tens of MB that live until the scrape is
 // answered; with Node's defaults the heap grew by that much per scrape until a full collection.
 // A smaller young generation and a heap grown by 30% past what is live keep the peak about a
-// third lower, for about a third more CPU per scrape (both measured in docs/benchmarks.md).
+// third lower, for about a quarter more CPU per scrape (both measured in docs/benchmarks.md).
 
 import { readFileSync } from 'node:fs';
 import { envName, FLAGS, loadInvocation } from './config.js';
