@@ -58,6 +58,34 @@ describe('watcher', () => {
     assert.equal(w.events('be').length, 0);
   });
 
+  test('a read taken server by server as it arrives; a poll meanwhile is not taken', () => {
+    const w = new Watcher();
+    w.observe([seen('be', 'a', 'up'), seen('be', 'b', 'up')], ['be'], 0);
+    assert.equal(w.begin(1000), true);
+    const a = seen('be', 'a', 'down', 'L4CON');
+    w.server(a.backend, a.server, a.condition, a.checkStatus);
+    w.observe([seen('be', 'a', 'up'), seen('be', 'b', 'up')], null, 1500);
+    assert.equal(w.changesOf('be', 'a')?.down, 1, 'the poll in the middle of the read changed nothing');
+    assert.equal(w.changesOf('be', 'a')?.up, 0);
+    w.end(['be']);
+    assert.equal(w.changesOf('be', 'b'), undefined, 'b was not in the read');
+    assert.deepEqual(w.events('be').map((e) => [e.server, e.to, e.reason]), [['a', 'down', 'L4CON']]);
+  });
+
+  test('a read given up part way keeps what it saw and drops nothing', () => {
+    const w = new Watcher();
+    w.observe([seen('be', 'a', 'up'), seen('be', 'b', 'up')], ['be'], 0);
+    w.begin(1000);
+    const a = seen('be', 'a', 'down');
+    w.server(a.backend, a.server, a.condition, a.checkStatus);
+    w.abandon();
+    assert.equal(w.changesOf('be', 'a')?.down, 1);
+    assert.notEqual(w.changesOf('be', 'b'), undefined, 'b, missing from the broken read, is kept');
+    w.server('be', 'b', seen('be', 'b', 'down').condition, null);
+    assert.equal(w.changesOf('be', 'b')?.down, 0, 'a server told after the read was given up is not taken');
+    assert.equal(w.begin(2000), true, 'the next read is taken');
+  });
+
   test('events per backend are bounded', () => {
     const w = new Watcher();
     for (let i = 0; i < EVENTS_PER_BACKEND * 3; i++) w.observe([seen('be', 'a', i % 2 ? 'down' : 'up')], null, i);
