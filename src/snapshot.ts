@@ -179,56 +179,38 @@ export function buildSnapshot(input: SnapshotInput, onServer: ServerListener | n
 export type ServerListener = (server: Server) => void;
 
 /** Where the columns the snapshot reads are in this version's `show stat`; undefined when it has none. */
-class StatColumns {
-  readonly status: number | undefined;
-  readonly weight: number | undefined;
-  readonly tracked: number | undefined;
-  readonly lastchg: number | undefined;
-  readonly addr: number | undefined;
-  readonly bck: number | undefined;
-  readonly scur: number | undefined;
-  readonly slim: number | undefined;
-  readonly stot: number | undefined;
-  readonly qcur: number | undefined;
-  readonly qlimit: number | undefined;
-  readonly checkStatus: number | undefined;
-  readonly checkDesc: number | undefined;
-  readonly lastChk: number | undefined;
-  readonly checkCode: number | undefined;
-  readonly checkDuration: number | undefined;
-  readonly checkRise: number | undefined;
-  readonly checkFall: number | undefined;
-  readonly checkHealth: number | undefined;
-
-  constructor(columns: ReadonlyMap<string, number>) {
-    this.status = columns.get('status');
-    this.weight = columns.get('weight');
-    this.tracked = columns.get('tracked');
-    this.lastchg = columns.get('lastchg');
-    this.addr = columns.get('addr');
-    this.bck = columns.get('bck');
-    this.scur = columns.get('scur');
-    this.slim = columns.get('slim');
-    this.stot = columns.get('stot');
-    this.qcur = columns.get('qcur');
-    this.qlimit = columns.get('qlimit');
-    this.checkStatus = columns.get('check_status');
-    this.checkDesc = columns.get('check_desc');
-    this.lastChk = columns.get('last_chk');
-    this.checkCode = columns.get('check_code');
-    this.checkDuration = columns.get('check_duration');
-    this.checkRise = columns.get('check_rise');
-    this.checkFall = columns.get('check_fall');
-    this.checkHealth = columns.get('check_health');
-  }
+function statColumns(columns: ReadonlyMap<string, number>) {
+  const at = (name: string): number | undefined => columns.get(name);
+  return {
+    status: at('status'),
+    weight: at('weight'),
+    tracked: at('tracked'),
+    lastchg: at('lastchg'),
+    addr: at('addr'),
+    bck: at('bck'),
+    scur: at('scur'),
+    slim: at('slim'),
+    stot: at('stot'),
+    qcur: at('qcur'),
+    qlimit: at('qlimit'),
+    checkStatus: at('check_status'),
+    checkDesc: at('check_desc'),
+    lastChk: at('last_chk'),
+    checkCode: at('check_code'),
+    checkDuration: at('check_duration'),
+    checkRise: at('check_rise'),
+    checkFall: at('check_fall'),
+    checkHealth: at('check_health'),
+  };
 }
 
 function text(row: StatRow, index: number | undefined): string | undefined {
   return index === undefined ? undefined : row.cell(index);
 }
 
-function num(row: StatRow, index: number | undefined): number | null {
-  return index === undefined ? null : row.number(index);
+/** A number from the row; null without a row (a proxy with no BACKEND line), column or value. */
+function num(row: StatRow | null, index: number | undefined): number | null {
+  return row === null || index === undefined ? null : row.number(index);
 }
 
 /**
@@ -236,7 +218,7 @@ function num(row: StatRow, index: number | undefined): number | null {
  * at 10,000 servers building it, and the watcher taking it, afterwards would add a third to a scrape.
  */
 export class SnapshotBuilder {
-  private readonly columns: StatColumns;
+  private readonly columns: ReturnType<typeof statColumns>;
   private readonly runtime: Map<string, Map<string, ServerStateRow>> | null;
   private readonly frontends: Frontend[] = [];
   private readonly backends: Backend[] = [];
@@ -249,7 +231,7 @@ export class SnapshotBuilder {
     serversState: readonly ServerStateRow[] | null,
     private readonly onServer: ServerListener | null,
   ) {
-    this.columns = new StatColumns(columns);
+    this.columns = statColumns(columns);
     if (serversState === null) this.runtime = null;
     else {
       // By backend, then server: no `be/srv` key string built for each of 10,000 servers, twice.
@@ -294,8 +276,37 @@ export class SnapshotBuilder {
   private closeBackend(name: string, row: StatRow | null): void {
     const servers = this.open.get(name) ?? [];
     this.open.delete(name);
-    const backend = buildBackend(name, servers, row, row === null ? null : num(row, this.columns.lastchg), row === null ? 0 : (num(row, this.columns.qcur) ?? 0), row === null ? 0 : (num(row, this.columns.scur) ?? 0), this.takenAt);
-    this.backends.push(backend);
+    this.backends.push(this.backend(name, servers, row));
+  }
+
+  private backend(name: string, servers: Server[], row: StatRow | null): Backend {
+    const c = this.columns;
+    const secondsSinceChange = num(row, c.lastchg);
+    const counts = { total: servers.length, usable: 0, down: 0, maint: 0, drain: 0, nolb: 0, backupUsable: 0 };
+    let capacitySessions = 0;
+    let capacityLimit = 0;
+    for (const s of servers) {
+      if (s.usable) {
+        counts.usable++;
+        if (s.backup) counts.backupUsable++;
+        if (s.sessions.limit !== null && s.sessions.limit > 0) {
+          capacitySessions += s.sessions.current;
+          capacityLimit += s.sessions.limit;
+        }
+      }
+      if (s.state !== 'up') counts[s.state]++;
+    }
+    return {
+      name,
+      servers,
+      counts,
+      noUsableServer: counts.usable === 0,
+      capacity: capacityLimit > 0 ? { sessions: capacitySessions, limit: capacityLimit } : null,
+      queue: num(row, c.qcur) ?? 0,
+      sessions: num(row, c.scur) ?? 0,
+      lastChangeAt: secondsSinceChange === null ? null : this.takenAt - secondsSinceChange * 1000,
+      row,
+    };
   }
 
   private server(row: StatRow, runtime: ServerStateRow | null): Server {
@@ -363,34 +374,6 @@ export class SnapshotBuilder {
       successesUntilUp: counting && isDown ? Math.max(0, rise - health) : null,
     };
   }
-}
-
-function buildBackend(name: string, servers: Server[], row: StatRow | null, secondsSinceChange: number | null, queue: number, sessions: number, takenAt: number): Backend {
-  const counts = { total: servers.length, usable: 0, down: 0, maint: 0, drain: 0, nolb: 0, backupUsable: 0 };
-  let capacitySessions = 0;
-  let capacityLimit = 0;
-  for (const s of servers) {
-    if (s.usable) {
-      counts.usable++;
-      if (s.backup) counts.backupUsable++;
-      if (s.sessions.limit !== null && s.sessions.limit > 0) {
-        capacitySessions += s.sessions.current;
-        capacityLimit += s.sessions.limit;
-      }
-    }
-    if (s.state !== 'up') counts[s.state]++;
-  }
-  return {
-    name,
-    servers,
-    counts,
-    noUsableServer: counts.usable === 0,
-    capacity: capacityLimit > 0 ? { sessions: capacitySessions, limit: capacityLimit } : null,
-    queue,
-    sessions,
-    lastChangeAt: secondsSinceChange === null ? null : takenAt - secondsSinceChange * 1000,
-    row,
-  };
 }
 
 function hostPort(address: string, port: number | null): string {

@@ -11,8 +11,6 @@ import { buildSnapshot, conditionFromRuntime, conditionFromStatus, SnapshotBuild
 import { fromSystemError, HaproxyReadError } from './errors.js';
 import { describeAddress, runShowCommands, socatCommand, streamShowCommands, type CommandTiming, type RuntimeApiAddress } from './runtimeApi.js';
 
-export type { CommandTiming } from './runtimeApi.js';
-
 /** 64 MiB: `show stat` of 50,000 servers is about 12 MB. */
 export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 

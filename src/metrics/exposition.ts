@@ -5,42 +5,17 @@ export type MetricType = 'gauge' | 'counter';
 
 /** Lines are encoded once this many characters wait, so the string being built stays short. */
 const PENDING_CHARS = 64 * 1024;
-/** A pooled output buffer; UTF-8 needs at most 3 bytes per UTF-16 unit, so pending text always fits in an empty one. */
-const BUFFER_BYTES = 1024 * 1024;
-/** Buffers a pool keeps: enough for the largest exposition (29 MB at 10,000 servers with every family). */
-const POOL_MAX_BUFFERS = 64;
 
 /**
- * Output buffers reused from one scrape to the next. At 10,000 servers a scrape writes 12 MB or
- * more; fresh buffers each time are freed only when the garbage collector gets to them, and the
- * process's memory then grows with the scrape rate, not with the installation.
- */
-export class BufferPool {
-  private readonly free: Buffer[] = [];
-
-  take(): Buffer {
-    return this.free.pop() ?? Buffer.allocUnsafeSlow(BUFFER_BYTES);
-  }
-
-  give(buffers: readonly Buffer[]): void {
-    for (const b of buffers) if (this.free.length < POOL_MAX_BUFFERS) this.free.push(b);
-  }
-}
-
-/**
- * Writes the exposition straight into pooled UTF-8 buffers. Lines are appended to one short string
- * that is encoded every PENDING_CHARS: at 200,000 series this is several times faster, and leaves
- * far less garbage, than joining one string per line and encoding the whole text at the end.
- * Whole families that did not change since the last scrape come from `SeriesCache` as they were.
+ * Writes the exposition as encoded pieces. Lines are appended to one short string that is encoded
+ * every PENDING_CHARS: at 200,000 series this is several times faster, and leaves far less
+ * garbage, than joining one string per line and encoding the whole text at the end. Whole
+ * families that did not change since the last scrape come from `SeriesCache` as they were.
  */
 export class ExpositionWriter {
-  /** The output, in order: pieces of pooled buffers and cached families. */
+  /** The output, in order: encoded pieces and cached families. */
   private readonly parts: Buffer[] = [];
-  private readonly taken: Buffer[] = [];
-  private used = 0; // bytes written in the last buffer taken
   private pending = '';
-
-  constructor(private readonly pool: BufferPool = new BufferPool()) {}
 
   /** Starts a family; its samples must follow before the next family starts. */
   family(name: string, type: MetricType, help: string): void {
@@ -50,11 +25,6 @@ export class ExpositionWriter {
   /** `labels` is a pre-escaped `a="x",b="y"` list, or '' for none. */
   sample(name: string, labels: string, value: number): void {
     this.append(labels === '' ? `${name} ${formatValue(value)}\n` : `${name}{${labels}} ${formatValue(value)}\n`);
-  }
-
-  /** A value already in exposition form (an integer as HAProxy printed it, or 1). */
-  sampleText(name: string, labels: string, value: string): void {
-    this.append(labels === '' ? `${name} ${value}\n` : `${name}{${labels}} ${value}\n`);
   }
 
   /** Text already in exposition form, such as prom-client's. */
@@ -68,7 +38,7 @@ export class ExpositionWriter {
     this.parts.push(encoded);
   }
 
-  /** The exposition so far, encoded, in pieces to send one after the other (joining them is a copy). */
+  /** The exposition, encoded, in pieces to send one after the other (joining them is a copy). */
   encoded(): readonly Buffer[] {
     this.flush();
     return this.parts;
@@ -78,37 +48,21 @@ export class ExpositionWriter {
     return Buffer.concat(this.encoded()).toString('utf8');
   }
 
-  /** Gives the buffers back to the pool, once what `encoded` returned has been sent. */
-  release(): void {
-    this.pool.give(this.taken);
-    this.taken.length = 0;
-    this.parts.length = 0;
-  }
-
   private append(text: string): void {
     this.pending += text;
     if (this.pending.length >= PENDING_CHARS) this.flush();
   }
 
   private flush(): void {
-    const text = this.pending;
-    if (text === '') return;
+    if (this.pending === '') return;
+    this.parts.push(encode(this.pending));
     this.pending = '';
-    let buffer = this.taken[this.taken.length - 1];
-    if (buffer === undefined || buffer.length - this.used < text.length * 3) {
-      buffer = this.pool.take();
-      this.taken.push(buffer);
-      this.used = 0;
-    }
-    const start = this.used;
-    this.used += buffer.write(text, start, isAscii(text) ? 'latin1' : 'utf8');
-    this.parts.push(buffer.subarray(start, this.used));
   }
 }
 
 /** HAProxy's names are ASCII, and ASCII text is copied as it is, without UTF-8 encoding. */
-function isAscii(text: string): boolean {
-  return Buffer.byteLength(text, 'utf8') === text.length;
+function encode(text: string): Buffer {
+  return Buffer.from(text, Buffer.byteLength(text, 'utf8') === text.length ? 'latin1' : 'utf8');
 }
 
 function familyHeader(name: string, type: MetricType, help: string): string {
@@ -163,7 +117,7 @@ export class SeriesCache {
         text += all === '' ? `${name} ${formatValue(v)}\n` : `${name}{${all}} ${formatValue(v)}\n`;
       }
     }
-    const bytes = Buffer.from(text, isAscii(text) ? 'latin1' : 'utf8');
+    const bytes = encode(text);
     this.families.set(name, { labelSets, extras: columns.map((c) => c.extra), values: columns.map((c) => c.values), bytes });
     out.bytes(bytes);
   }

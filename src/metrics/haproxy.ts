@@ -178,11 +178,12 @@ function writeStatFamilies(
     if (index === undefined) continue;
     cache.family(out, `haproxy_${scope}_${f.suffix}`, f.type, f.help, labelSets, [cellColumn(rows, index, f.ms ? 1 / 1000 : 1)]);
   }
+  if (!withResponses) return;
   const codes = HTTP_CODES.flatMap(([code, name]) => {
     const index = stat.columns.get(name);
     return index === undefined ? [] : [cellColumn(rows, index, 1, `,code="${code}"`)];
   });
-  if (codes.length === 0 || !withResponses) return;
+  if (codes.length === 0) return;
   cache.family(out, `haproxy_${scope}_http_responses_total`, 'counter', 'HTTP responses by status class (HAProxy-made 503s count on the backend, not on a server).', labelSets, codes);
 }
 

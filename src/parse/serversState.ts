@@ -2,6 +2,7 @@
 // space-separated line per server. Fields are read by header name: newer versions append fields.
 
 import { ParseError } from './errors.js';
+import { digitsAt, eachLine } from './lines.js';
 
 /** srv_op_state (include/haproxy/server-t.h). */
 export type OpState = 'stopped' | 'starting' | 'running' | 'stopping';
@@ -63,13 +64,7 @@ export class ServersStateParser {
   private readonly fields = new Fields();
 
   write(lines: string): void {
-    let start = 0;
-    while (start < lines.length) {
-      let end = lines.indexOf('\n', start);
-      if (end < 0) end = lines.length;
-      this.line(lines.slice(start, end));
-      start = end + 1;
-    }
+    eachLine(lines, (line) => this.line(line));
   }
 
   rows(): ServerStateRow[] {
@@ -156,21 +151,13 @@ class Fields {
     return field < this.count ? line.slice(this.starts[field], this.end(field)) : '';
   }
 
-  /** The field as a non-negative or negative integer, or null when it is not one. */
+  /** The field as an integer, or null when it is not one. */
   integer(line: string, field: number): number | null {
     if (field >= this.count) return null;
-    let at = this.starts[field] as number;
-    const end = this.end(field);
-    const negative = line.charCodeAt(at) === 45;
-    if (negative) at++;
-    if (at >= end || end - at > 15) return null;
-    let value = 0;
-    for (; at < end; at++) {
-      const digit = line.charCodeAt(at) - 48;
-      if (digit < 0 || digit > 9) return null;
-      value = value * 10 + digit;
-    }
-    return negative ? -value : value;
+    const start = this.starts[field] as number;
+    const negative = line.charCodeAt(start) === 45;
+    const value = digitsAt(line, negative ? start + 1 : start, this.end(field));
+    return value === null || !negative ? value : -value;
   }
 
   private end(field: number): number {

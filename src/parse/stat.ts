@@ -3,6 +3,7 @@
 // moved column 100 within its own LTS branch), so a position is never trusted.
 
 import { ParseError } from './errors.js';
+import { digitsAt, eachLine } from './lines.js';
 
 export type StatObjectType = 'frontend' | 'backend' | 'server' | 'listener';
 
@@ -53,13 +54,9 @@ export class StatParser {
   }
 
   write(lines: string): void {
-    let start = 0;
-    while (start < lines.length) {
-      let end = lines.indexOf('\n', start);
-      if (end < 0) end = lines.length;
-      if (end > start) this.line(lines.slice(start, end));
-      start = end + 1;
-    }
+    eachLine(lines, (line) => {
+      if (line !== '') this.line(line);
+    });
   }
 
   table(): StatTable {
@@ -149,28 +146,23 @@ class LineRow extends Row {
   }
 
   cell(index: number): string | undefined {
-    if (index > this.count) return undefined;
-    const positions = this.commas.positions;
-    const at = this.first + index;
-    const start = index === 0 ? 0 : (positions[at - 1] as number) + 1;
-    return this.line.slice(start, index < this.count ? positions[at] : this.line.length);
+    return index > this.count ? undefined : this.line.slice(this.start(index), this.end(index));
   }
 
   /** Read from the line where it is a plain integer (almost every numeric cell), without cutting a string out. */
   override number(index: number): number | null {
     if (index > this.count) return null;
-    const positions = this.commas.positions;
-    const at = this.first + index;
-    const start = index === 0 ? 0 : (positions[at - 1] as number) + 1;
-    const end = index < this.count ? (positions[at] as number) : this.line.length;
-    if (start === end || end - start > 15) return start === end ? null : cellNumber(this.line.slice(start, end));
-    let value = 0;
-    for (let i = start; i < end; i++) {
-      const digit = this.line.charCodeAt(i) - 48;
-      if (digit < 0 || digit > 9) return cellNumber(this.line.slice(start, end));
-      value = value * 10 + digit;
-    }
-    return value;
+    const start = this.start(index);
+    const end = this.end(index);
+    return start === end ? null : (digitsAt(this.line, start, end) ?? cellNumber(this.line.slice(start, end)));
+  }
+
+  private start(index: number): number {
+    return index === 0 ? 0 : (this.commas.positions[this.first + index - 1] as number) + 1;
+  }
+
+  private end(index: number): number {
+    return index < this.count ? (this.commas.positions[this.first + index] as number) : this.line.length;
   }
 }
 

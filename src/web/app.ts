@@ -4,7 +4,7 @@
 import express, { type Express, type Request } from 'express';
 import type { Registry } from 'prom-client';
 import type { CollectOptions } from '../config.js';
-import { BufferPool, ExpositionWriter, SeriesCache } from '../metrics/exposition.js';
+import { ExpositionWriter, SeriesCache } from '../metrics/exposition.js';
 import { diagnosisText } from '../diagnosisText.js';
 import { writeDiagnosisMetrics, writeHaproxyMetrics } from '../metrics/haproxy.js';
 import { writeLogMetrics } from '../metrics/logs.js';
@@ -53,12 +53,11 @@ export function buildApp({ reader, watcher, ownMetrics, collect, web, logs }: Ap
     else res.status(503).type('text').send(`HAProxy not read yet (${reader.lastError?.message ?? 'first read pending'})\n`);
   });
 
-  const outputBuffers = new BufferPool();
   const series = new SeriesCache();
   app.get('/metrics', async (req, res, next) => {
     try {
       const result = await reader.read(scrapeDeadline(req));
-      const out = new ExpositionWriter(outputBuffers);
+      const out = new ExpositionWriter();
       if (result.ok) writeHaproxyMetrics(out, result.reading.snapshot, watcher, { collect, cache: series });
       writeDiagnosisMetrics(out, result.diagnosis, { collect, cache: series });
       if (logs) writeLogMetrics(out, logs.ingest, await logs.receiver.dropped());
@@ -66,7 +65,6 @@ export function buildApp({ reader, watcher, ownMetrics, collect, web, logs }: Ap
       out.sample('haproxy_up', '', result.ok ? 1 : 0);
       out.raw(await ownMetrics.metrics());
       const chunks = out.encoded();
-      res.on('close', () => out.release());
       res.type('text/plain; version=0.0.4; charset=utf-8');
       res.setHeader('Content-Length', chunks.reduce((sum, c) => sum + c.length, 0));
       for (const chunk of chunks) res.write(chunk);

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { loadInvocation, type CollectOptions } from '../../src/config.js';
 import { SocketSource } from '../../src/haproxy/source.js';
-import { BufferPool, ExpositionWriter, SeriesCache } from '../../src/metrics/exposition.js';
+import { ExpositionWriter, SeriesCache } from '../../src/metrics/exposition.js';
 import { writeDiagnosisMetrics, writeHaproxyMetrics } from '../../src/metrics/haproxy.js';
 import type { Snapshot } from '../../src/snapshot.js';
 import { Watcher } from '../../src/watcher.js';
@@ -39,7 +39,7 @@ function collectFrom(flags: readonly string[]): CollectOptions {
 }
 
 function render(snapshot: Snapshot, watcher: Watcher, collect: CollectOptions): string {
-  const out = new ExpositionWriter(new BufferPool());
+  const out = new ExpositionWriter();
   writeHaproxyMetrics(out, snapshot, watcher, { collect, cache: new SeriesCache() });
   return out.text();
 }
@@ -94,7 +94,7 @@ describe('10,000 servers on a real HAProxy', { skip: missing ?? false }, () => {
     observeSnapshot(watcher, snapshot);
     const diagnosis = diagnosisOf(snapshot, watcher);
     const collect = collectFrom(['--collect.server-metrics=all']);
-    const out = new ExpositionWriter(new BufferPool());
+    const out = new ExpositionWriter();
     writeHaproxyMetrics(out, snapshot, watcher, { collect, cache: new SeriesCache() });
     writeDiagnosisMetrics(out, diagnosis, { collect, cache: new SeriesCache() });
     const ours = expositionContent(out.text());
