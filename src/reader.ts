@@ -49,9 +49,23 @@ class FailureLog {
   }
 }
 
+/**
+ * The watcher's share of HAProxy's time at most: a poll waits until the last one's answer is at
+ * most this fraction of the time since it was asked. HAProxy takes about 10 ms to write
+ * `show servers state` of 10,000 servers, so there the watcher polls every 2 s, not every 1 s.
+ */
+export const WATCHER_SHARE_OF_HAPROXY = 0.01;
+
+export type PollResult = 'observed' | 'failed' | 'skipped_busy' | 'skipped_share';
+
 export class HaproxyReader {
   private inFlight: Promise<ReadResult> | null = null;
   private polling = false;
+  /** performance.now() before which a poll would take more than the watcher's share. */
+  private nextPollAt = 0;
+  private lastAnswerMs = 0;
+  private shareSaid = false;
+  private readonly log: Logger;
   private readonly haproxyFailures: FailureLog;
   private readonly masterFailures: FailureLog;
   private readonly configFailures: FailureLog;
@@ -62,6 +76,7 @@ export class HaproxyReader {
   /** HAProxy has been read at least once: /ready. */
   hasRead = false;
   readonly errorCounts = new Map<string, number>();
+  readonly pollCounts = new Map<PollResult, number>();
 
   constructor(
     readonly source: HaproxySource,
@@ -69,6 +84,7 @@ export class HaproxyReader {
     log: Logger,
     private readonly options: ReaderOptions,
   ) {
+    this.log = log;
     this.haproxyFailures = new FailureLog(log, 'HAProxy');
     this.masterFailures = new FailureLog(log, "HAProxy's master CLI");
     this.configFailures = new FailureLog(log, "HAProxy's configuration file");
@@ -88,20 +104,44 @@ export class HaproxyReader {
     return beforeDeadline(this.inFlight, own, this.source.target).catch((error: HaproxyReadError) => this.failed(error, null, null, null, null));
   }
 
-  /** The watcher's poll between scrapes: servers' conditions only. Skipped while a poll or a full read runs: the read observes the servers too. */
-  async poll(): Promise<void> {
-    if (this.polling || this.inFlight) return;
-    this.polling = true;
-    try {
-      const deadline = Date.now() + this.options.timeoutMs;
-      const observations = await beforeDeadline(this.source.readServerConditions(deadline), deadline, this.source.target);
-      this.watcher.observe(observations, null, Date.now());
-      this.haproxyFailures.report(null);
-    } catch (err) {
-      this.count(this.reportHaproxy(asReadError(err, this.source.target)));
-    } finally {
-      this.polling = false;
+  /**
+   * The watcher's poll between scrapes: servers' conditions only. Skipped while a poll or a full
+   * read runs (the read observes the servers too), and while the last poll's answer is more than
+   * the watcher's share of the time since it was asked.
+   */
+  async poll(): Promise<PollResult> {
+    const started = performance.now();
+    let result: PollResult;
+    if (this.polling || this.inFlight) result = 'skipped_busy';
+    else if (started < this.nextPollAt) {
+      result = 'skipped_share';
+      // Said once: the watcher then polls less often than --watch.interval.
+      if (!this.shareSaid) this.log.info({ answerMs: Math.round(this.lastAnswerMs) }, "the watcher skips polls to stay below 1% of HAProxy's time: it answers show servers state slowly");
+      this.shareSaid = true;
     }
+    else {
+      this.polling = true;
+      try {
+        const deadline = Date.now() + this.options.timeoutMs;
+        const { observations, answerSeconds } = await beforeDeadline(this.source.readServerConditions(deadline), deadline, this.source.target);
+        this.watcher.observe(observations, null, Date.now());
+        this.haproxyFailures.report(null);
+        this.spacePolls(started, answerSeconds);
+        result = 'observed';
+      } catch (err) {
+        this.count(this.reportHaproxy(asReadError(err, this.source.target)));
+        result = 'failed';
+      } finally {
+        this.polling = false;
+      }
+    }
+    this.pollCounts.set(result, (this.pollCounts.get(result) ?? 0) + 1);
+    return result;
+  }
+
+  private spacePolls(started: number, answerSeconds: number): void {
+    this.lastAnswerMs = answerSeconds * 1000;
+    this.nextPollAt = started + this.lastAnswerMs / WATCHER_SHARE_OF_HAPROXY;
   }
 
   private async readNow(deadline: number): Promise<ReadResult> {

@@ -27,6 +27,13 @@ export interface ServerObservation {
   readonly checkStatus: string | null;
 }
 
+/** The watcher's poll: each server's condition, and how long HAProxy took to answer. */
+export interface ServerConditions {
+  readonly observations: ServerObservation[];
+  /** From the request to the answer's end, parsing not included: HAProxy's side of the poll. */
+  readonly answerSeconds: number;
+}
+
 export interface HaproxySource {
   readonly kind: SourceKind;
   /** The socket path or URL, for messages and fix commands. */
@@ -35,7 +42,7 @@ export interface HaproxySource {
   readonly socat: string;
   /** A full read; `onServer` is told of each server as soon as it is built. */
   readSnapshot(deadline: number, onServer?: ServerListener | null): Promise<Reading>;
-  readServerConditions(deadline: number): Promise<ServerObservation[]>;
+  readServerConditions(deadline: number): Promise<ServerConditions>;
 }
 
 /** axios is loaded by the first read of a stats page: it adds 20 MB to a process that reads a socket. */
@@ -104,15 +111,16 @@ export class SocketSource implements HaproxySource {
     return { snapshot, timings: [...statTimings, ...stateTimings] };
   }
 
-  async readServerConditions(deadline: number): Promise<ServerObservation[]> {
+  async readServerConditions(deadline: number): Promise<ServerConditions> {
     const [answer] = await runShowCommands(this.address, ['show servers state'], { deadline, maxBytes: MAX_ANSWER_BYTES });
     const rows = parsed(() => parseServersState(answer?.text ?? ''));
-    return rows.map((row) => ({
+    const observations = rows.map((row) => ({
       backend: row.backend,
       server: row.server,
       condition: conditionFromRuntime(row),
       checkStatus: row.checkState === 0 ? null : checkStatusByNumber(row.checkStatus).name,
     }));
+    return { observations, answerSeconds: answer?.seconds ?? 0 };
   }
 }
 
@@ -160,7 +168,8 @@ export class StatsPageSource implements HaproxySource {
         throw new HaproxyReadError('permission_denied', `${this.target} answered HTTP ${response.status}: check the stats page's credentials`);
       }
       if (response.status !== 200) throw new HaproxyReadError('http_status', `${this.target} answered HTTP ${response.status}`);
-      return { table: parsed(() => parseStat(response.data)), seconds: (performance.now() - started) / 1000 };
+      const seconds = (performance.now() - started) / 1000;
+      return { table: parsed(() => parseStat(response.data)), seconds };
     } catch (err) {
       if (isAxiosError(err) && (err.code === 'ECONNABORTED' || err.code === 'ETIMEDOUT')) {
         throw new HaproxyReadError('timeout', `no answer from ${this.target} within the deadline`, { cause: err });
@@ -178,8 +187,8 @@ export class StatsPageSource implements HaproxySource {
     return { snapshot, timings: [{ command: 'show stat', seconds }] };
   }
 
-  async readServerConditions(deadline: number): Promise<ServerObservation[]> {
-    const { table } = await this.fetchCsv(deadline);
+  async readServerConditions(deadline: number): Promise<ServerConditions> {
+    const { table, seconds } = await this.fetchCsv(deadline);
     const observations: ServerObservation[] = [];
     for (const row of table.rows) {
       if (row.type !== 'server') continue;
@@ -188,6 +197,6 @@ export class StatsPageSource implements HaproxySource {
       const check = (cell(table, row, 'check_status') ?? '').replace(/^\* /, '');
       observations.push({ backend: row.proxy, server: row.name, condition, checkStatus: check || null });
     }
-    return observations;
+    return { observations, answerSeconds: seconds };
   }
 }

@@ -34,5 +34,15 @@ export function createOwnRegistry(reader: HaproxyReader): Registry {
       for (const [code, n] of reader.errorCounts) this.inc({ code }, n);
     },
   });
+  new Counter({
+    name: 'nosrv_watcher_polls_total',
+    help: "The watcher's polls by result: observed, failed, skipped_busy (a read or poll was running), skipped_share (kept below 1% of HAProxy's time).",
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [result, n] of reader.pollCounts) this.inc({ result }, n);
+    },
+  });
   return registry;
 }

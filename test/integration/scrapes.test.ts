@@ -109,3 +109,36 @@ test('an outage shorter than the scrape interval is counted by the watcher', { s
     await backend.close();
   }
 });
+
+test("the watcher's polls stay below 1% of HAProxy's time: a slow answer spaces the next poll", { skip: missing ?? false }, async () => {
+  const haproxy = await startHaproxy({ proxies: 'backend be\n    server s1 127.0.0.1:1 disabled\n' });
+  const real = new SocketSource({ kind: 'unix', path: haproxy.userSocket });
+  // The real answer, said to have taken 50 ms: at most 1% of the time means no poll for 5 s.
+  let answerSeconds = 0.05;
+  const source: HaproxySource = {
+    kind: real.kind,
+    target: real.target,
+    socat: real.socat,
+    readSnapshot: (deadline) => real.readSnapshot(deadline),
+    readServerConditions: async (deadline) => ({ ...(await real.readServerConditions(deadline)), answerSeconds }),
+  };
+  const options = { timeoutMs: 5000, master: null, configFile: null, logs: null };
+  const reader = new HaproxyReader(source, new Watcher(), pino({ level: 'silent' }), options);
+  try {
+    assert.equal(await reader.poll(), 'observed');
+    assert.equal(await reader.poll(), 'skipped_share');
+    assert.equal(await reader.poll(), 'skipped_share');
+    const own = await createOwnRegistry(reader).metrics();
+    assert.match(own, /nosrv_watcher_polls_total\{result="observed"\} 1\n/);
+    assert.match(own, /nosrv_watcher_polls_total\{result="skipped_share"\} 2\n/);
+
+    // A quick answer spaces nothing; a poll asked while one runs is skipped.
+    answerSeconds = 0;
+    const quick = new HaproxyReader(source, new Watcher(), pino({ level: 'silent' }), options);
+    assert.equal(await quick.poll(), 'observed');
+    const [first, second] = [quick.poll(), quick.poll()];
+    assert.deepEqual([await first, await second], ['observed', 'skipped_busy']);
+  } finally {
+    await haproxy.stop();
+  }
+});
