@@ -5,8 +5,8 @@
 import { checkStatusByNumber } from '../parse/checkStatus.js';
 import { ParseError } from '../parse/errors.js';
 import { parseInfo } from '../parse/info.js';
-import { parseServersState, ServersStateParser } from '../parse/serversState.js';
-import { cell, numberCell, parseStat, StatParser, type StatTable } from '../parse/stat.js';
+import { parseServersState, ServersStateParser, type ServerStateRow } from '../parse/serversState.js';
+import { cell, numberCell, parseStat, StatParser, type StatRow, type StatTable } from '../parse/stat.js';
 import { buildSnapshot, conditionFromRuntime, conditionFromStatus, SnapshotBuilder, type ServerCondition, type ServerListener, type Snapshot, type SourceKind } from '../snapshot.js';
 import { fromSystemError, HaproxyReadError } from './errors.js';
 import { describeAddress, runShowCommands, socatCommand, streamShowCommands, type CommandTiming, type RuntimeApiAddress } from './runtimeApi.js';
@@ -86,29 +86,50 @@ export class SocketSource implements HaproxySource {
   }
 
   /**
-   * `show servers state` first (a quarter of `show stat`'s size), then `show info;show stat`,
-   * each server built (and told to `onServer`) as its row arrives: at 10,000 servers the work is
-   * done while HAProxy is still writing. Asking for both at once on two connections was no faster
-   * on two cores: HAProxy's two dumps and nosrv's parsing then compete for them.
+   * `show servers state` and `show info;show stat` on two connections at once, each server built
+   * (and told to `onServer`) as its `show stat` row arrives: at 10,000 servers the work is done
+   * while HAProxy is still writing. Rows that arrive before the servers' states wait for them.
    */
   async readSnapshot(deadline: number, onServer: ServerListener | null = null): Promise<Reading> {
     const takenAt = Date.now();
     const options = { deadline, maxBytes: MAX_ANSWER_BYTES };
     const state = new ServersStateParser();
-    const stateTimings = await parsed(() => streamShowCommands(this.address, ['show servers state'], [state], options));
-    const runtime = parsed(() => state.rows());
     const info: string[] = [];
+    let runtime: ServerStateRow[] | null = null;
     let builder: SnapshotBuilder | null = null;
+    let columns: ReadonlyMap<string, number> | null = null;
+    const waiting: StatRow[] = [];
+    const build = (): SnapshotBuilder => {
+      builder = new SnapshotBuilder(columns as ReadonlyMap<string, number>, takenAt, runtime, onServer);
+      for (const row of waiting) builder.add(row);
+      waiting.length = 0;
+      return builder;
+    };
     const stat = new StatParser({
       expectedCommas: this.lastCommaCount,
-      onRow: (row, columns) => (builder ??= new SnapshotBuilder(columns, takenAt, runtime, onServer)).add(row),
+      onRow: (row, rowColumns) => {
+        if (builder !== null) return builder.add(row);
+        columns = rowColumns;
+        waiting.push(row);
+      },
     });
-    const statTimings = await parsed(() => streamShowCommands(this.address, ['show info', 'show stat'], [{ write: (lines) => void info.push(lines) }, stat], options));
+    const [stateRead, statRead] = await Promise.allSettled([
+      parsed(() =>
+        streamShowCommands(this.address, ['show servers state'], [state], options).then((timings) => {
+          runtime = state.rows();
+          if (columns !== null) build();
+          return timings;
+        }),
+      ),
+      parsed(() => streamShowCommands(this.address, ['show info', 'show stat'], [{ write: (lines) => void info.push(lines) }, stat], options)),
+    ]);
+    if (stateRead.status === 'rejected') throw stateRead.reason;
+    if (statRead.status === 'rejected') throw statRead.reason;
     const table = parsed(() => stat.table());
-    builder ??= new SnapshotBuilder(table.columns, takenAt, runtime, onServer);
-    const snapshot = builder.finish('socket', table, parsed(() => parseInfo(info.join(''))));
+    columns ??= table.columns;
+    const snapshot = (builder ?? build()).finish('socket', table, parsed(() => parseInfo(info.join(''))));
     this.lastCommaCount = stat.commaCount;
-    return { snapshot, timings: [...statTimings, ...stateTimings] };
+    return { snapshot, timings: [...statRead.value, ...stateRead.value] };
   }
 
   async readServerConditions(deadline: number): Promise<ServerConditions> {
