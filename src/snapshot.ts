@@ -219,29 +219,42 @@ function num(row: StatRow | null, index: number | undefined): number | null {
  */
 export class SnapshotBuilder {
   private readonly columns: ReturnType<typeof statColumns>;
-  private readonly runtime: Map<string, Map<string, ServerStateRow>> | null;
   private readonly frontends: Frontend[] = [];
   private readonly backends: Backend[] = [];
   /** Servers of backends whose BACKEND row has not come yet. */
   private readonly open = new Map<string, Server[]>();
+  /** The next row of `show servers state` in order. */
+  private cursor = 0;
+  private byName: Map<string, Map<string, ServerStateRow>> | null = null;
 
   constructor(
     columns: ReadonlyMap<string, number>,
     private readonly takenAt: number,
-    serversState: readonly ServerStateRow[] | null,
+    private readonly serversState: readonly ServerStateRow[] | null,
     private readonly onServer: ServerListener | null,
   ) {
     this.columns = statColumns(columns);
-    if (serversState === null) this.runtime = null;
-    else {
-      // By backend, then server: no `be/srv` key string built for each of 10,000 servers, twice.
-      this.runtime = new Map();
-      for (const r of serversState) {
-        let servers = this.runtime.get(r.backend);
-        if (servers === undefined) this.runtime.set(r.backend, (servers = new Map()));
+  }
+
+  /** The server's `show servers state` row. */
+  private runtimeOf(backend: string, name: string): ServerStateRow | null {
+    const rows = this.serversState;
+    if (rows === null) return null;
+    // Both answers list servers in the same order, so the next row is the one; by name only if not.
+    const next = rows[this.cursor];
+    if (next !== undefined && next.server === name && next.backend === backend) {
+      this.cursor++;
+      return next;
+    }
+    if (this.byName === null) {
+      this.byName = new Map();
+      for (const r of rows) {
+        let servers = this.byName.get(r.backend);
+        if (servers === undefined) this.byName.set(r.backend, (servers = new Map()));
         servers.set(r.server, r);
       }
     }
+    return this.byName.get(backend)?.get(name) ?? null;
   }
 
   add(row: StatRow): void {
@@ -250,7 +263,7 @@ export class SnapshotBuilder {
       const frontend = { name: row.proxy, status: text(row, c.status) ?? '', sessions: { current: num(row, c.scur) ?? 0, limit: num(row, c.slim) }, row };
       this.frontends.push(frontend);
     } else if (row.type === 'server') {
-      const server = this.server(row, this.runtime?.get(row.proxy)?.get(row.name) ?? null);
+      const server = this.server(row, this.runtimeOf(row.proxy, row.name));
       let servers = this.open.get(row.proxy);
       if (servers === undefined) this.open.set(row.proxy, (servers = []));
       servers.push(server);
@@ -266,7 +279,7 @@ export class SnapshotBuilder {
     for (const name of [...this.open.keys()]) this.closeBackend(name, null);
     const unknown: string[] = [];
     if (info === null) unknown.push('process information (show info)');
-    if (this.runtime === null) {
+    if (this.serversState === null) {
       unknown.push('why a server is in MAINT or DRAIN (operator, configuration or tracking)');
       unknown.push('health-check settings of servers in MAINT');
     }

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ADMIN, type OpState } from '../src/parse/serversState.js';
-import { conditionFromRuntime, conditionFromStatus, type Backend, type Server, type ServerCondition, type Snapshot } from '../src/snapshot.js';
-import { snapshotOf } from './support/fixtures.js';
+import { buildSnapshot, conditionFromRuntime, conditionFromStatus, type Backend, type Server, type ServerCondition, type Snapshot } from '../src/snapshot.js';
+import { parseInfo } from '../src/parse/info.js';
+import { ADMIN, parseServersState, type OpState } from '../src/parse/serversState.js';
+import { parseStat } from '../src/parse/stat.js';
+import { answers, snapshotOf } from './support/fixtures.js';
 
 function backend(snapshot: Snapshot, name: string): Backend {
   const found = snapshot.backends.find((b) => b.name === name);
@@ -110,6 +112,13 @@ describe('snapshot of the 2.6.12 lab', () => {
   test('time of the last change comes from show servers state', () => {
     const api1 = server(snapshot, 'be_api/api1');
     assert.ok(api1.lastChangeAt !== null && api1.lastChangeAt <= snapshot.takenAt);
+  });
+  test('show servers state rows are matched by name when they are not in show stat\'s order', () => {
+    const a = answers('haproxy-2.6.12-lab.txt');
+    const reversed = buildSnapshot({ takenAt: snapshot.takenAt, source: 'socket', stat: parseStat(a.stat), info: parseInfo(a.info), serversState: parseServersState(a.serversState).reverse() });
+    const plain = (s: Snapshot): unknown => JSON.parse(JSON.stringify(s.backends.map((b) => ({ ...b, row: null, servers: b.servers.map((x) => ({ ...x, row: null })) }))));
+    assert.deepEqual(plain(reversed), plain(snapshot));
+    assert.deepEqual(server(reversed, 'be_mixed/m_disabled').held, ['forced', 'config']);
   });
 });
 
