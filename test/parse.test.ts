@@ -158,9 +158,10 @@ describe('show servers state', () => {
 
   test('another format version, a missing field or a word for a number is an error', () => {
     assert.throws(() => parseServersState('2\n# be_id\n'), /format version 1/);
-    assert.throws(() => parseServersState('1\n# be_id be_name\n'), /srv_id/);
+    assert.throws(() => parseServersState('1\n# be_id be_name\n'), /srv_name/);
     const header = answers('haproxy-2.6.12-lab.txt').serversState.split('\n').slice(0, 2).join('\n');
-    assert.throws(() => parseServersState(`${header}\n3 be x s1 10.0.0.1 2 0 1 1 5 15 3 4 6 0 0 0 - 80 - 0 0 - - 0\n`), /srv_id is "x"/);
+    assert.throws(() => parseServersState(`${header}\n3 be 1 s1 10.0.0.1 2 x 1 1 5 15 3 4 6 0 0 0 - 80 - 0 0 - - 0\n`), /srv_admin_state is "x"/);
+    assert.throws(() => parseServersState(`${header}\n3 be 1 s1 10.0.0.1 9 0 1 1 5 15 3 4 6 0 0 0 - 80 - 0 0 - - 0\n`), /unknown srv_op_state 9/);
   });
 });
 

@@ -152,14 +152,20 @@ function column(count: number, value: (i: number) => number | null | undefined, 
   return { extra, values };
 }
 
-/** A `show stat` column's numbers, scaled; the hot loop of a scrape, so without a callback. */
-function cellColumn(rows: readonly StatRow[], index: number, scale: number, extra = ''): SeriesColumn {
-  const values = new Float64Array(rows.length);
+/**
+ * `show stat` columns' numbers, scaled, all read in one pass over the rows: the hot loop of a
+ * scrape. One pass per column went through 10,000 rows' lines thirty times, out of the CPU's cache.
+ */
+function cellColumns(rows: readonly StatRow[], indexes: readonly number[], scales: readonly number[], extras: readonly string[]): SeriesColumn[] {
+  const columns = indexes.map(() => new Float64Array(rows.length));
   for (let i = 0; i < rows.length; i++) {
-    const v = (rows[i] as StatRow).number(index);
-    values[i] = v === null ? NaN : v * scale;
+    const row = rows[i] as StatRow;
+    for (let c = 0; c < indexes.length; c++) {
+      const v = row.number(indexes[c] as number);
+      (columns[c] as Float64Array)[i] = v === null ? NaN : v * (scales[c] as number);
+    }
   }
-  return { extra, values };
+  return columns.map((values, c) => ({ extra: extras[c] as string, values }));
 }
 
 /** Writes the families taken straight from `show stat` columns this HAProxy has. */
@@ -173,18 +179,23 @@ function writeStatFamilies(
   labelSets: readonly string[],
   withResponses = true,
 ): void {
-  for (const f of families) {
+  const present = families.flatMap((f) => {
     const index = stat.columns.get(f.column);
-    if (index === undefined) continue;
-    cache.family(out, `haproxy_${scope}_${f.suffix}`, f.type, f.help, labelSets, [cellColumn(rows, index, f.ms ? 1 / 1000 : 1)]);
-  }
-  if (!withResponses) return;
-  const codes = HTTP_CODES.flatMap(([code, name]) => {
-    const index = stat.columns.get(name);
-    return index === undefined ? [] : [cellColumn(rows, index, 1, `,code="${code}"`)];
+    return index === undefined ? [] : [{ f, index }];
   });
+  const codes = withResponses ? HTTP_CODES.flatMap(([code, name]) => {
+    const index = stat.columns.get(name);
+    return index === undefined ? [] : [{ code, index }];
+  }) : [];
+  const columns = cellColumns(
+    rows,
+    [...present.map((p) => p.index), ...codes.map((c) => c.index)],
+    [...present.map((p) => (p.f.ms ? 1 / 1000 : 1)), ...codes.map(() => 1)],
+    [...present.map(() => ''), ...codes.map((c) => `,code="${c.code}"`)],
+  );
+  present.forEach(({ f }, i) => cache.family(out, `haproxy_${scope}_${f.suffix}`, f.type, f.help, labelSets, [columns[i] as SeriesColumn]));
   if (codes.length === 0) return;
-  cache.family(out, `haproxy_${scope}_http_responses_total`, 'counter', 'HTTP responses by status class (HAProxy-made 503s count on the backend, not on a server).', labelSets, codes);
+  cache.family(out, `haproxy_${scope}_http_responses_total`, 'counter', 'HTTP responses by status class (HAProxy-made 503s count on the backend, not on a server).', labelSets, columns.slice(present.length));
 }
 
 function proxyLabel(name: string): string {

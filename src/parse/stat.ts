@@ -22,7 +22,8 @@ export interface StatTable {
   readonly rows: readonly StatRow[];
 }
 
-const TYPE_CODES: Record<string, StatObjectType> = { '0': 'frontend', '1': 'backend', '2': 'server', '3': 'listener' };
+/** The `type` column's numbers. */
+const TYPES: readonly StatObjectType[] = ['frontend', 'backend', 'server', 'listener'];
 
 export function parseStat(text: string): StatTable {
   const parser = new StatParser();
@@ -78,7 +79,7 @@ export class StatParser {
     const first = this.commas.length;
     const row = this.commas.scan(line) ? new LineRow(line, this.commas, first, this.commas.length - first) : new SplitRow(splitCsvLine(line));
     const name = row.cell(1) ?? '';
-    const type = (this.typeIndex === undefined ? undefined : TYPE_CODES[row.cell(this.typeIndex) ?? '']) ?? typeFromName(name);
+    const type = (this.typeIndex === undefined ? undefined : TYPES[row.number(this.typeIndex) ?? -1]) ?? typeFromName(name);
     const typed = row.typed(row.cell(0) ?? '', name, type);
     this.rows.push(typed);
     this.onRow?.(typed, this.columns);
