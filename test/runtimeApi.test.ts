@@ -140,6 +140,21 @@ describe('runtime API client', () => {
       await fake.close();
     }
   });
+
+  test('a malformed server line of show servers state, found when that server is built', async () => {
+    const { info, stat, serversState } = answers('haproxy-2.6.12-lab.txt');
+    // web2's srv_admin_state (the 7th field) becomes a word.
+    const broken = serversState.replace(/^(\d+ be_ok \d+ web2 \S+ \d+ )\d+/m, '$1x');
+    assert.notEqual(broken, serversState);
+    const fake = await fakeHaproxy((socket, request) => socket.end(request === 'show servers state' ? `${broken}\n\n` : `${info}\n\n${stat}\n\n`));
+    try {
+      const err = await failure(new SocketSource({ kind: 'unix', path: fake.path }).readSnapshot(Date.now() + 2000));
+      assert.equal(err.code, 'malformed_answer');
+      assert.match(err.message, /show servers state.*srv_admin_state is "x"/);
+    } finally {
+      await fake.close();
+    }
+  });
 });
 
 describe('socket addresses', () => {
