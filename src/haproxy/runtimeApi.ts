@@ -55,9 +55,10 @@ export interface ReadOptions {
 }
 
 /** Takes one answer as it arrives, in pieces of whole lines; may throw to abandon the read. */
-export interface AnswerSink {
-  write(lines: string): void;
-}
+export type AnswerSink =
+  | { write(lines: string): void }
+  /** The bytes are valid during the call only: the read buffer is then reused. */
+  | { writeBytes(lines: Uint8Array): void };
 
 export interface CommandTiming {
   readonly command: string;
@@ -113,14 +114,17 @@ export function streamShowCommands(address: RuntimeApiAddress, commands: readonl
       if (to <= delivered) return;
       const index = timings.length;
       const bytesOfLines = delivered >= offset ? chunk.subarray(delivered - offset, to - offset) : Buffer.concat([...carry, chunk.subarray(0, to - offset)]);
-      const lines = bytesOfLines.toString('utf8');
       carry = [];
       if (delivered === answerStart) {
-        const refusal = haproxyRefusal(lines.slice(0, lines.indexOf('\n')), commands[index] as string, target);
+        const newline = bytesOfLines.indexOf(10);
+        const firstLine = bytesOfLines.toString('utf8', 0, newline < 0 ? bytesOfLines.length : newline);
+        const refusal = haproxyRefusal(firstLine, commands[index] as string, target);
         if (refusal) throw refusal;
       }
       delivered = to;
-      (sinks[index] as AnswerSink).write(lines);
+      const sink = sinks[index] as AnswerSink;
+      if ('writeBytes' in sink) sink.writeBytes(bytesOfLines);
+      else sink.write(bytesOfLines.toString('utf8'));
     };
 
     const onChunk = (chunk: Buffer, offset: number): void => {

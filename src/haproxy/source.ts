@@ -79,6 +79,7 @@ export class SocketSource implements HaproxySource {
 
   /** The last answer's size, so the next parse allocates once. */
   private lastCommaCount = 4096;
+  private lastByteCount = 64 * 1024;
 
   constructor(private readonly address: RuntimeApiAddress) {
     this.target = describeAddress(address);
@@ -106,6 +107,7 @@ export class SocketSource implements HaproxySource {
       return builder;
     };
     const stat = new StatParser({
+      expectedBytes: this.lastByteCount,
       expectedCommas: this.lastCommaCount,
       onRow: (row, rowColumns) => {
         if (builder !== null) return builder.add(row);
@@ -129,6 +131,7 @@ export class SocketSource implements HaproxySource {
     columns ??= table.columns;
     const snapshot = (builder ?? build()).finish('socket', table, parsed(() => parseInfo(info.join(''))));
     this.lastCommaCount = stat.commaCount;
+    this.lastByteCount = stat.byteCount;
     return { snapshot, timings: [...statRead.value, ...stateRead.value] };
   }
 

@@ -3,7 +3,7 @@
 // moved column 100 within its own LTS branch), so a position is never trusted.
 
 import { ParseError } from './errors.js';
-import { digitsAt, eachLine } from './lines.js';
+import { digitsIn } from './lines.js';
 
 export type StatObjectType = 'frontend' | 'backend' | 'server' | 'listener';
 
@@ -32,32 +32,54 @@ export function parseStat(text: string): StatTable {
 }
 
 /**
- * Parses `show stat` piece by piece as it arrives; each piece holds whole lines. A row keeps its
- * line and where its commas are, and cuts a cell out only when it is read: 2.6 prints 150 columns,
- * nosrv reads a few dozen, and at 10,000 servers a string per cell is a million strings per read
- * that would all live until the scrape is answered.
+ * Parses `show stat` piece by piece as it arrives; each piece holds whole lines. The answer's bytes
+ * are kept in one buffer outside the JavaScript heap, and a row keeps where its line and commas
+ * are: a cell becomes a string only when it is read, and a number is read from the bytes. 2.6
+ * prints 150 columns and nosrv reads a few dozen; at 10,000 servers, 2.4 MB of text kept as
+ * strings until the scrape is answered was most of what the garbage collector had to copy.
  */
 export class StatParser {
   private columns: Map<string, number> | null = null;
   private typeIndex: number | undefined;
   private readonly rows: StatRow[] = [];
+  private readonly bytes: ByteStore;
   /** Every row's comma positions, one after the other: one allocation, not one per row. */
   private readonly commas: CommaStore;
   private readonly onRow: ((row: StatRow, columns: ReadonlyMap<string, number>) => void) | null;
+  /** The last row's proxy name: the rows of one proxy share one string. */
+  private lastProxy = '';
 
   /**
-   * `expectedCommas`: room to start with, such as the previous answer's count, so the store need
-   * not grow. `onRow`: told of each row as it is parsed.
+   * `expectedBytes`, `expectedCommas`: room to start with, such as the previous answer's, so
+   * nothing need grow. `onRow`: told of each row as it is parsed.
    */
-  constructor(options: { readonly expectedCommas?: number; readonly onRow?: (row: StatRow, columns: ReadonlyMap<string, number>) => void } = {}) {
+  constructor(
+    options: {
+      readonly expectedBytes?: number;
+      readonly expectedCommas?: number;
+      readonly onRow?: (row: StatRow, columns: ReadonlyMap<string, number>) => void;
+    } = {},
+  ) {
+    this.bytes = new ByteStore(Math.max(1024, options.expectedBytes ?? 64 * 1024));
     this.commas = new CommaStore(Math.max(1, options.expectedCommas ?? 4096));
     this.onRow = options.onRow ?? null;
   }
 
   write(lines: string): void {
-    eachLine(lines, (line) => {
-      if (line !== '') this.line(line);
-    });
+    this.writeBytes(Buffer.from(lines, 'utf8'));
+  }
+
+  /** Whole lines, as bytes; they are copied, so the caller may reuse `lines` afterwards. */
+  writeBytes(lines: Uint8Array): void {
+    const from = this.bytes.append(lines);
+    const to = this.bytes.length;
+    const bytes = this.bytes.buffer;
+    for (let start = from; start < to; ) {
+      let end = bytes.indexOf(10, start);
+      if (end < 0 || end > to) end = to;
+      if (end > start) this.line(start, end);
+      start = end + 1;
+    }
   }
 
   table(): StatTable {
@@ -70,23 +92,59 @@ export class StatParser {
     return this.commas.length;
   }
 
-  private line(line: string): void {
+  /** Bytes of the answer so far. */
+  get byteCount(): number {
+    return this.bytes.length;
+  }
+
+  private line(start: number, end: number): void {
     if (this.columns === null) {
-      this.columns = headerColumns(line);
+      this.columns = headerColumns(this.bytes.text(start, end));
       this.typeIndex = this.columns.get('type');
       return;
     }
     const first = this.commas.length;
-    const row = this.commas.scan(line) ? new LineRow(line, this.commas, first, this.commas.length - first) : new SplitRow(splitCsvLine(line));
+    const row = this.commas.scan(this.bytes.buffer, start, end)
+      ? new LineRow(this.bytes, start, end, this.commas, first, this.commas.length - first)
+      : new SplitRow(splitCsvLine(this.bytes.text(start, end)));
+    const proxy = row.cellIs(0, this.lastProxy) ? this.lastProxy : (row.cell(0) ?? '');
+    this.lastProxy = proxy;
     const name = row.cell(1) ?? '';
     const type = (this.typeIndex === undefined ? undefined : TYPES[row.number(this.typeIndex) ?? -1]) ?? typeFromName(name);
-    const typed = row.typed(row.cell(0) ?? '', name, type);
+    const typed = row.typed(proxy, name, type);
     this.rows.push(typed);
     this.onRow?.(typed, this.columns);
   }
 }
 
-/** Comma positions of many lines in one growing array (a line is far shorter than 65,536 characters). */
+/** An answer's bytes in one growing buffer, outside the JavaScript heap. */
+class ByteStore {
+  buffer: Buffer;
+  length = 0;
+
+  constructor(capacity: number) {
+    this.buffer = Buffer.allocUnsafe(capacity);
+  }
+
+  /** Copies `bytes` in; returns where they start. */
+  append(bytes: Uint8Array): number {
+    const start = this.length;
+    if (start + bytes.length > this.buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, start + bytes.length));
+      this.buffer.copy(grown, 0, 0, start);
+      this.buffer = grown;
+    }
+    this.buffer.set(bytes, start);
+    this.length = start + bytes.length;
+    return start;
+  }
+
+  text(start: number, end: number): string {
+    return this.buffer.toString('utf8', start, end);
+  }
+}
+
+/** Comma positions of many lines in one growing array (a line is far shorter than 65,536 bytes). */
 class CommaStore {
   positions: Uint16Array;
   length = 0;
@@ -95,21 +153,21 @@ class CommaStore {
     this.positions = new Uint16Array(capacity);
   }
 
-  /** Appends the line's comma positions; false (and nothing kept) when the line has quotes or is too long. */
-  scan(line: string): boolean {
-    if (line.length > 0xffff) return false;
-    const start = this.length;
-    for (let i = 0; i < line.length; i++) {
-      const code = line.charCodeAt(i);
-      if (code === 44) {
+  /** Appends the positions (from the line's start) of bytes[start, end)'s commas; false (and nothing kept) when the line has quotes or is too long. */
+  scan(bytes: Buffer, start: number, end: number): boolean {
+    if (end - start > 0xffff) return false;
+    const first = this.length;
+    for (let i = start; i < end; i++) {
+      const byte = bytes[i] as number;
+      if (byte === 44) {
         if (this.length === this.positions.length) {
           const grown = new Uint16Array(this.length * 2);
           grown.set(this.positions);
           this.positions = grown;
         }
-        this.positions[this.length++] = i;
-      } else if (code === 34) {
-        this.length = start;
+        this.positions[this.length++] = i - start;
+      } else if (byte === 34) {
+        this.length = first;
         return false;
       }
     }
@@ -127,6 +185,11 @@ abstract class Row implements StatRow {
     return cellNumber(this.cell(index));
   }
 
+  /** The cell is `text`, told without cutting it out. */
+  cellIs(index: number, text: string): boolean {
+    return this.cell(index) === text;
+  }
+
   typed(proxy: string, name: string, type: StatObjectType): this {
     this.proxy = proxy;
     this.name = name;
@@ -135,10 +198,12 @@ abstract class Row implements StatRow {
   }
 }
 
-/** A line without quotes: the cells stay in it. */
+/** A line without quotes: the cells stay in the answer's bytes. */
 class LineRow extends Row {
   constructor(
-    private readonly line: string,
+    private readonly bytes: ByteStore,
+    private readonly start: number,
+    private readonly end: number,
     private readonly commas: CommaStore,
     private readonly first: number,
     private readonly count: number,
@@ -147,23 +212,36 @@ class LineRow extends Row {
   }
 
   cell(index: number): string | undefined {
-    return index > this.count ? undefined : this.line.slice(this.start(index), this.end(index));
+    return index > this.count ? undefined : this.bytes.text(this.cellStart(index), this.cellEnd(index));
   }
 
-  /** Read from the line where it is a plain integer (almost every numeric cell), without cutting a string out. */
+  /** Read from the bytes where it is a plain integer (almost every numeric cell), without making a string. */
   override number(index: number): number | null {
     if (index > this.count) return null;
-    const start = this.start(index);
-    const end = this.end(index);
-    return start === end ? null : (digitsAt(this.line, start, end) ?? cellNumber(this.line.slice(start, end)));
+    const start = this.cellStart(index);
+    const end = this.cellEnd(index);
+    return start === end ? null : (digitsIn(this.bytes.buffer, start, end) ?? cellNumber(this.bytes.text(start, end)));
   }
 
-  private start(index: number): number {
-    return index === 0 ? 0 : (this.commas.positions[this.first + index - 1] as number) + 1;
+  override cellIs(index: number, text: string): boolean {
+    if (index > this.count) return false;
+    const start = this.cellStart(index);
+    if (this.cellEnd(index) - start !== text.length) return false;
+    const bytes = this.bytes.buffer;
+    for (let i = 0; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      // Past ASCII a character is not its byte.
+      if (code > 127 || bytes[start + i] !== code) return false;
+    }
+    return true;
   }
 
-  private end(index: number): number {
-    return index < this.count ? (this.commas.positions[this.first + index] as number) : this.line.length;
+  private cellStart(index: number): number {
+    return this.start + (index === 0 ? 0 : (this.commas.positions[this.first + index - 1] as number) + 1);
+  }
+
+  private cellEnd(index: number): number {
+    return index < this.count ? this.start + (this.commas.positions[this.first + index] as number) : this.end;
   }
 }
 
