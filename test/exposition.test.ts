@@ -61,6 +61,16 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
     });
   }
 
+  test('one cache through changing reads: each answer is the straightforward one for its read', async () => {
+    const watcher = watcherOf(lab, goingDown, down);
+    const cache = new SeriesCache();
+    // Back and forth, so cached families are replaced and their value arrays used again.
+    for (const snapshot of [lab, goingDown, lab, down, goingDown, goingDown]) {
+      const diagnosis = diagnosisOf(snapshot, watcher, PROCS);
+      await assertSameContent(fastExposition(snapshot, watcher, diagnosis, DEFAULTS, cache), straightforwardExposition(snapshot, watcher, diagnosis, DEFAULTS));
+    }
+  });
+
   test('3.3.0 columns read through the stats page, with a backend filter and no MAINT servers', async () => {
     const snapshot = buildSnapshot({ takenAt, source: 'stats_url', info: null, stat: parseStat(fixture('haproxy-3.3.0-stat.csv')), serversState: null });
     const watcher = watcherOf(snapshot);

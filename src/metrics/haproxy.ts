@@ -146,8 +146,8 @@ function writeProcess(out: ExpositionWriter, snapshot: Snapshot): void {
 }
 
 /** A value per object; null or undefined for none. */
-function column(count: number, value: (i: number) => number | null | undefined, extra = ''): SeriesColumn {
-  const values = new Float64Array(count);
+function column(cache: SeriesCache, count: number, value: (i: number) => number | null | undefined, extra = ''): SeriesColumn {
+  const values = cache.values(count);
   for (let i = 0; i < count; i++) values[i] = value(i) ?? NaN;
   return { extra, values };
 }
@@ -156,8 +156,8 @@ function column(count: number, value: (i: number) => number | null | undefined, 
  * `show stat` columns' numbers, scaled, all read in one pass over the rows: the hot loop of a
  * scrape. One pass per column went through 10,000 rows' lines thirty times, out of the CPU's cache.
  */
-function cellColumns(rows: readonly StatRow[], indexes: readonly number[], scales: readonly number[], extras: readonly string[]): SeriesColumn[] {
-  const columns = indexes.map(() => new Float64Array(rows.length));
+function cellColumns(cache: SeriesCache, rows: readonly StatRow[], indexes: readonly number[], scales: readonly number[], extras: readonly string[]): SeriesColumn[] {
+  const columns = indexes.map(() => cache.values(rows.length));
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i] as StatRow;
     for (let c = 0; c < indexes.length; c++) {
@@ -188,6 +188,7 @@ function writeStatFamilies(
     return index === undefined ? [] : [{ code, index }];
   }) : [];
   const columns = cellColumns(
+    cache,
     rows,
     [...present.map((p) => p.index), ...codes.map((c) => c.index)],
     [...present.map((p) => (p.f.ms ? 1 / 1000 : 1)), ...codes.map(() => 1)],
@@ -205,7 +206,7 @@ function proxyLabel(name: string): string {
 function writeFrontends(out: ExpositionWriter, cache: SeriesCache, stat: StatTable, frontends: readonly Frontend[]): void {
   const labelSets = cache.stableLabelSets('frontend', frontends.map((f) => proxyLabel(f.name)));
   writeStatFamilies(out, cache, stat, 'frontend', FRONTEND_FAMILIES, frontends.map((f) => f.row), labelSets);
-  const utilization = column(frontends.length, (i) => {
+  const utilization = column(cache, frontends.length, (i) => {
     const f = frontends[i] as Frontend;
     return f.sessions.limit ? f.sessions.current / f.sessions.limit : null;
   });
@@ -219,7 +220,7 @@ function writeBackends(out: ExpositionWriter, cache: SeriesCache, stat: StatTabl
   writeStatFamilies(out, cache, stat, 'backend', BACKEND_FAMILIES, withRow.map((b) => b.row as StatRow), rowLabelSets);
 
   const perBackend = (name: string, type: MetricType, help: string, value: (b: Backend) => number | null): void =>
-    cache.family(out, name, type, help, labelSets, [column(backends.length, (i) => value(backends[i] as Backend))]);
+    cache.family(out, name, type, help, labelSets, [column(cache, backends.length, (i) => value(backends[i] as Backend))]);
   perBackend('haproxy_backend_servers', 'gauge', 'Servers configured, backups included.', (b) => b.counts.total);
   perBackend('haproxy_backend_up_servers', 'gauge', 'Servers that can take a new request: UP, not MAINT, DRAIN or NOLB, weight above 0; backups counted.', (b) => b.counts.usable);
   perBackend('haproxy_backend_no_up_servers', 'gauge', '1 when no server of the backend can take a new request: HAProxy answers 503.', (b) => (b.noUsableServer ? 1 : 0));
@@ -233,27 +234,28 @@ function writeServers(out: ExpositionWriter, cache: SeriesCache, stat: StatTable
   const groups = collect.serverMetrics;
   if (groups.size === 0) return;
   const servers: Server[] = [];
-  const fresh: string[] = [];
   for (const b of backends) {
-    const proxy = proxyLabel(b.name);
-    for (const s of b.servers) {
-      if (collect.noMaint && s.state === 'maint') continue;
-      servers.push(s);
-      fresh.push(`${proxy},server="${escapeLabelValue(s.name)}"`);
-    }
+    for (const s of b.servers) if (!(collect.noMaint && s.state === 'maint')) servers.push(s);
   }
-  const labelSets = cache.stableLabelSets('server', fresh);
   const n = servers.length;
+  const serverAt = (i: number): Server => servers[i] as Server;
+  const labelSets = cache.labelSetsByName(
+    'server',
+    n,
+    (i) => serverAt(i).backend,
+    (i) => serverAt(i).name,
+    (i) => `${proxyLabel(serverAt(i).backend)},server="${escapeLabelValue(serverAt(i).name)}"`,
+  );
   writeStatFamilies(out, cache, stat, 'server', SERVER_FAMILIES.filter((f) => groups.has(f.group)), servers.map((s) => s.row), labelSets, groups.has('traffic'));
   const perServer = (name: string, help: string, value: (s: Server) => number | null | undefined): void =>
-    cache.family(out, name, 'gauge', help, labelSets, [column(n, (i) => value(servers[i] as Server))]);
+    cache.family(out, name, 'gauge', help, labelSets, [column(cache, n, (i) => value(servers[i] as Server))]);
 
   if (groups.has('state')) {
-    const byState = SERVER_STATES.map((state) => column(n, (i) => ((servers[i] as Server).state === state ? 1 : null), `,state="${state}"`));
+    const byState = SERVER_STATES.map((state) => column(cache, n, (i) => ((servers[i] as Server).state === state ? 1 : null), `,state="${state}"`));
     cache.family(out, 'haproxy_server_state', 'gauge', "1 for the server's current state (up, down, maint, drain, nolb); only that state's series exists.", labelSets, byState);
     const checkStatus = (s: Server): string | null => (s.check?.status && !s.check.paused ? s.check.status : null);
     const statuses = [...new Set(servers.map(checkStatus).filter((x): x is string => x !== null))].sort();
-    const byStatus = statuses.map((status) => column(n, (i) => (checkStatus(servers[i] as Server) === status ? 1 : null), `,status="${escapeLabelValue(status)}"`));
+    const byStatus = statuses.map((status) => column(cache, n, (i) => (checkStatus(servers[i] as Server) === status ? 1 : null), `,status="${escapeLabelValue(status)}"`));
     cache.family(out, 'haproxy_server_check_status', 'gauge', "1 for the status of the server's last health check (L4CON, L7STS, L7OK, ...); absent without a check or while checks are paused (MAINT).", labelSets, byStatus);
     perServer('haproxy_server_checks_until_down', 'Failed health checks left before HAProxy marks the server DOWN (0 once DOWN).', (s) => s.check?.failuresUntilDown);
     // HAProxy counts whole seconds since the change: the change's second, stable from scrape to scrape.
@@ -266,7 +268,7 @@ function writeServers(out: ExpositionWriter, cache: SeriesCache, stat: StatTable
   }
   if (groups.has('changes')) {
     const counts = servers.map((s) => watcher.changesOf(s.backend, s.name));
-    const byState = SERVER_STATES.map((to) => column(n, (i) => counts[i]?.[to], `,to="${to}"`));
+    const byState = SERVER_STATES.map((to) => column(cache, n, (i) => counts[i]?.[to], `,to="${to}"`));
     cache.family(out, 'haproxy_server_state_changes_total', 'counter', 'State changes the watcher saw, by the state entered.', labelSets, byState);
   }
 }
@@ -276,7 +278,7 @@ export function writeDiagnosisMetrics(out: ExpositionWriter, diagnosis: Diagnosi
   const filter = options.collect.backends;
   const family = (name: string, label: 'cause' | 'risk', help: string, codes: readonly string[], objects: ReadonlyArray<{ labels: string; findings: readonly Finding[] }>): void => {
     const labelSets = options.cache.stableLabelSets(name, objects.map((o) => o.labels));
-    const columns = codes.map((code) => column(objects.length, (i) => ((objects[i] as { findings: readonly Finding[] }).findings.some((f) => f.code === code) ? 1 : 0), `,${label}="${code}"`));
+    const columns = codes.map((code) => column(options.cache, objects.length, (i) => ((objects[i] as { findings: readonly Finding[] }).findings.some((f) => f.code === code) ? 1 : 0), `,${label}="${code}"`));
     options.cache.family(out, name, 'gauge', help, labelSets, columns);
   };
   const backends = filter ? diagnosis.backends.filter((b) => filter.test(b.name)) : diagnosis.backends;
