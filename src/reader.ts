@@ -50,11 +50,15 @@ class FailureLog {
 }
 
 /**
- * The watcher's share of HAProxy's time at most: a poll waits until the last one's answer is at
- * most this fraction of the time since it was asked. HAProxy takes about 10 ms to write
- * `show servers state` of 10,000 servers, so there the watcher polls every 2 s, not every 1 s.
+ * The watcher's share of HAProxy's time at most: a poll waits until HAProxy's typical answer (the
+ * median of the last few) is at most this fraction of the time since the last poll was asked.
+ * HAProxy takes about 10 ms to write `show servers state` of 10,000 servers, so there the watcher
+ * polls every 2 s, not every 1 s.
  */
 export const WATCHER_SHARE_OF_HAPROXY = 0.01;
+
+/** How many of the watcher's last answers its spacing is the median of. */
+const RECENT_ANSWERS = 5;
 
 export type PollResult = 'observed' | 'failed' | 'skipped_busy' | 'skipped_share';
 
@@ -63,7 +67,9 @@ export class HaproxyReader {
   private polling = false;
   /** performance.now() before which a poll would take more than the watcher's share. */
   private nextPollAt = 0;
-  private lastAnswerMs = 0;
+  /** The median of the recent answers' times. */
+  private typicalAnswerMs = 0;
+  private readonly recentAnswersMs: number[] = [];
   private shareSaid = false;
   private readonly log: Logger;
   private readonly haproxyFailures: FailureLog;
@@ -106,8 +112,8 @@ export class HaproxyReader {
 
   /**
    * The watcher's poll between scrapes: servers' conditions only. Skipped while a poll or a full
-   * read runs (the read observes the servers too), and while the last poll's answer is more than
-   * the watcher's share of the time since it was asked.
+   * read runs (the read observes the servers too), and while HAProxy's typical answer is more
+   * than the watcher's share of the time since the last poll was asked.
    */
   async poll(): Promise<PollResult> {
     const started = performance.now();
@@ -116,7 +122,7 @@ export class HaproxyReader {
     else if (started < this.nextPollAt) {
       result = 'skipped_share';
       // Said once: the watcher then polls less often than --watch.interval.
-      if (!this.shareSaid) this.log.info({ answerMs: Math.round(this.lastAnswerMs) }, "the watcher skips polls to stay below 1% of HAProxy's time: it answers show servers state slowly");
+      if (!this.shareSaid) this.log.info({ answerMs: Math.round(this.typicalAnswerMs) }, "the watcher skips polls to stay below 1% of HAProxy's time: it answers show servers state slowly");
       this.shareSaid = true;
     }
     else {
@@ -139,9 +145,13 @@ export class HaproxyReader {
     return result;
   }
 
+  /** Spaced by the median of the last answers, so one slow answer (HAProxy busy for a moment) does not stop the watcher for a minute. */
   private spacePolls(started: number, answerSeconds: number): void {
-    this.lastAnswerMs = answerSeconds * 1000;
-    this.nextPollAt = started + this.lastAnswerMs / WATCHER_SHARE_OF_HAPROXY;
+    this.recentAnswersMs.push(answerSeconds * 1000);
+    if (this.recentAnswersMs.length > RECENT_ANSWERS) this.recentAnswersMs.shift();
+    const sorted = [...this.recentAnswersMs].sort((a, b) => a - b);
+    this.typicalAnswerMs = sorted[Math.floor(sorted.length / 2)] as number;
+    this.nextPollAt = started + this.typicalAnswerMs / WATCHER_SHARE_OF_HAPROXY;
   }
 
   private async readNow(deadline: number): Promise<ReadResult> {

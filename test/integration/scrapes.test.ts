@@ -138,6 +138,13 @@ test("the watcher's polls stay below 1% of HAProxy's time: a slow answer spaces 
     assert.equal(await quick.poll(), 'observed');
     const [first, second] = [quick.poll(), quick.poll()];
     assert.deepEqual([await first, await second], ['observed', 'skipped_busy']);
+
+    // The spacing follows the median of the last answers: one slow answer does not stop the
+    // watcher, answers that stay slow do.
+    answerSeconds = 0.05;
+    assert.equal(await quick.poll(), 'observed', 'before it, answers of 0 and 0 s');
+    assert.equal(await quick.poll(), 'observed', 'before it, answers of 0, 0 and 0.05 s: the median is 0');
+    assert.equal(await quick.poll(), 'skipped_share', 'before it, answers of 0, 0, 0.05 and 0.05 s');
   } finally {
     await haproxy.stop();
   }
