@@ -110,8 +110,7 @@ export interface Server {
   readonly status: string;
   /** Null when the server has no health check (`no check`, or it tracks another). */
   readonly check: HealthCheck | null;
-  readonly sessions: { readonly current: number; readonly limit: number | null; readonly total: number };
-  readonly queue: { readonly current: number; readonly limit: number | null };
+  readonly sessions: { readonly current: number; readonly limit: number | null };
   /** When its operational state last changed, in ms since the epoch. */
   readonly lastChangeAt: number | null;
   readonly row: StatRow;
@@ -190,9 +189,7 @@ function statColumns(columns: ReadonlyMap<string, number>) {
     bck: at('bck'),
     scur: at('scur'),
     slim: at('slim'),
-    stot: at('stot'),
     qcur: at('qcur'),
-    qlimit: at('qlimit'),
     checkStatus: at('check_status'),
     checkDesc: at('check_desc'),
     lastChk: at('last_chk'),
@@ -345,8 +342,7 @@ export class SnapshotBuilder {
       address: text(row, c.addr) || (runtime ? hostPort(runtime.address, runtime.port) : null),
       status,
       check: this.check(row, runtime, condition.state),
-      sessions: { current: num(row, c.scur) ?? 0, limit: num(row, c.slim), total: num(row, c.stot) ?? 0 },
-      queue: { current: num(row, c.qcur) ?? 0, limit: num(row, c.qlimit) },
+      sessions: { current: num(row, c.scur) ?? 0, limit: num(row, c.slim) },
       lastChangeAt: secondsSinceChange === null ? null : this.takenAt - secondsSinceChange * 1000,
       row,
     };
