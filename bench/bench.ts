@@ -1,7 +1,8 @@
 // npm run bench: a real HAProxy with generated backends, measured in one interleaved run against
 // the raw `show stat` read through the socket (the floor any exporter stands on): nosrv's
 // /metrics, the least time nosrv's answer could take (bench/floor.ts), HAProxy's built-in
-// exporter (promex) and Debian's prometheus-haproxy-exporter (the Go exporter). Each exporter runs as its own process so its CPU time and peak RSS are its own.
+// exporter (promex) and Debian's prometheus-haproxy-exporter (the Go exporter). Each exporter
+// runs as its own process so its CPU time and peak RSS are its own.
 // Writes the tables into docs/benchmarks.md between its bench markers.
 
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';

@@ -65,8 +65,8 @@ export type PollResult = 'observed' | 'failed' | 'skipped_busy' | 'skipped_share
 export class HaproxyReader {
   private inFlight: Promise<ReadResult> | null = null;
   private polling = false;
-  /** performance.now() before which a poll would take more than the watcher's share. */
-  private nextPollAt = 0;
+  /** performance.now() when the last poll that was answered was asked. */
+  private lastPollAt = 0;
   /** The median of the recent answers' times. */
   private typicalAnswerMs = 0;
   private readonly recentAnswersMs: number[] = [];
@@ -119,20 +119,19 @@ export class HaproxyReader {
     const started = performance.now();
     let result: PollResult;
     if (this.polling || this.inFlight) result = 'skipped_busy';
-    else if (started < this.nextPollAt) {
+    else if (started < this.lastPollAt + this.typicalAnswerMs / WATCHER_SHARE_OF_HAPROXY) {
       result = 'skipped_share';
       // Said once: the watcher then polls less often than --watch.interval.
       if (!this.shareSaid) this.log.info({ answerMs: Math.round(this.typicalAnswerMs) }, "the watcher skips polls to stay below 1% of HAProxy's time: it answers show servers state slowly");
       this.shareSaid = true;
-    }
-    else {
+    } else {
       this.polling = true;
       try {
         const deadline = Date.now() + this.options.timeoutMs;
         const { observations, answerSeconds } = await beforeDeadline(this.source.readServerConditions(deadline), deadline, this.source.target);
         this.watcher.observe(observations, null, Date.now());
         this.haproxyFailures.report(null);
-        this.spacePolls(started, answerSeconds);
+        this.answered(started, answerSeconds);
         result = 'observed';
       } catch (err) {
         this.count(this.reportHaproxy(asReadError(err, this.source.target)));
@@ -145,13 +144,13 @@ export class HaproxyReader {
     return result;
   }
 
-  /** Spaced by the median of the last answers, so one slow answer (HAProxy busy for a moment) does not stop the watcher for a minute. */
-  private spacePolls(started: number, answerSeconds: number): void {
+  /** Polls are spaced by the median of the last answers, so one slow answer (HAProxy busy for a moment) does not stop the watcher for a minute. */
+  private answered(started: number, answerSeconds: number): void {
+    this.lastPollAt = started;
     this.recentAnswersMs.push(answerSeconds * 1000);
     if (this.recentAnswersMs.length > RECENT_ANSWERS) this.recentAnswersMs.shift();
     const sorted = [...this.recentAnswersMs].sort((a, b) => a - b);
     this.typicalAnswerMs = sorted[Math.floor(sorted.length / 2)] as number;
-    this.nextPollAt = started + this.typicalAnswerMs / WATCHER_SHARE_OF_HAPROXY;
   }
 
   private async readNow(deadline: number): Promise<ReadResult> {

@@ -6,7 +6,7 @@ import { checkStatusByNumber } from '../parse/checkStatus.js';
 import { ParseError } from '../parse/errors.js';
 import { parseInfo } from '../parse/info.js';
 import { parseServersState, ServersStateParser, type ServerStateRow } from '../parse/serversState.js';
-import { cell, numberCell, parseStat, StatParser, type StatRow, type StatTable } from '../parse/stat.js';
+import { cell, numberCell, parseStat, StatParser, type StatTable } from '../parse/stat.js';
 import { buildSnapshot, conditionFromRuntime, conditionFromStatus, SnapshotBuilder, type ServerCondition, type ServerListener, type Snapshot, type SourceKind } from '../snapshot.js';
 import { fromSystemError, HaproxyReadError } from './errors.js';
 import { describeAddress, runShowCommands, socatCommand, streamShowCommands, type CommandTiming, type RuntimeApiAddress } from './runtimeApi.js';
@@ -89,7 +89,8 @@ export class SocketSource implements HaproxySource {
   /**
    * `show servers state` and `show info;show stat` on two connections at once, each server built
    * (and told to `onServer`) as its `show stat` row arrives: at 10,000 servers the work is done
-   * while HAProxy is still writing. Rows that arrive before the servers' states wait for them.
+   * while HAProxy is still writing. Rows that arrive before the servers' states are built when
+   * they come.
    */
   async readSnapshot(deadline: number, onServer: ServerListener | null = null): Promise<Reading> {
     const takenAt = Date.now();
@@ -98,28 +99,19 @@ export class SocketSource implements HaproxySource {
     const info: string[] = [];
     let runtime: ServerStateRow[] | null = null;
     let builder: SnapshotBuilder | null = null;
-    let columns: ReadonlyMap<string, number> | null = null;
-    const waiting: StatRow[] = [];
-    const build = (): SnapshotBuilder => {
-      builder = new SnapshotBuilder(columns as ReadonlyMap<string, number>, takenAt, runtime, onServer);
-      for (const row of waiting) builder.add(row);
-      waiting.length = 0;
+    const stat = new StatParser({ expectedBytes: this.lastByteCount, expectedCommas: this.lastCommaCount, onRow: (row) => builder?.add(row) });
+    /** Once the servers' states are in: the rows that came before them, then each as it comes. */
+    const startBuilding = (): SnapshotBuilder => {
+      const { columns, rows } = stat.table();
+      builder = new SnapshotBuilder(columns, takenAt, runtime, onServer);
+      for (const row of rows) builder.add(row);
       return builder;
     };
-    const stat = new StatParser({
-      expectedBytes: this.lastByteCount,
-      expectedCommas: this.lastCommaCount,
-      onRow: (row, rowColumns) => {
-        if (builder !== null) return builder.add(row);
-        columns = rowColumns;
-        waiting.push(row);
-      },
-    });
     const [stateRead, statRead] = await Promise.allSettled([
       parsed(() =>
         streamShowCommands(this.address, ['show servers state'], [state], options).then((timings) => {
           runtime = state.rows();
-          if (columns !== null) build();
+          if (stat.started) startBuilding();
           return timings;
         }),
       ),
@@ -128,8 +120,7 @@ export class SocketSource implements HaproxySource {
     if (stateRead.status === 'rejected') throw stateRead.reason;
     if (statRead.status === 'rejected') throw statRead.reason;
     const table = parsed(() => stat.table());
-    columns ??= table.columns;
-    const snapshot = (builder ?? build()).finish('socket', table, parsed(() => parseInfo(info.join(''))));
+    const snapshot = (builder ?? startBuilding()).finish('socket', table, parsed(() => parseInfo(info.join(''))));
     this.lastCommaCount = stat.commaCount;
     this.lastByteCount = stat.byteCount;
     return { snapshot, timings: [...statRead.value, ...stateRead.value] };

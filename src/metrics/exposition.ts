@@ -92,35 +92,26 @@ interface CachedFamily {
  */
 export class SeriesCache {
   private readonly families = new Map<string, CachedFamily>();
-  private readonly labelSetsByKind = new Map<string, readonly string[]>();
-  private readonly namesByKind = new Map<string, { readonly first: string[]; readonly second: string[]; readonly labelSets: readonly string[] }>();
+  private readonly namesByKind = new Map<string, { readonly proxies: string[]; readonly servers: string[]; readonly labelSets: readonly string[] }>();
   /** Value arrays no family holds any more, for the next columns: at 10,000 servers, 5 MB a scrape not allocated. */
   private readonly spare: Float64Array[] = [];
 
-  /** Last scrape's label sets for this kind of object when they are the same, so families compare them at once. */
-  stableLabelSets(kind: string, labelSets: readonly string[]): readonly string[] {
-    const previous = this.labelSetsByKind.get(kind);
-    if (previous !== undefined && sameStrings(previous, labelSets)) return previous;
-    this.labelSetsByKind.set(kind, labelSets);
-    return labelSets;
-  }
-
   /**
-   * The label sets of `count` objects named by two strings each (a proxy and a server): last
-   * scrape's when every name is the same, else built with `make`. Unlike `stableLabelSets`, no
-   * label set is built when nothing changed.
+   * The label sets of `count` objects, each named by a proxy and, for a server, its own name: last
+   * scrape's when every name is the same (so families compare them at once, and none is built
+   * again), else built with `make`.
    */
-  labelSetsByName(kind: string, count: number, first: (i: number) => string, second: (i: number) => string, make: (i: number) => string): readonly string[] {
+  labelSets(kind: string, count: number, proxy: (i: number) => string, server: ((i: number) => string) | null, make: (i: number) => string): readonly string[] {
     const previous = this.namesByKind.get(kind);
-    if (previous !== undefined && previous.first.length === count) {
+    if (previous !== undefined && previous.proxies.length === count) {
       let same = true;
-      for (let i = 0; i < count && same; i++) same = previous.first[i] === first(i) && previous.second[i] === second(i);
+      for (let i = 0; i < count && same; i++) same = previous.proxies[i] === proxy(i) && (server === null || previous.servers[i] === server(i));
       if (same) return previous.labelSets;
     }
-    const names = { first: [] as string[], second: [] as string[], labelSets: [] as string[] };
+    const names = { proxies: [] as string[], servers: [] as string[], labelSets: [] as string[] };
     for (let i = 0; i < count; i++) {
-      names.first.push(first(i));
-      names.second.push(second(i));
+      names.proxies.push(proxy(i));
+      if (server !== null) names.servers.push(server(i));
       names.labelSets.push(make(i));
     }
     this.namesByKind.set(kind, names);

@@ -204,7 +204,7 @@ function proxyLabel(name: string): string {
 }
 
 function writeFrontends(out: ExpositionWriter, cache: SeriesCache, stat: StatTable, frontends: readonly Frontend[]): void {
-  const labelSets = cache.stableLabelSets('frontend', frontends.map((f) => proxyLabel(f.name)));
+  const labelSets = cache.labelSets('frontend', frontends.length, (i) => (frontends[i] as Frontend).name, null, (i) => proxyLabel((frontends[i] as Frontend).name));
   writeStatFamilies(out, cache, stat, 'frontend', FRONTEND_FAMILIES, frontends.map((f) => f.row), labelSets);
   const utilization = column(cache, frontends.length, (i) => {
     const f = frontends[i] as Frontend;
@@ -214,9 +214,10 @@ function writeFrontends(out: ExpositionWriter, cache: SeriesCache, stat: StatTab
 }
 
 function writeBackends(out: ExpositionWriter, cache: SeriesCache, stat: StatTable, backends: readonly Backend[], watcher: Watcher): void {
-  const labelSets = cache.stableLabelSets('backend', backends.map((b) => proxyLabel(b.name)));
+  const labelSets = cache.labelSets('backend', backends.length, (i) => (backends[i] as Backend).name, null, (i) => proxyLabel((backends[i] as Backend).name));
   const withRow = backends.flatMap((b) => (b.row ? [b] : []));
-  const rowLabelSets = withRow.length === backends.length ? labelSets : cache.stableLabelSets('backend row', withRow.map((b) => proxyLabel(b.name)));
+  const rowLabelSets =
+    withRow.length === backends.length ? labelSets : cache.labelSets('backend row', withRow.length, (i) => (withRow[i] as Backend).name, null, (i) => proxyLabel((withRow[i] as Backend).name));
   writeStatFamilies(out, cache, stat, 'backend', BACKEND_FAMILIES, withRow.map((b) => b.row as StatRow), rowLabelSets);
 
   const perBackend = (name: string, type: MetricType, help: string, value: (b: Backend) => number | null): void =>
@@ -239,7 +240,7 @@ function writeServers(out: ExpositionWriter, cache: SeriesCache, stat: StatTable
   }
   const n = servers.length;
   const serverAt = (i: number): Server => servers[i] as Server;
-  const labelSets = cache.labelSetsByName(
+  const labelSets = cache.labelSets(
     'server',
     n,
     (i) => serverAt(i).backend,
@@ -276,18 +277,21 @@ function writeServers(out: ExpositionWriter, cache: SeriesCache, stat: StatTable
 /** The diagnosis as 0/1 series: every code for every object, so alerts see 0 before a 503. */
 export function writeDiagnosisMetrics(out: ExpositionWriter, diagnosis: Diagnosis, options: RenderOptions): void {
   const filter = options.collect.backends;
-  const family = (name: string, label: 'cause' | 'risk', help: string, codes: readonly string[], objects: ReadonlyArray<{ labels: string; findings: readonly Finding[] }>): void => {
-    const labelSets = options.cache.stableLabelSets(name, objects.map((o) => o.labels));
-    const columns = codes.map((code) => column(options.cache, objects.length, (i) => ((objects[i] as { findings: readonly Finding[] }).findings.some((f) => f.code === code) ? 1 : 0), `,${label}="${code}"`));
+  /** `proxy` is null for the process, which has no label. */
+  type Found = { readonly proxy: string | null; readonly findings: readonly Finding[] };
+  const family = (name: string, label: 'cause' | 'risk', help: string, codes: readonly string[], objects: readonly Found[]): void => {
+    const at = (i: number): Found => objects[i] as Found;
+    const labelSets = options.cache.labelSets(name, objects.length, (i) => at(i).proxy ?? '', null, (i) => (at(i).proxy === null ? '' : proxyLabel(at(i).proxy as string)));
+    const columns = codes.map((code) => column(options.cache, objects.length, (i) => (at(i).findings.some((f) => f.code === code) ? 1 : 0), `,${label}="${code}"`));
     options.cache.family(out, name, 'gauge', help, labelSets, columns);
   };
   const backends = filter ? diagnosis.backends.filter((b) => filter.test(b.name)) : diagnosis.backends;
-  family('haproxy_backend_503_cause', 'cause', '1 while HAProxy answers 503 for this backend for this cause.', BACKEND_CAUSES, backends.map((b) => ({ labels: proxyLabel(b.name), findings: b.causes })));
-  family('haproxy_backend_503_risk', 'risk', '1 while this risk of a 503 holds for the backend.', BACKEND_RISKS, backends.map((b) => ({ labels: proxyLabel(b.name), findings: b.risks })));
+  family('haproxy_backend_503_cause', 'cause', '1 while HAProxy answers 503 for this backend for this cause.', BACKEND_CAUSES, backends.map((b) => ({ proxy: b.name, findings: b.causes })));
+  family('haproxy_backend_503_risk', 'risk', '1 while this risk of a 503 holds for the backend.', BACKEND_RISKS, backends.map((b) => ({ proxy: b.name, findings: b.risks })));
   const frontends = diagnosis.frontends;
-  family('haproxy_frontend_503_cause', 'cause', '1 while HAProxy answers 503 on this frontend for this cause.', FRONTEND_CAUSES, frontends.map((f) => ({ labels: proxyLabel(f.name), findings: f.causes })));
-  family('haproxy_frontend_503_risk', 'risk', '1 while this risk of a 503 holds for the frontend.', FRONTEND_RISKS, frontends.map((f) => ({ labels: proxyLabel(f.name), findings: f.risks })));
+  family('haproxy_frontend_503_cause', 'cause', '1 while HAProxy answers 503 on this frontend for this cause.', FRONTEND_CAUSES, frontends.map((f) => ({ proxy: f.name, findings: f.causes })));
+  family('haproxy_frontend_503_risk', 'risk', '1 while this risk of a 503 holds for the frontend.', FRONTEND_RISKS, frontends.map((f) => ({ proxy: f.name, findings: f.risks })));
   if (!diagnosis.process.known) return;
-  family('haproxy_process_503_cause', 'cause', '1 while this process-wide cause of 503s holds (from the master CLI).', PROCESS_CAUSES, [{ labels: '', findings: diagnosis.process.causes }]);
-  family('haproxy_process_503_risk', 'risk', '1 while this process-wide risk holds (from the master CLI).', PROCESS_RISKS, [{ labels: '', findings: diagnosis.process.risks }]);
+  family('haproxy_process_503_cause', 'cause', '1 while this process-wide cause of 503s holds (from the master CLI).', PROCESS_CAUSES, [{ proxy: null, findings: diagnosis.process.causes }]);
+  family('haproxy_process_503_risk', 'risk', '1 while this process-wide risk holds (from the master CLI).', PROCESS_RISKS, [{ proxy: null, findings: diagnosis.process.risks }]);
 }

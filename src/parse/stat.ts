@@ -45,7 +45,7 @@ export class StatParser {
   private readonly bytes: ByteStore;
   /** Every row's comma positions, one after the other: one allocation, not one per row. */
   private readonly commas: CommaStore;
-  private readonly onRow: ((row: StatRow, columns: ReadonlyMap<string, number>) => void) | null;
+  private readonly onRow: ((row: StatRow) => void) | null;
   /** The last row's proxy name: the rows of one proxy share one string. */
   private lastProxy = '';
 
@@ -57,7 +57,7 @@ export class StatParser {
     options: {
       readonly expectedBytes?: number;
       readonly expectedCommas?: number;
-      readonly onRow?: (row: StatRow, columns: ReadonlyMap<string, number>) => void;
+      readonly onRow?: (row: StatRow) => void;
     } = {},
   ) {
     this.bytes = new ByteStore(Math.max(1024, options.expectedBytes ?? 64 * 1024));
@@ -87,6 +87,11 @@ export class StatParser {
     return { columns: this.columns, rows: this.rows };
   }
 
+  /** The header line is in: `table()` has the columns and the rows so far. */
+  get started(): boolean {
+    return this.columns !== null;
+  }
+
   /** Commas seen in the rows so far. */
   get commaCount(): number {
     return this.commas.length;
@@ -113,7 +118,7 @@ export class StatParser {
     const type = (this.typeIndex === undefined ? undefined : TYPES[row.number(this.typeIndex) ?? -1]) ?? typeFromName(name);
     const typed = row.typed(proxy, name, type);
     this.rows.push(typed);
-    this.onRow?.(typed, this.columns);
+    this.onRow?.(typed);
   }
 }
 
