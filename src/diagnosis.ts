@@ -163,7 +163,8 @@ function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: Diagnosi
   const limited = usable.filter((s) => s.sessions.limit !== null && s.sessions.limit > 0);
   const allFull = usable.length > 0 && limited.length === usable.length && limited.every((s) => s.sessions.current >= (s.sessions.limit as number));
   const queueBudget = config ? (config.timeoutQueueMs ?? config.timeoutConnectMs) : null;
-  const capacityEvidence = limited.map((s) => `${s.name}: ${s.sessions.current}/${s.sessions.limit} sessions (maxconn)`);
+  // Built only for a finding that shows it: at 10,000 servers, 10,000 strings a read otherwise.
+  const capacityEvidence = (): string[] => limited.map((s) => `${s.name}: ${s.sessions.current}/${s.sessions.limit} sessions (maxconn)`);
   const capacityFixes = (): Pick<Finding, 'fix' | 'advice'> => ({
     fix: limited.map((s) => cmd(`set maxconn server ${b.name}/${s.name} ${(s.sessions.limit as number) * 2}`)),
     advice: [
@@ -175,7 +176,7 @@ function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: Diagnosi
     causes.push({
       code: 'pool_exhausted',
       summary: `Every usable server of ${b.name} is at maxconn and ${count(b.queue, 'request waits', 'requests wait')} in the queue: they get 503 once "timeout queue" passes${queueBudget !== null ? ` (${formatMs(queueBudget)})` : ''}.`,
-      evidence: [...capacityEvidence, `${b.queue} queued in the backend (qcur).`],
+      evidence: [...capacityEvidence(), `${b.queue} queued in the backend (qcur).`],
       ...capacityFixes(),
     });
   }
@@ -217,7 +218,7 @@ function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: Diagnosi
     risks.push({
       code: 'near_maxconn',
       summary: `${b.name} uses ${Math.round(utilization * 100)}% of its servers' maxconn: at 100% new requests queue, then get 503.`,
-      evidence: capacityEvidence,
+      evidence: capacityEvidence(),
       ...capacityFixes(),
     });
   }
@@ -225,7 +226,7 @@ function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: Diagnosi
     risks.push({
       code: 'queueing',
       summary: `${count(b.queue, 'request is', 'requests are')} waiting in ${b.name}'s queue: if they wait past "timeout queue"${queueBudget !== null ? ` (${formatMs(queueBudget)})` : ''} they get 503.`,
-      evidence: [`${b.queue} queued in the backend (qcur).`, ...capacityEvidence],
+      evidence: [`${b.queue} queued in the backend (qcur).`, ...capacityEvidence()],
       ...capacityFixes(),
     });
   }
