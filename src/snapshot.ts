@@ -3,7 +3,7 @@
 
 import { checkStatusDescription, checkStatusByNumber } from './parse/checkStatus.js';
 import type { Info } from './parse/info.js';
-import { ADMIN, CHECK_STATE, type ServerStateRow } from './parse/serversState.js';
+import { ADMIN, CHECK_STATE, type OpState, type ServersState } from './parse/serversState.js';
 import type { StatRow, StatTable } from './parse/stat.js';
 import { parseStatus } from './parse/status.js';
 
@@ -26,8 +26,7 @@ const DOWN: ServerCondition = Object.freeze({ state: 'down', held: Object.freeze
 const NOLB: ServerCondition = Object.freeze({ state: 'nolb', held: Object.freeze([]), usable: false });
 
 /** The condition from `show servers state`: the operational state plus the admin bit field. */
-export function conditionFromRuntime(row: Pick<ServerStateRow, 'opState' | 'adminState' | 'userWeight'>): ServerCondition {
-  const admin = row.adminState;
+export function conditionFromRuntime(opState: OpState, admin: number, userWeight: number): ServerCondition {
   if (admin & (ADMIN.FMAINT | ADMIN.IMAINT | ADMIN.CMAINT | ADMIN.RMAINT)) {
     const maint: HoldReason[] = [];
     if (admin & ADMIN.FMAINT) maint.push('forced');
@@ -36,9 +35,9 @@ export function conditionFromRuntime(row: Pick<ServerStateRow, 'opState' | 'admi
     if (admin & ADMIN.RMAINT) maint.push('resolution');
     return { state: 'maint', held: maint, usable: false };
   }
-  if (row.opState === 'stopped') return DOWN;
-  if (row.opState === 'stopping') return NOLB;
-  if (admin & (ADMIN.FDRAIN | ADMIN.IDRAIN) || row.userWeight === 0) {
+  if (opState === 'stopped') return DOWN;
+  if (opState === 'stopping') return NOLB;
+  if (admin & (ADMIN.FDRAIN | ADMIN.IDRAIN) || userWeight === 0) {
     const drain: HoldReason[] = [];
     if (admin & ADMIN.FDRAIN) drain.push('forced');
     if (admin & ADMIN.IDRAIN) drain.push('inherited');
@@ -164,7 +163,7 @@ export interface SnapshotInput {
   readonly takenAt: number;
   readonly source: SourceKind;
   readonly stat: StatTable;
-  readonly serversState: readonly ServerStateRow[] | null;
+  readonly serversState: ServersState | null;
   readonly info: Info | null;
 }
 
@@ -220,38 +219,34 @@ export class SnapshotBuilder {
   private readonly backends: Backend[] = [];
   /** Servers of backends whose BACKEND row has not come yet. */
   private readonly open = new Map<string, Server[]>();
-  /** The next row of `show servers state` in order. */
+  /** The next server of `show servers state` in order. */
   private cursor = 0;
-  private byName: Map<string, Map<string, ServerStateRow>> | null = null;
+  private byName: Map<string, Map<string, number>> | null = null;
 
   constructor(
     columns: ReadonlyMap<string, number>,
     private readonly takenAt: number,
-    private readonly serversState: readonly ServerStateRow[] | null,
+    private readonly serversState: ServersState | null,
     private readonly onServer: ServerListener | null,
   ) {
     this.columns = statColumns(columns);
   }
 
-  /** The server's `show servers state` row. */
-  private runtimeOf(backend: string, name: string): ServerStateRow | null {
-    const rows = this.serversState;
-    if (rows === null) return null;
-    // Both answers list servers in the same order, so the next row is the one; by name only if not.
-    const next = rows[this.cursor];
-    if (next !== undefined && next.server === name && next.backend === backend) {
-      this.cursor++;
-      return next;
-    }
+  /** Where the server is in `show servers state`; -1 when it is not. */
+  private runtimeOf(backend: string, name: string): number {
+    const state = this.serversState;
+    if (state === null) return -1;
+    // Both answers list servers in the same order, so the next one is the one; by name only if not.
+    if (this.cursor < state.length && state.is(this.cursor, backend, name)) return this.cursor++;
     if (this.byName === null) {
       this.byName = new Map();
-      for (const r of rows) {
-        let servers = this.byName.get(r.backend);
-        if (servers === undefined) this.byName.set(r.backend, (servers = new Map()));
-        servers.set(r.server, r);
+      for (let i = 0; i < state.length; i++) {
+        let servers = this.byName.get(state.backend(i));
+        if (servers === undefined) this.byName.set(state.backend(i), (servers = new Map()));
+        servers.set(state.server(i), i);
       }
     }
-    return this.byName.get(backend)?.get(name) ?? null;
+    return this.byName.get(backend)?.get(name) ?? -1;
   }
 
   add(row: StatRow): void {
@@ -319,16 +314,18 @@ export class SnapshotBuilder {
     };
   }
 
-  private server(row: StatRow, runtime: ServerStateRow | null): Server {
+  /** `at`: where the server is in `show servers state`, -1 when it is not. */
+  private server(row: StatRow, at: number): Server {
     const c = this.columns;
+    const state = at < 0 ? null : this.serversState;
     const status = text(row, c.status) ?? '';
-    const weight = runtime?.userWeight ?? num(row, c.weight);
+    const weight = state ? state.number(at, 'userWeight') : num(row, c.weight);
     const condition =
-      (runtime ? conditionFromRuntime(runtime) : conditionFromStatus(status, weight)) ??
+      (state ? conditionFromRuntime(state.opState(at), state.number(at, 'adminState'), state.number(at, 'userWeight')) : conditionFromStatus(status, weight)) ??
       // A status this version invented: not usable, and said as it is.
       DOWN;
     const tracked = text(row, c.tracked);
-    const secondsSinceChange = runtime?.secondsSinceChange ?? num(row, c.lastchg);
+    const secondsSinceChange = state ? state.number(at, 'secondsSinceChange') : num(row, c.lastchg);
     return {
       backend: row.proxy,
       name: row.name,
@@ -339,35 +336,37 @@ export class SnapshotBuilder {
       weight,
       tracks: tracked ? tracked : null,
       // `addr` is empty on a `level user` socket; show servers state has the address and port.
-      address: text(row, c.addr) || (runtime ? hostPort(runtime.address, runtime.port) : null),
+      address: text(row, c.addr) || (state ? hostPort(state.address(at), state.port(at)) : null),
       status,
-      check: this.check(row, runtime, condition.state),
+      check: this.check(row, at, condition.state),
       sessions: { current: num(row, c.scur) ?? 0, limit: num(row, c.slim) },
       lastChangeAt: secondsSinceChange === null ? null : this.takenAt - secondsSinceChange * 1000,
       row,
     };
   }
 
-  private check(row: StatRow, runtime: ServerStateRow | null, state: ServerState): HealthCheck | null {
+  private check(row: StatRow, at: number, serverState: ServerState): HealthCheck | null {
     const c = this.columns;
+    const state = at < 0 ? null : this.serversState;
     const statusCell = text(row, c.checkStatus) ?? '';
     const inProgress = statusCell.startsWith('* ');
     let status: string | null = inProgress ? statusCell.slice(2) : statusCell;
     let paused = false;
-    if (runtime) {
-      if (!(runtime.checkState & CHECK_STATE.CONFIGURED)) return null;
-      paused = (runtime.checkState & CHECK_STATE.PAUSED) !== 0;
+    if (state) {
+      const checkState = state.number(at, 'checkState');
+      if (!(checkState & CHECK_STATE.CONFIGURED)) return null;
+      paused = (checkState & CHECK_STATE.PAUSED) !== 0;
       // `show stat` leaves check_status empty while checks are paused; the number still says the last one.
-      if (status === '') status = checkStatusByNumber(runtime.checkStatus).name;
+      if (status === '') status = checkStatusByNumber(state.number(at, 'checkStatus')).name;
     } else if (status === '') {
       return null;
     }
     if (status === 'UNK') status = null;
     const rise = num(row, c.checkRise);
     const fall = num(row, c.checkFall);
-    const health = runtime?.checkHealth ?? num(row, c.checkHealth);
-    const counting = !paused && state !== 'maint' && rise !== null && health !== null;
-    const isDown = state === 'down';
+    const health = state ? state.number(at, 'checkHealth') : num(row, c.checkHealth);
+    const counting = !paused && serverState !== 'maint' && rise !== null && health !== null;
+    const isDown = serverState === 'down';
     return {
       status,
       description: text(row, c.checkDesc) || (status ? checkStatusDescription(status) : null),

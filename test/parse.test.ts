@@ -135,7 +135,7 @@ describe('status text', () => {
 
 describe('show servers state', () => {
   test('2.6.12: the admin bit field, op state and check numbers', () => {
-    const rows = parseServersState(answers('haproxy-2.6.12-lab.txt').serversState);
+    const rows = parseServersState(answers('haproxy-2.6.12-lab.txt').serversState).rows();
     const by = new Map(rows.map((r) => [`${r.backend}/${r.server}`, r]));
     assert.equal(rows.length, 13);
     assert.equal(by.get('be_ok/web2')?.adminState, ADMIN.FMAINT, 'set server ... state maint');
@@ -146,27 +146,32 @@ describe('show servers state', () => {
     assert.equal(by.get('be_ok/web1')?.opState, 'running');
     assert.equal(by.get('be_mixed/m_nocheck')?.checkState, 0, 'no check configured');
     assert.equal(by.get('be_mixed/m_up')?.checkState, 6, 'configured and enabled');
-    const nolb = parseServersState(answers('haproxy-2.6.12-nolb.txt').serversState);
+    const nolb = parseServersState(answers('haproxy-2.6.12-nolb.txt').serversState).rows();
     assert.equal(nolb[0]?.opState, 'stopping');
-    assert.equal(parseServersState(answers('haproxy-2.6.12-maint-via.txt').serversState).find((r) => r.server === 'm_track')?.adminState, ADMIN.IMAINT);
+    assert.equal(parseServersState(answers('haproxy-2.6.12-maint-via.txt').serversState).rows().find((r) => r.server === 'm_track')?.adminState, ADMIN.IMAINT);
   });
 
   test('fields are found by name, so appended fields change nothing', () => {
     const text = '1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port srv_future\n3 be 1 s1 10.0.0.1 2 0 1 1 5 15 3 4 6 0 0 0 - 80 - 0 0 - - 0 extra\n';
-    const [row] = parseServersState(text);
-    assert.equal(row?.opState, 'running');
-    assert.equal(row?.port, 80);
+    const state = parseServersState(text);
+    assert.deepEqual(state.rows(), [
+      { backend: 'be', server: 's1', address: '10.0.0.1', opState: 'running', adminState: 0, userWeight: 1, secondsSinceChange: 5, checkStatus: 15, checkHealth: 4, checkState: 6, port: 80 },
+    ]);
+    assert.equal(state.is(0, 'be', 's1'), true);
+    assert.equal(state.is(0, 'be', 's'), false, 'a name is matched whole, not as a prefix');
+    assert.equal(state.is(0, 'be', 's10'), false);
+    assert.equal(state.is(0, 'b', 's1'), false);
   });
 
   test('parsed piece by piece as it arrives it says the same as parsed whole', () => {
     const text = answers('haproxy-2.6.12-lab.txt').serversState;
     const parser = new ServersStateParser();
     for (const line of text.split('\n')) parser.write(`${line}\n`);
-    assert.deepEqual(parser.rows(), parseServersState(text));
+    assert.deepEqual(parser.table().rows(), parseServersState(text).rows());
   });
 
   test('an empty installation has only the header', () => {
-    assert.deepEqual(parseServersState('1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state\n'), []);
+    assert.deepEqual(parseServersState('1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state\n').rows(), []);
   });
 
   test('another format version, a missing field or a word for a number is an error', () => {

@@ -36,7 +36,7 @@ describe('a server\'s condition from show servers state', () => {
     ['MAINT wins over DRAIN', 'running', ADMIN.FMAINT | ADMIN.FDRAIN, 1, { state: 'maint', held: ['forced'], usable: false }],
   ];
   for (const [name, opState, adminState, userWeight, expected] of rows) {
-    test(name, () => assert.deepEqual(conditionFromRuntime({ opState, adminState, userWeight }), expected));
+    test(name, () => assert.deepEqual(conditionFromRuntime(opState, adminState, userWeight), expected));
   }
 });
 
@@ -115,12 +115,18 @@ describe('snapshot of the 2.6.12 lab', () => {
   });
   test('show servers state rows are matched by name when they are not in show stat\'s order', () => {
     const a = answers('haproxy-2.6.12-lab.txt');
-    const reversed = buildSnapshot({ takenAt: snapshot.takenAt, source: 'socket', stat: parseStat(a.stat), info: parseInfo(a.info), serversState: parseServersState(a.serversState).reverse() });
+    const reversed = buildSnapshot({ takenAt: snapshot.takenAt, source: 'socket', stat: parseStat(a.stat), info: parseInfo(a.info), serversState: parseServersState(reversedServers(a.serversState)) });
     const plain = (s: Snapshot): unknown => JSON.parse(JSON.stringify(s.backends.map((b) => ({ ...b, row: null, servers: b.servers.map((x) => ({ ...x, row: null })) }))));
     assert.deepEqual(plain(reversed), plain(snapshot));
     assert.deepEqual(server(reversed, 'be_mixed/m_disabled').held, ['forced', 'config']);
   });
 });
+
+/** The same `show servers state` answer with its servers' lines in reverse order. */
+function reversedServers(answer: string): string {
+  const [version, header, ...servers] = answer.split('\n').filter((line) => line !== '');
+  return `${[version, header, ...servers.reverse()].join('\n')}\n`;
+}
 
 describe('snapshots of transitions', () => {
   test('UP 2/3: still usable, 2 failed checks left before DOWN', () => {

@@ -5,7 +5,7 @@
 import { checkStatusByNumber } from '../parse/checkStatus.js';
 import { ParseError } from '../parse/errors.js';
 import { parseInfo } from '../parse/info.js';
-import { parseServersState, ServersStateParser, type ServerStateRow } from '../parse/serversState.js';
+import { parseServersState, ServersStateParser, type ServersState } from '../parse/serversState.js';
 import { cell, numberCell, parseStat, StatParser, type StatTable } from '../parse/stat.js';
 import { buildSnapshot, conditionFromRuntime, conditionFromStatus, SnapshotBuilder, type ServerCondition, type ServerListener, type Snapshot, type SourceKind } from '../snapshot.js';
 import { fromSystemError, HaproxyReadError } from './errors.js';
@@ -97,7 +97,7 @@ export class SocketSource implements HaproxySource {
     const options = { deadline, maxBytes: MAX_ANSWER_BYTES };
     const state = new ServersStateParser();
     const info: string[] = [];
-    let runtime: ServerStateRow[] | null = null;
+    let runtime: ServersState | null = null;
     let builder: SnapshotBuilder | null = null;
     const stat = new StatParser({ expectedBytes: this.lastByteCount, expectedCommas: this.lastCommaCount, onRow: (row) => builder?.add(row) });
     /** Once the servers' states are in: the rows that came before them, then each as it comes. */
@@ -110,7 +110,7 @@ export class SocketSource implements HaproxySource {
     const [stateRead, statRead] = await Promise.allSettled([
       parsed(() =>
         streamShowCommands(this.address, ['show servers state'], [state], options).then((timings) => {
-          runtime = state.rows();
+          runtime = state.table();
           if (stat.started) startBuilding();
           return timings;
         }),
@@ -128,11 +128,11 @@ export class SocketSource implements HaproxySource {
 
   async readServerConditions(deadline: number): Promise<ServerConditions> {
     const [answer] = await runShowCommands(this.address, ['show servers state'], { deadline, maxBytes: MAX_ANSWER_BYTES });
-    const rows = parsed(() => parseServersState(answer?.text ?? ''));
+    const rows = parsed(() => parseServersState(answer?.text ?? '').rows());
     const observations = rows.map((row) => ({
       backend: row.backend,
       server: row.server,
-      condition: conditionFromRuntime(row),
+      condition: conditionFromRuntime(row.opState, row.adminState, row.userWeight),
       checkStatus: row.checkState === 0 ? null : checkStatusByNumber(row.checkStatus).name,
     }));
     return { observations, answerSeconds: answer?.seconds ?? 0 };

@@ -2,7 +2,7 @@
 // space-separated line per server. Fields are read by header name: newer versions append fields.
 
 import { ParseError } from './errors.js';
-import { digitsAt, eachLine } from './lines.js';
+import { digitsAt } from './lines.js';
 
 /** srv_op_state (include/haproxy/server-t.h). */
 export type OpState = 'stopped' | 'starting' | 'running' | 'stopping';
@@ -21,7 +21,7 @@ export const ADMIN = {
 /** srv_check_state / srv_agent_state bits (include/haproxy/check-t.h). */
 export const CHECK_STATE = { INPROGRESS: 0x01, CONFIGURED: 0x02, ENABLED: 0x04, PAUSED: 0x08 } as const;
 
-/** The fields nosrv reads; at 10,000 servers each one more is 10,000 numbers a read. */
+/** The fields nosrv reads of one server, as `ServersState.rows()` gives them. */
 export interface ServerStateRow {
   readonly backend: string;
   readonly server: string;
@@ -41,13 +41,99 @@ const REQUIRED = [
   'srv_check_status', 'srv_check_health', 'srv_check_state',
 ] as const;
 
-export function parseServersState(text: string): ServerStateRow[] {
+type Field = (typeof REQUIRED)[number];
+
+/** The integer fields, in the order a server's numbers are kept; the op state first. */
+const NUMBER_FIELDS = ['srv_op_state', 'srv_admin_state', 'srv_uweight', 'srv_time_since_last_change', 'srv_check_status', 'srv_check_health', 'srv_check_state'] as const;
+/** A server's numbers by name, as `ServersState.number` reads them. */
+const NUMBER_AT = { adminState: 1, userWeight: 2, secondsSinceChange: 3, checkStatus: 4, checkHealth: 5, checkState: 6 } as const;
+export type StateNumber = keyof typeof NUMBER_AT;
+const PORT = NUMBER_FIELDS.length;
+/** Numbers kept per server: the integer fields, then the port (NaN for none). */
+const NUMBERS = PORT + 1;
+/** Text kept per server: the piece it is in, then where be_name, srv_name and srv_addr start and end. */
+const TEXTS = 7;
+const [BACKEND_AT, SERVER_AT, ADDRESS_AT] = [1, 3, 5] as const;
+
+export function parseServersState(text: string): ServersState {
   const parser = new ServersStateParser();
   parser.write(text);
-  return parser.rows();
+  return parser.table();
 }
 
-type Field = (typeof REQUIRED)[number];
+/**
+ * `show servers state` as read: each server's numbers in one array and its names where they are
+ * in the answer's text, made into strings only when asked. At 10,000 servers an object and three
+ * strings per server were 2 MB of a read's garbage; the snapshot matches servers by name without
+ * making any.
+ */
+export class ServersState {
+  constructor(
+    readonly length: number,
+    private readonly pieces: readonly string[],
+    private readonly numbers: Float64Array,
+    private readonly texts: Int32Array,
+  ) {}
+
+  opState(i: number): OpState {
+    return OP_STATES[this.numbers[i * NUMBERS] as number] as OpState;
+  }
+
+  number(i: number, field: StateNumber): number {
+    return this.numbers[i * NUMBERS + NUMBER_AT[field]] as number;
+  }
+
+  port(i: number): number | null {
+    const port = this.numbers[i * NUMBERS + PORT] as number;
+    return port === port ? port : null;
+  }
+
+  backend(i: number): string {
+    return this.text(i, BACKEND_AT);
+  }
+
+  server(i: number): string {
+    return this.text(i, SERVER_AT);
+  }
+
+  address(i: number): string {
+    return this.text(i, ADDRESS_AT);
+  }
+
+  /** Server `i` is `backend`/`server`, told without making strings. */
+  is(i: number, backend: string, server: string): boolean {
+    return this.textIs(i, SERVER_AT, server) && this.textIs(i, BACKEND_AT, backend);
+  }
+
+  rows(): ServerStateRow[] {
+    return Array.from({ length: this.length }, (_, i) => ({
+      backend: this.backend(i),
+      server: this.server(i),
+      address: this.address(i),
+      opState: this.opState(i),
+      adminState: this.number(i, 'adminState'),
+      userWeight: this.number(i, 'userWeight'),
+      secondsSinceChange: this.number(i, 'secondsSinceChange'),
+      checkStatus: this.number(i, 'checkStatus'),
+      checkHealth: this.number(i, 'checkHealth'),
+      checkState: this.number(i, 'checkState'),
+      port: this.port(i),
+    }));
+  }
+
+  private text(i: number, at: number): string {
+    const t = this.texts;
+    const base = i * TEXTS;
+    return (this.pieces[t[base] as number] as string).slice(t[base + at], t[base + at + 1]);
+  }
+
+  private textIs(i: number, at: number, text: string): boolean {
+    const t = this.texts;
+    const base = i * TEXTS;
+    const start = t[base + at] as number;
+    return (t[base + at + 1] as number) - start === text.length && (this.pieces[t[base] as number] as string).startsWith(text, start);
+  }
+}
 
 /** Parses `show servers state` piece by piece as it arrives; each piece holds whole lines. */
 export class ServersStateParser {
@@ -57,33 +143,46 @@ export class ServersStateParser {
   private fieldCount = 0;
   /** A line must reach the last field read. */
   private fieldsNeeded = 0;
-  private readonly parsed: ServerStateRow[] = [];
+  /** Where a line's fields are looked for: up to the port when there is one. */
+  private fieldsRead = 0;
+  private readonly pieces: string[] = [];
+  private numbers = new Float64Array(NUMBERS * 64);
+  private texts = new Int32Array(TEXTS * 64);
+  private count = 0;
   private readonly fields = new Fields();
 
-  write(lines: string): void {
-    eachLine(lines, (line) => this.line(line));
+  write(piece: string): void {
+    const pieceIndex = this.pieces.length;
+    this.pieces.push(piece);
+    for (let start = 0; start < piece.length; ) {
+      let end = piece.indexOf('\n', start);
+      if (end < 0) end = piece.length;
+      this.line(piece, pieceIndex, start, end);
+      start = end + 1;
+    }
   }
 
-  rows(): ServerStateRow[] {
+  table(): ServersState {
     if (this.index === null) throw new ParseError('show servers state', this.lineNumber === 0 ? 'the answer is empty' : 'no "# be_id ..." header line');
-    return this.parsed;
+    return new ServersState(this.count, this.pieces, this.numbers, this.texts);
   }
 
-  private integer(line: string, lineNumber: number, name: Field): number {
+  private integer(text: string, lineNumber: number, name: Field): number {
     const at = (this.index as Record<Field, number>)[name];
-    const value = this.fields.integer(line, at);
-    if (value === null) throw new ParseError('show servers state', `line ${lineNumber}: ${name} is ${JSON.stringify(this.fields.text(line, at))}, not a number`);
+    const value = this.fields.integer(text, at);
+    if (value === null) throw new ParseError('show servers state', `line ${lineNumber}: ${name} is ${JSON.stringify(this.fields.text(text, at))}, not a number`);
     return value;
   }
 
-  private line(line: string): void {
+  private line(text: string, pieceIndex: number, start: number, end: number): void {
     const n = ++this.lineNumber;
     if (n === 1) {
-      const version = line.trim();
+      const version = text.slice(start, end).trim();
       if (version !== '1') throw new ParseError('show servers state', `expected format version 1, got ${JSON.stringify(version.slice(0, 80))}`);
       return;
     }
     if (n === 2) {
+      const line = text.slice(start, end);
       if (!line.startsWith('# ')) throw new ParseError('show servers state', 'no "# be_id ..." header line');
       const names = line.slice(2).trim().split(' ');
       const at = new Map(names.map((name, i) => [name, i]));
@@ -97,32 +196,41 @@ export class ServersStateParser {
       this.portIndex = at.get('srv_port');
       this.fieldCount = names.length;
       this.fieldsNeeded = Math.max(...Object.values(index)) + 1;
+      this.fieldsRead = Math.max(this.fieldsNeeded, (this.portIndex ?? -1) + 1);
       return;
     }
-    if (line === '' || line.startsWith('#')) return;
+    if (start === end || text.charCodeAt(start) === 35) return; // empty, or a `#` comment
     const index = this.index as Record<Field, number>;
-    // Where each field starts, found without splitting: only the three names become strings.
-    const count = this.fields.scan(line);
+    // Where each field starts, found without splitting: no string is made.
+    const count = this.fields.scan(text, start, end, this.fieldsRead);
     if (count < this.fieldsNeeded) {
       throw new ParseError('show servers state', `line ${n} has ${count} fields, expected ${this.fieldCount}`);
     }
-    const f = this.fields;
-    const opNumber = this.integer(line, n, 'srv_op_state');
-    const op = OP_STATES[opNumber];
-    if (op === undefined) throw new ParseError('show servers state', `line ${n}: unknown srv_op_state ${opNumber}`);
-    this.parsed.push({
-      backend: f.text(line, index.be_name),
-      server: f.text(line, index.srv_name),
-      address: f.text(line, index.srv_addr),
-      opState: op,
-      adminState: this.integer(line, n, 'srv_admin_state'),
-      userWeight: this.integer(line, n, 'srv_uweight'),
-      secondsSinceChange: this.integer(line, n, 'srv_time_since_last_change'),
-      checkStatus: this.integer(line, n, 'srv_check_status'),
-      checkHealth: this.integer(line, n, 'srv_check_health'),
-      checkState: this.integer(line, n, 'srv_check_state'),
-      port: this.portIndex === undefined || this.portIndex >= count ? null : f.integer(line, this.portIndex),
-    });
+    const opNumber = this.integer(text, n, 'srv_op_state');
+    if (OP_STATES[opNumber] === undefined) throw new ParseError('show servers state', `line ${n}: unknown srv_op_state ${opNumber}`);
+    this.grow();
+    const numbers = this.numbers;
+    const at = this.count * NUMBERS;
+    for (let f = 0; f < NUMBER_FIELDS.length; f++) numbers[at + f] = this.integer(text, n, NUMBER_FIELDS[f] as Field);
+    const port = this.portIndex === undefined || this.portIndex >= count ? null : this.fields.integer(text, this.portIndex);
+    numbers[at + PORT] = port ?? NaN;
+    const texts = this.texts;
+    const t = this.count * TEXTS;
+    texts[t] = pieceIndex;
+    this.fields.bounds(index.be_name, texts, t + BACKEND_AT);
+    this.fields.bounds(index.srv_name, texts, t + SERVER_AT);
+    this.fields.bounds(index.srv_addr, texts, t + ADDRESS_AT);
+    this.count++;
+  }
+
+  private grow(): void {
+    if ((this.count + 1) * NUMBERS <= this.numbers.length) return;
+    const numbers = new Float64Array(this.numbers.length * 2);
+    numbers.set(this.numbers);
+    this.numbers = numbers;
+    const texts = new Int32Array(this.texts.length * 2);
+    texts.set(this.texts);
+    this.texts = texts;
   }
 }
 
@@ -130,31 +238,43 @@ export class ServersStateParser {
 class Fields {
   private starts = new Int32Array(64);
   private count = 0;
-  private length = 0;
+  private end = 0;
 
-  scan(line: string): number {
-    this.length = line.length;
+  /** Finds up to `most` fields of text[start, end); returns how many it found. */
+  scan(text: string, start: number, end: number, most: number): number {
     this.count = 0;
-    this.push(0);
-    for (let i = line.indexOf(' '); i >= 0; i = line.indexOf(' ', i + 1)) this.push(i + 1);
+    this.push(start);
+    let space = text.indexOf(' ', start);
+    while (space >= 0 && space < end && this.count < most) {
+      this.push(space + 1);
+      space = text.indexOf(' ', space + 1);
+    }
+    // The last field found ends at the space after it, or at the line's end.
+    this.end = space >= 0 && space < end ? space : end;
     return this.count;
   }
 
-  text(line: string, field: number): string {
-    return field < this.count ? line.slice(this.starts[field], this.end(field)) : '';
+  text(text: string, field: number): string {
+    return field < this.count ? text.slice(this.starts[field], this.fieldEnd(field)) : '';
+  }
+
+  /** Writes where `field` starts and ends into out[at], out[at + 1]. */
+  bounds(field: number, out: Int32Array, at: number): void {
+    out[at] = this.starts[field] as number;
+    out[at + 1] = this.fieldEnd(field);
   }
 
   /** The field as an integer, or null when it is not one. */
-  integer(line: string, field: number): number | null {
+  integer(text: string, field: number): number | null {
     if (field >= this.count) return null;
     const start = this.starts[field] as number;
-    const negative = line.charCodeAt(start) === 45;
-    const value = digitsAt(line, negative ? start + 1 : start, this.end(field));
+    const negative = text.charCodeAt(start) === 45;
+    const value = digitsAt(text, negative ? start + 1 : start, this.fieldEnd(field));
     return value === null || !negative ? value : -value;
   }
 
-  private end(field: number): number {
-    return field + 1 < this.count ? (this.starts[field + 1] as number) - 1 : this.length;
+  private fieldEnd(field: number): number {
+    return field + 1 < this.count ? (this.starts[field + 1] as number) - 1 : this.end;
   }
 
   private push(start: number): void {
