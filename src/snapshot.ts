@@ -222,6 +222,8 @@ export class SnapshotBuilder {
   /** The next server of `show servers state` in order. */
   private cursor = 0;
   private byName: Map<string, Map<string, number>> | null = null;
+  /** The last server's `status`: servers share a few, so each need not be a string of its own. */
+  private lastStatus = '';
 
   constructor(
     columns: ReadonlyMap<string, number>,
@@ -318,7 +320,8 @@ export class SnapshotBuilder {
   private server(row: StatRow, at: number): Server {
     const c = this.columns;
     const state = at < 0 ? null : this.serversState;
-    const status = text(row, c.status) ?? '';
+    const status = c.status !== undefined && row.cellIs(c.status, this.lastStatus) ? this.lastStatus : (text(row, c.status) ?? '');
+    this.lastStatus = status;
     const weight = state ? state.number(at, 'userWeight') : num(row, c.weight);
     const condition =
       (state ? conditionFromRuntime(state.opState(at), state.number(at, 'adminState'), state.number(at, 'userWeight')) : conditionFromStatus(status, weight)) ??

@@ -15,6 +15,8 @@ export interface StatRow {
   cell(index: number): string | undefined;
   /** The cell as a number; null when it is missing, empty or not a number. */
   number(index: number): number | null;
+  /** The cell is `text`, told without making a string of it. */
+  cellIs(index: number, text: string): boolean;
 }
 
 export interface StatTable {
@@ -217,7 +219,11 @@ class LineRow extends Row {
   }
 
   cell(index: number): string | undefined {
-    return index > this.count ? undefined : this.bytes.text(this.cellStart(index), this.cellEnd(index));
+    if (index > this.count) return undefined;
+    const start = this.cellStart(index);
+    const end = this.cellEnd(index);
+    // Most cells a server's row is read for are empty (tracked, addr on a user socket, check_status without checks).
+    return start === end ? '' : this.bytes.text(start, end);
   }
 
   /** Read from the bytes where it is a plain integer (almost every numeric cell), without making a string. */
