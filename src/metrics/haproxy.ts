@@ -282,7 +282,7 @@ export function writeDiagnosisMetrics(out: ExpositionWriter, diagnosis: Diagnosi
   const family = (name: string, label: 'cause' | 'risk', help: string, codes: readonly string[], objects: readonly Found[]): void => {
     const at = (i: number): Found => objects[i] as Found;
     const labelSets = options.cache.labelSets(name, objects.length, (i) => at(i).proxy ?? '', null, (i) => (at(i).proxy === null ? '' : proxyLabel(at(i).proxy as string)));
-    const columns = codes.map((code) => column(options.cache, objects.length, (i) => (at(i).findings.some((f) => f.code === code) ? 1 : 0), `,${label}="${code}"`));
+    const columns = codes.map((code) => column(options.cache, objects.length, (i) => (hasCode(at(i).findings, code) ? 1 : 0), `,${label}="${code}"`));
     options.cache.family(out, name, 'gauge', help, labelSets, columns);
   };
   const backends = filter ? diagnosis.backends.filter((b) => filter.test(b.name)) : diagnosis.backends;
@@ -294,4 +294,10 @@ export function writeDiagnosisMetrics(out: ExpositionWriter, diagnosis: Diagnosi
   if (!diagnosis.process.known) return;
   family('haproxy_process_503_cause', 'cause', '1 while this process-wide cause of 503s holds (from the master CLI).', PROCESS_CAUSES, [{ proxy: null, findings: diagnosis.process.causes }]);
   family('haproxy_process_503_risk', 'risk', '1 while this process-wide risk holds (from the master CLI).', PROCESS_RISKS, [{ proxy: null, findings: diagnosis.process.risks }]);
+}
+
+/** A loop, not `some` with a closure: asked for every code of every backend on each scrape. */
+function hasCode(findings: readonly Finding[], code: string): boolean {
+  for (const f of findings) if (f.code === code) return true;
+  return false;
 }
