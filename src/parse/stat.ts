@@ -163,21 +163,20 @@ class CommaStore {
   /** Appends the positions (from the line's start) of bytes[start, end)'s commas; false (and nothing kept) when the line has quotes or is too long. */
   scan(bytes: Buffer, start: number, end: number): boolean {
     if (end - start > 0xffff) return false;
-    const first = this.length;
+    // Room for a comma at every byte, so the loop keeps its state in locals: the hot loop of a read.
+    if (this.length + (end - start) > this.positions.length) {
+      const grown = new Uint16Array(Math.max(this.positions.length * 2, this.length + (end - start)));
+      grown.set(this.positions.subarray(0, this.length));
+      this.positions = grown;
+    }
+    const positions = this.positions;
+    let length = this.length;
     for (let i = start; i < end; i++) {
       const byte = bytes[i] as number;
-      if (byte === 44) {
-        if (this.length === this.positions.length) {
-          const grown = new Uint16Array(this.length * 2);
-          grown.set(this.positions);
-          this.positions = grown;
-        }
-        this.positions[this.length++] = i - start;
-      } else if (byte === 34) {
-        this.length = first;
-        return false;
-      }
+      if (byte === 44) positions[length++] = i - start;
+      else if (byte === 34) return false;
     }
+    this.length = length;
     return true;
   }
 }
