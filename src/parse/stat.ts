@@ -151,18 +151,22 @@ class ByteStore {
   }
 }
 
-/** Comma positions of many lines in one growing array (a line is far shorter than 65,536 bytes). */
+/** The longest line whose comma positions are kept (positions are 16-bit); a longer one is split. */
+const MAX_LINE = 0xffff;
+
+/** Comma positions of many lines in one growing array (a line is far shorter than MAX_LINE bytes). */
 class CommaStore {
   positions: Uint16Array;
   length = 0;
 
+  /** Room for a line more than `capacity`: the scan asks room for a comma at every byte of a line, and an answer the size of the last must not grow. */
   constructor(capacity: number) {
-    this.positions = new Uint16Array(capacity);
+    this.positions = new Uint16Array(capacity + MAX_LINE);
   }
 
   /** Appends the positions (from the line's start) of bytes[start, end)'s commas; false (and nothing kept) when the line has quotes or is too long. */
   scan(bytes: Buffer, start: number, end: number): boolean {
-    if (end - start > 0xffff) return false;
+    if (end - start > MAX_LINE) return false;
     // Room for a comma at every byte, so the loop keeps its state in locals: the hot loop of a read.
     if (this.length + (end - start) > this.positions.length) {
       const grown = new Uint16Array(Math.max(this.positions.length * 2, this.length + (end - start)));
