@@ -122,7 +122,7 @@ async function startLab({ backends, perBackend }: Sizes): Promise<{ haproxy: Hap
   return { haproxy, promexUrl: `http://127.0.0.1:${promexPort}/metrics` };
 }
 
-/** As the `nosrv` command starts, with the V8 flags of its first line; or with Node's defaults, to show what those flags trade. */
+/** As the `nosrv` command starts, with the settings of its first line; or with Node's and glibc's defaults, to show what those settings trade. */
 async function startNosrv(haproxy: Haproxy, nodeDefaults = false): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const main = path.join(here, '../src/main.js');
@@ -281,7 +281,7 @@ function table(rows: readonly Row[]): string[] {
   }
   out.push(
     '',
-    "What the V8 flags of the `nosrv` command trade: the same nosrv run with Node's defaults, in the same interleaved runs.",
+    "What the settings of the `nosrv` command (V8 flags, glibc's mmap threshold) trade: the same nosrv run with Node's and glibc's defaults, in the same interleaved runs.",
     '',
     "| servers | `/metrics` median: nosrv / Node's defaults | CPU per scrape: nosrv / Node's defaults | peak RSS: nosrv / Node's defaults |",
     '|---|---|---|---|',
