@@ -112,9 +112,11 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
   };
 }
 
+const RANK: Record<Verdict, number> = { failing: 0, at_risk: 1, ok: 2 };
+
+/** Failing first, then at risk, each in HAProxy's order (sort is stable). */
 function order<T extends { verdict: Verdict }>(items: T[]): T[] {
-  const rank: Record<Verdict, number> = { failing: 0, at_risk: 1, ok: 2 };
-  return items.map((item, i) => ({ item, i })).sort((a, b) => rank[a.item.verdict] - rank[b.item.verdict] || a.i - b.i).map((x) => x.item);
+  return items.sort((a, b) => RANK[a.verdict] - RANK[b.verdict]);
 }
 
 function verdictOf(causes: readonly Finding[], risks: readonly Finding[]): Verdict {
