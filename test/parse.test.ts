@@ -163,6 +163,14 @@ describe('show servers state', () => {
     assert.equal(state.is(0, 'b', 's1'), false);
   });
 
+  test('names past ASCII are matched and read whole', () => {
+    const header = answers('haproxy-2.6.12-lab.txt').serversState.split('\n').slice(0, 2).join('\n');
+    const state = parseServersState(`${header}\n3 bé 1 sé 10.0.0.1 2 0 1 1 5 15 3 4 6 0 0 0 - 80 - 0 0 - - 0\n`);
+    assert.equal(state.is(0, 'bé', 'sé'), true);
+    assert.equal(state.is(0, 'bé', 'se'), false);
+    assert.deepEqual([state.backend(0), state.server(0)], ['bé', 'sé']);
+  });
+
   test('parsed piece by piece as it arrives it says the same as parsed whole', () => {
     const text = answers('haproxy-2.6.12-lab.txt').serversState;
     const parser = new ServersStateParser();

@@ -1,17 +1,5 @@
-// What the streamed parsers share: an answer arrives in pieces of whole lines, and most of its
-// fields are plain integers that need not become strings first.
-
-/** The digits of text[start, end) as a number; null when there are none, more than 15, or anything else. */
-export function digitsAt(text: string, start: number, end: number): number | null {
-  if (start >= end || end - start > 15) return null;
-  let value = 0;
-  for (let i = start; i < end; i++) {
-    const digit = text.charCodeAt(i) - 48;
-    if (digit < 0 || digit > 9) return null;
-    value = value * 10 + digit;
-  }
-  return value;
-}
+// What the streamed parsers share: an answer arrives in pieces of whole lines, kept as bytes, and
+// most of its fields are plain integers or names that need not become strings first.
 
 /** The digits of bytes[start, end) as a number; null when there are none, more than 15, or anything else. */
 export function digitsIn(bytes: Uint8Array, start: number, end: number): number | null {
@@ -23,4 +11,54 @@ export function digitsIn(bytes: Uint8Array, start: number, end: number): number 
     value = value * 10 + digit;
   }
   return value;
+}
+
+/** An answer's bytes in one growing buffer, outside the JavaScript heap. */
+export class ByteStore {
+  buffer: Buffer;
+  length = 0;
+
+  constructor(capacity: number) {
+    this.buffer = Buffer.allocUnsafe(capacity);
+  }
+
+  /** Copies `bytes` in; returns where they start. */
+  append(bytes: Uint8Array): number {
+    const start = this.length;
+    if (start + bytes.length > this.buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, start + bytes.length));
+      this.buffer.copy(grown, 0, 0, start);
+      this.buffer = grown;
+    }
+    this.buffer.set(bytes, start);
+    this.length = start + bytes.length;
+    return start;
+  }
+
+  /** Copies whole lines in and calls `visit` with where each of them starts and ends (without its newline). */
+  appendLines(lines: Uint8Array, visit: (start: number, end: number) => void): void {
+    const to = this.append(lines) + lines.length;
+    const bytes = this.buffer;
+    for (let start = to - lines.length; start < to; ) {
+      let end = bytes.indexOf(10, start);
+      if (end < 0 || end > to) end = to;
+      visit(start, end);
+      start = end + 1;
+    }
+  }
+
+  text(start: number, end: number): string {
+    return this.buffer.toString('utf8', start, end);
+  }
+}
+
+/** bytes[start, end) is `text`, told without making a string; false for a text past ASCII. */
+export function textIs(bytes: Uint8Array, start: number, end: number, text: string): boolean {
+  if (end - start !== text.length) return false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    // Past ASCII a character is not its byte.
+    if (code > 127 || bytes[start + i] !== code) return false;
+  }
+  return true;
 }

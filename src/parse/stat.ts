@@ -3,7 +3,7 @@
 // moved column 100 within its own LTS branch), so a position is never trusted.
 
 import { ParseError } from './errors.js';
-import { digitsIn } from './lines.js';
+import { ByteStore, digitsIn, textIs } from './lines.js';
 
 export type StatObjectType = 'frontend' | 'backend' | 'server' | 'listener';
 
@@ -73,15 +73,9 @@ export class StatParser {
 
   /** Whole lines, as bytes; they are copied, so the caller may reuse `lines` afterwards. */
   writeBytes(lines: Uint8Array): void {
-    const from = this.bytes.append(lines);
-    const to = this.bytes.length;
-    const bytes = this.bytes.buffer;
-    for (let start = from; start < to; ) {
-      let end = bytes.indexOf(10, start);
-      if (end < 0 || end > to) end = to;
+    this.bytes.appendLines(lines, (start, end) => {
       if (end > start) this.line(start, end);
-      start = end + 1;
-    }
+    });
   }
 
   table(): StatTable {
@@ -121,33 +115,6 @@ export class StatParser {
     const typed = row.typed(proxy, name, type);
     this.rows.push(typed);
     this.onRow?.(typed);
-  }
-}
-
-/** An answer's bytes in one growing buffer, outside the JavaScript heap. */
-class ByteStore {
-  buffer: Buffer;
-  length = 0;
-
-  constructor(capacity: number) {
-    this.buffer = Buffer.allocUnsafe(capacity);
-  }
-
-  /** Copies `bytes` in; returns where they start. */
-  append(bytes: Uint8Array): number {
-    const start = this.length;
-    if (start + bytes.length > this.buffer.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, start + bytes.length));
-      this.buffer.copy(grown, 0, 0, start);
-      this.buffer = grown;
-    }
-    this.buffer.set(bytes, start);
-    this.length = start + bytes.length;
-    return start;
-  }
-
-  text(start: number, end: number): string {
-    return this.buffer.toString('utf8', start, end);
   }
 }
 
@@ -238,16 +205,7 @@ class LineRow extends Row {
   }
 
   override cellIs(index: number, text: string): boolean {
-    if (index > this.count) return false;
-    const start = this.cellStart(index);
-    if (this.cellEnd(index) - start !== text.length) return false;
-    const bytes = this.bytes.buffer;
-    for (let i = 0; i < text.length; i++) {
-      const code = text.charCodeAt(i);
-      // Past ASCII a character is not its byte.
-      if (code > 127 || bytes[start + i] !== code) return false;
-    }
-    return true;
+    return index <= this.count && textIs(this.bytes.buffer, this.cellStart(index), this.cellEnd(index), text);
   }
 
   private cellStart(index: number): number {
