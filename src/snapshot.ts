@@ -243,8 +243,9 @@ export class SnapshotBuilder {
     if (this.byName === null) {
       this.byName = new Map();
       for (let i = 0; i < state.length; i++) {
-        let servers = this.byName.get(state.backend(i));
-        if (servers === undefined) this.byName.set(state.backend(i), (servers = new Map()));
+        const backendName = state.backend(i);
+        let servers = this.byName.get(backendName);
+        if (servers === undefined) this.byName.set(backendName, (servers = new Map()));
         servers.set(state.server(i), i);
       }
     }
