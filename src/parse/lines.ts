@@ -52,13 +52,15 @@ export class ByteStore {
   }
 }
 
-/** bytes[start, end) is `text`, told without making a string; false for a text past ASCII. */
-export function textIs(bytes: Uint8Array, start: number, end: number, text: string): boolean {
-  if (end - start !== text.length) return false;
+/** bytes[start, end) is `text`, told without making a string while the text is ASCII. */
+export function textIs(bytes: Buffer, start: number, end: number, text: string): boolean {
+  // UTF-8 never takes fewer bytes than UTF-16 takes code units.
+  if (end - start < text.length) return false;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
-    // Past ASCII a character is not its byte.
-    if (code > 127 || bytes[start + i] !== code) return false;
+    // Past ASCII a character is not its byte: the bytes are read as text.
+    if (code > 127) return bytes.toString('utf8', start, end) === text;
+    if (bytes[start + i] !== code) return false;
   }
-  return true;
+  return end - start === text.length;
 }

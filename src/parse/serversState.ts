@@ -43,11 +43,15 @@ const REQUIRED = [
 
 type Field = (typeof REQUIRED)[number];
 
-/** The integer fields, in the order a server's numbers are kept; the op state first. */
-const NUMBER_FIELDS = ['srv_op_state', 'srv_admin_state', 'srv_uweight', 'srv_time_since_last_change', 'srv_check_status', 'srv_check_health', 'srv_check_state'] as const;
-/** A server's numbers by name, as `ServersState.number` reads them. */
-const NUMBER_AT = { adminState: 1, userWeight: 2, secondsSinceChange: 3, checkStatus: 4, checkHealth: 5, checkState: 6 } as const;
-export type StateNumber = keyof typeof NUMBER_AT;
+/** The integer fields, in the order a server's numbers are kept, by the names they are read by. */
+const NUMBER_FIELDS = [
+  ['opState', 'srv_op_state'], ['adminState', 'srv_admin_state'], ['userWeight', 'srv_uweight'], ['secondsSinceChange', 'srv_time_since_last_change'],
+  ['checkStatus', 'srv_check_status'], ['checkHealth', 'srv_check_health'], ['checkState', 'srv_check_state'],
+] as const;
+type NumberName = (typeof NUMBER_FIELDS)[number][0];
+/** The numbers `ServersState.number` reads; the op state has its own reader. */
+export type StateNumber = Exclude<NumberName, 'opState'>;
+const NUMBER_AT = Object.fromEntries(NUMBER_FIELDS.map(([name], i) => [name, i])) as Record<NumberName, number>;
 const PORT = NUMBER_FIELDS.length;
 /** Numbers kept per server: the integer fields, then the port (NaN for none). */
 const NUMBERS = PORT + 1;
@@ -76,7 +80,7 @@ export class ServersState {
   ) {}
 
   opState(i: number): OpState {
-    return OP_STATES[this.numbers[i * NUMBERS] as number] as OpState;
+    return OP_STATES[this.numbers[i * NUMBERS + NUMBER_AT.opState] as number] as OpState;
   }
 
   number(i: number, field: StateNumber): number {
@@ -128,16 +132,8 @@ export class ServersState {
 
   private textIs(i: number, at: number, text: string): boolean {
     const base = i * TEXTS + at;
-    const start = this.texts[base] as number;
-    const end = this.texts[base + 1] as number;
-    // A name past ASCII is compared as text.
-    return textIs(this.bytes.buffer, start, end, text) || (!isAscii(text) && this.bytes.text(start, end) === text);
+    return textIs(this.bytes.buffer, this.texts[base] as number, this.texts[base + 1] as number, text);
   }
-}
-
-function isAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 127) return false;
-  return true;
 }
 
 /** Parses `show servers state` piece by piece as it arrives; each piece holds whole lines. */
@@ -214,7 +210,7 @@ export class ServersStateParser {
     this.grow();
     const numbers = this.numbers;
     const at = this.count * NUMBERS;
-    for (let f = 0; f < NUMBER_FIELDS.length; f++) numbers[at + f] = this.integer(bytes, n, NUMBER_FIELDS[f] as Field);
+    for (let f = 0; f < NUMBER_FIELDS.length; f++) numbers[at + f] = this.integer(bytes, n, (NUMBER_FIELDS[f] as (typeof NUMBER_FIELDS)[number])[1]);
     const port = this.portIndex === undefined || this.portIndex >= count ? null : this.fields.integer(bytes, this.portIndex);
     numbers[at + PORT] = port ?? NaN;
     const texts = this.texts;
