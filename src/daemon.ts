@@ -12,6 +12,7 @@ import { LogIngest } from './logs/ingest.js';
 import { startLogReceiver, type LogReceiver } from './logs/receiver.js';
 import { SocketSource, StatsPageSource, type HaproxySource } from './haproxy/source.js';
 import { createOwnRegistry } from './metrics/own.js';
+import { ServerSeriesGatherer } from './metrics/serverSeries.js';
 import { HaproxyReader } from './reader.js';
 import { buildApp } from './web/app.js';
 import { refuseClient, tlsServerOptions } from './web/webConfig.js';
@@ -32,12 +33,13 @@ export function createSource(haproxy: Config['haproxy']): HaproxySource {
   return new SocketSource(haproxy.socket);
 }
 
-export function createReader(config: Config, watcher: Watcher, log: Logger, logs: LogIngest | null): HaproxyReader {
+export function createReader(config: Config, watcher: Watcher, log: Logger, logs: LogIngest | null, serverSeries: ServerSeriesGatherer | null): HaproxyReader {
   return new HaproxyReader(createSource(config.haproxy), watcher, log.child({ component: 'reader' }), {
     timeoutMs: config.haproxy.timeoutMs,
     master: config.haproxy.masterSocket,
     configFile: config.haproxy.configFile ? new ConfigFile(config.haproxy.configFile) : null,
     logs,
+    serverSeries,
   });
 }
 
@@ -55,7 +57,7 @@ async function startLogs(listen: string, watcher: Watcher, log: Logger): Promise
 export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
   const watcher = new Watcher();
   const logs = config.logsListen ? await startLogs(config.logsListen, watcher, log) : null;
-  const reader = createReader(config, watcher, log, logs?.ingest ?? null);
+  const reader = createReader(config, watcher, log, logs?.ingest ?? null, new ServerSeriesGatherer(config.collect, watcher));
   const app = buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader), collect: config.collect, web: config.web, logs });
   const tls = config.web?.tls ?? null;
   const server = tls ? https.createServer(tlsServerOptions(tls), app) : http.createServer(app);

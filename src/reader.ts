@@ -12,9 +12,18 @@ import type { HaproxySource, Reading } from './haproxy/source.js';
 import type { HaproxyConfig } from './parse/haproxyConfig.js';
 import type { ProcList } from './parse/showProc.js';
 import type { Server, Snapshot } from './snapshot.js';
+import type { ServerSeries, ServerSeriesGatherer } from './metrics/serverSeries.js';
 import type { Watcher } from './watcher.js';
 
-export type ReadResult = ({ readonly ok: true; readonly reading: Reading } | { readonly ok: false; readonly error: HaproxyReadError }) & {
+export type ReadResult = (
+  | {
+      readonly ok: true;
+      readonly reading: Reading;
+      /** The per-server series gathered while the servers arrived (with `serverSeries`); good until the next read begins. */
+      readonly servers: ServerSeries | null;
+    }
+  | { readonly ok: false; readonly error: HaproxyReadError }
+) & {
   readonly at: number;
   readonly diagnosis: Diagnosis;
 };
@@ -25,6 +34,8 @@ export interface ReaderOptions {
   readonly master: RuntimeApiAddress | null;
   readonly configFile: ConfigFile | null;
   readonly logs: LogEvidence | null;
+  /** Gathers the metrics' per-server series while a read arrives; null where nothing exports them. */
+  readonly serverSeries: ServerSeriesGatherer | null;
 }
 
 /** Logs a failure when it starts or changes, and once when it ends; never on every read. */
@@ -157,9 +168,12 @@ export class HaproxyReader {
     // The watcher takes the read server by server while it arrives; a read given up at its
     // deadline may go on arriving, and is then no longer the watcher's.
     let observing = this.watcher.begin(Date.now());
-    const onServer = (s: Server): void => {
+    const series = this.options.serverSeries;
+    series?.begin();
+    const onServer = (s: Server, columns: ReadonlyMap<string, number>): void => {
       // The server is its own condition: nothing is allocated per server.
       if (observing) this.watcher.server(s.backend, s.name, s, s.check?.status ?? null);
+      series?.add(s, columns);
     };
     const [reading, procs, config] = await Promise.all([
       beforeDeadline(this.source.readSnapshot(deadline, onServer), deadline, this.source.target).then(
@@ -179,7 +193,13 @@ export class HaproxyReader {
       const { snapshot } = reading.value;
       this.hasRead = true;
       this.haproxyFailures.report(null);
-      result = { ok: true, reading: reading.value, at: snapshot.takenAt, diagnosis: this.diagnose(snapshot, null, procs, config) };
+      result = {
+        ok: true,
+        reading: reading.value,
+        servers: series?.finish(snapshot.stat.columns) ?? null,
+        at: snapshot.takenAt,
+        diagnosis: this.diagnose(snapshot, null, procs, config),
+      };
     } else {
       result = this.failed(this.reportHaproxy(reading.error as HaproxyReadError), procs.value, procs.error, config.value, config.error);
       this.count(result.ok ? null : result.error);

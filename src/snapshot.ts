@@ -173,8 +173,8 @@ export function buildSnapshot(input: SnapshotInput, onServer: ServerListener | n
   return builder.finish(input.source, input.stat, input.info);
 }
 
-/** Told of each server as soon as its row is in. */
-export type ServerListener = (server: Server) => void;
+/** Told of each server as soon as its row is in, with where `show stat`'s columns are. */
+export type ServerListener = (server: Server, columns: ReadonlyMap<string, number>) => void;
 
 /** Where the columns the snapshot reads are in this version's `show stat`; undefined when it has none. */
 function statColumns(columns: ReadonlyMap<string, number>) {
@@ -226,12 +226,12 @@ export class SnapshotBuilder {
   private lastStatus = '';
 
   constructor(
-    columns: ReadonlyMap<string, number>,
+    private readonly statColumnsAt: ReadonlyMap<string, number>,
     private readonly takenAt: number,
     private readonly serversState: ServersState | null,
     private readonly onServer: ServerListener | null,
   ) {
-    this.columns = statColumns(columns);
+    this.columns = statColumns(statColumnsAt);
   }
 
   /** Where the server is in `show servers state`; -1 when it is not. */
@@ -262,7 +262,7 @@ export class SnapshotBuilder {
       let servers = this.open.get(row.proxy);
       if (servers === undefined) this.open.set(row.proxy, (servers = []));
       servers.push(server);
-      this.onServer?.(server);
+      this.onServer?.(server, this.statColumnsAt);
     } else if (row.type === 'backend') {
       this.closeBackend(row.proxy, row);
     }

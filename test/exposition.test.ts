@@ -8,6 +8,7 @@ import { SERVER_METRIC_GROUPS, type CollectOptions } from '../src/config.js';
 import type { Diagnosis } from '../src/diagnosis.js';
 import { ExpositionWriter, SeriesCache } from '../src/metrics/exposition.js';
 import { writeDiagnosisMetrics, writeHaproxyMetrics } from '../src/metrics/haproxy.js';
+import { ServerSeriesGatherer, type ServerSeries } from '../src/metrics/serverSeries.js';
 import { parseShowProc } from '../src/parse/showProc.js';
 import { parseStat } from '../src/parse/stat.js';
 import { buildSnapshot, type Snapshot } from '../src/snapshot.js';
@@ -28,9 +29,9 @@ function watcherOf(...snapshots: Snapshot[]): Watcher {
   return watcher;
 }
 
-function fastExposition(snapshot: Snapshot, watcher: Watcher, diagnosis: Diagnosis, collect: CollectOptions, cache: SeriesCache): string {
+function fastExposition(snapshot: Snapshot, watcher: Watcher, diagnosis: Diagnosis, collect: CollectOptions, cache: SeriesCache, servers: ServerSeries | null = null): string {
   const out = new ExpositionWriter();
-  writeHaproxyMetrics(out, snapshot, watcher, { collect, cache });
+  writeHaproxyMetrics(out, snapshot, watcher, { collect, cache }, servers);
   writeDiagnosisMetrics(out, diagnosis, { collect, cache });
   return out.text();
 }
@@ -77,5 +78,52 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
     const diagnosis = diagnosisOf(snapshot, watcher, PROCS);
     const collect: CollectOptions = { serverMetrics: new Set(SERVER_METRIC_GROUPS), backends: /^(?:be_ok|be_mixed)$/, noMaint: true };
     await assertSameContent(fastExposition(snapshot, watcher, diagnosis, collect, new SeriesCache()), straightforwardExposition(snapshot, watcher, diagnosis, collect));
+  });
+
+  test('series gathered while each read arrives, one gatherer used again for every read, as the daemon does', async () => {
+    const watcher = new Watcher();
+    const gatherer = new ServerSeriesGatherer(DEFAULTS, watcher);
+    const cache = new SeriesCache();
+    const reads = ['haproxy-2.6.12-lab.txt', 'haproxy-2.6.12-going-down.txt', 'haproxy-2.6.12-lab.txt', 'haproxy-2.6.12-going-down.txt', 'haproxy-2.6.12-going-down.txt'];
+    for (const [k, name] of reads.entries()) {
+      const at = takenAt + k * 1000;
+      watcher.begin(at);
+      gatherer.begin();
+      const snapshot = snapshotOf(name, {
+        takenAt: at,
+        onServer: (s, columns) => {
+          watcher.server(s.backend, s.name, s, s.check?.status ?? null);
+          gatherer.add(s, columns);
+        },
+      });
+      watcher.end(snapshot.backends.map((b) => b.name));
+      const servers = gatherer.finish(snapshot.stat.columns);
+      assert.ok(servers.servers.length > 0);
+      const diagnosis = diagnosisOf(snapshot, watcher, PROCS);
+      await assertSameContent(fastExposition(snapshot, watcher, diagnosis, DEFAULTS, cache, servers), straightforwardExposition(snapshot, watcher, diagnosis, DEFAULTS));
+    }
+  });
+
+  test('gathered series are written as they are, not gathered again', () => {
+    const watcher = watcherOf(lab);
+    const gatherer = new ServerSeriesGatherer(DEFAULTS, watcher);
+    gatherer.begin();
+    const snapshot = snapshotOf('haproxy-2.6.12-lab.txt', { takenAt, onServer: (s, columns) => gatherer.add(s, columns) });
+    const servers = gatherer.finish(snapshot.stat.columns);
+    // The first value kept is the first family's (current sessions) of the first server.
+    (servers.values as Float64Array)[0] = 12345;
+    const first = servers.servers[0];
+    const text = fastExposition(snapshot, watcher, diagnosisOf(snapshot, watcher), DEFAULTS, new SeriesCache(), servers);
+    assert.match(text, new RegExp(`\\nhaproxy_server_current_sessions\\{proxy="${first?.backend}",server="${first?.name}"\\} 12345\\n`));
+  });
+
+  test("series gathered from another read are not used: the snapshot's own are gathered", async () => {
+    const watcher = watcherOf(lab, goingDown);
+    const gatherer = new ServerSeriesGatherer(ALL, watcher);
+    gatherer.begin();
+    for (const b of lab.backends) for (const s of b.servers) gatherer.add(s, lab.stat.columns);
+    const ofLab = gatherer.finish(lab.stat.columns);
+    const diagnosis = diagnosisOf(goingDown, watcher, PROCS);
+    await assertSameContent(fastExposition(goingDown, watcher, diagnosis, ALL, new SeriesCache(), ofLab), straightforwardExposition(goingDown, watcher, diagnosis, ALL));
   });
 });

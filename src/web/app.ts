@@ -58,7 +58,7 @@ export function buildApp({ reader, watcher, ownMetrics, collect, web, logs }: Ap
     try {
       const result = await reader.read(scrapeDeadline(req));
       const out = new ExpositionWriter();
-      if (result.ok) writeHaproxyMetrics(out, result.reading.snapshot, watcher, { collect, cache: series });
+      if (result.ok) writeHaproxyMetrics(out, result.reading.snapshot, watcher, { collect, cache: series }, result.servers);
       writeDiagnosisMetrics(out, result.diagnosis, { collect, cache: series });
       if (logs) writeLogMetrics(out, logs.ingest, await logs.receiver.dropped());
       out.family('haproxy_up', 'gauge', '1 when the last read of HAProxy succeeded.');

@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import type { CollectOptions } from '../../src/config.js';
 import { SocketSource, type HaproxySource, type Reading } from '../../src/haproxy/source.js';
 import { createOwnRegistry } from '../../src/metrics/own.js';
+import { ServerSeriesGatherer } from '../../src/metrics/serverSeries.js';
 import { HaproxyReader } from '../../src/reader.js';
 import { buildApp } from '../../src/web/app.js';
 import { Watcher } from '../../src/watcher.js';
@@ -18,6 +19,10 @@ import { startNosrv } from '../support/nosrv.js';
 
 const missing = missingTool('haproxy', 'haproxy');
 const DEFAULT_COLLECT: CollectOptions = { serverMetrics: new Set(['state', 'sessions', 'changes', 'traffic', 'errors']), backends: null, noMaint: false };
+
+function serverLines(text: string): string[] {
+  return text.split('\n').filter((line) => line.startsWith('haproxy_server_'));
+}
 
 test('ten concurrent scrapes are served by one read of HAProxy', { skip: missing ?? false }, async () => {
   const backend = await startBackend();
@@ -31,15 +36,16 @@ test('ten concurrent scrapes are served by one read of HAProxy', { skip: missing
     kind: real.kind,
     target: real.target,
     socat: real.socat,
-    async readSnapshot(deadline: number): Promise<Reading> {
+    async readSnapshot(deadline, onServer): Promise<Reading> {
       reads++;
       await gate;
-      return real.readSnapshot(deadline);
+      return real.readSnapshot(deadline, onServer);
     },
     readServerConditions: (deadline) => real.readServerConditions(deadline),
   };
   const watcher = new Watcher();
-  const reader = new HaproxyReader(source, watcher, pino({ level: 'silent' }), { timeoutMs: 5000, master: null, configFile: null, logs: null });
+  const serverSeries = new ServerSeriesGatherer(DEFAULT_COLLECT, watcher);
+  const reader = new HaproxyReader(source, watcher, pino({ level: 'silent' }), { timeoutMs: 5000, master: null, configFile: null, logs: null, serverSeries });
   const server = http.createServer(buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader), collect: DEFAULT_COLLECT }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
@@ -54,6 +60,9 @@ test('ten concurrent scrapes are served by one read of HAProxy', { skip: missing
       assert.equal(a.status, 200);
       assert.equal(sample(a.text, 'haproxy_up'), 1);
       assert.equal(sample(a.text, 'haproxy_backend_up_servers{proxy="be"}'), 1);
+      // Every scrape renders the series gathered once, while the read arrived.
+      assert.equal(sample(a.text, 'haproxy_server_state{proxy="be",server="s1",state="up"}'), 1);
+      assert.deepEqual(serverLines(a.text), serverLines((answers[0] as { text: string }).text));
     }
   } finally {
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -67,7 +76,7 @@ test("a scrape's own deadline (X-Prometheus-Scrape-Timeout-Seconds) bounds its w
   const real = new SocketSource({ kind: 'unix', path: haproxy.userSocket });
   const source: HaproxySource = { kind: real.kind, target: real.target, socat: real.socat, readSnapshot: () => new Promise(() => {}), readServerConditions: (d) => real.readServerConditions(d) };
   const watcher = new Watcher();
-  const reader = new HaproxyReader(source, watcher, pino({ level: 'silent' }), { timeoutMs: 30_000, master: null, configFile: null, logs: null });
+  const reader = new HaproxyReader(source, watcher, pino({ level: 'silent' }), { timeoutMs: 30_000, master: null, configFile: null, logs: null, serverSeries: null });
   const server = http.createServer(buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader), collect: DEFAULT_COLLECT }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
@@ -122,7 +131,7 @@ test("the watcher's polls stay below 1% of HAProxy's time: a slow answer spaces 
     readSnapshot: (deadline) => real.readSnapshot(deadline),
     readServerConditions: async (deadline) => ({ ...(await real.readServerConditions(deadline)), answerSeconds }),
   };
-  const options = { timeoutMs: 5000, master: null, configFile: null, logs: null };
+  const options = { timeoutMs: 5000, master: null, configFile: null, logs: null, serverSeries: null };
   const reader = new HaproxyReader(source, new Watcher(), pino({ level: 'silent' }), options);
   try {
     assert.equal(await reader.poll(), 'observed');

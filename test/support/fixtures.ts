@@ -6,7 +6,7 @@ import { parseServersState } from '../../src/parse/serversState.js';
 import { parseStat } from '../../src/parse/stat.js';
 import { diagnose, type Diagnosis } from '../../src/diagnosis.js';
 import type { ProcList } from '../../src/parse/showProc.js';
-import { buildSnapshot, type Snapshot } from '../../src/snapshot.js';
+import { buildSnapshot, type ServerListener, type Snapshot } from '../../src/snapshot.js';
 import type { Watcher } from '../../src/watcher.js';
 
 // dist/test/support -> test/fixtures
@@ -22,15 +22,19 @@ export function answers(name: string): { info: string; stat: string; serversStat
   return { info, stat, serversState };
 }
 
-export function snapshotOf(name: string, options: { statsPageOnly?: boolean; takenAt?: number } = {}): Snapshot {
+/** `onServer`: told of each server as it is built, as a read tells the reader. */
+export function snapshotOf(name: string, options: { statsPageOnly?: boolean; takenAt?: number; onServer?: ServerListener } = {}): Snapshot {
   const a = answers(name);
-  return buildSnapshot({
-    takenAt: options.takenAt ?? Date.parse('2026-11-24T01:00:00Z'),
-    source: options.statsPageOnly ? 'stats_url' : 'socket',
-    stat: parseStat(a.stat),
-    info: options.statsPageOnly ? null : parseInfo(a.info),
-    serversState: options.statsPageOnly ? null : parseServersState(a.serversState),
-  });
+  return buildSnapshot(
+    {
+      takenAt: options.takenAt ?? Date.parse('2026-11-24T01:00:00Z'),
+      source: options.statsPageOnly ? 'stats_url' : 'socket',
+      stat: parseStat(a.stat),
+      info: options.statsPageOnly ? null : parseInfo(a.info),
+      serversState: options.statsPageOnly ? null : parseServersState(a.serversState),
+    },
+    options.onServer ?? null,
+  );
 }
 
 /** The diagnosis of a snapshot as the reader makes it, with the watcher's events and, when given, the master's process list. */

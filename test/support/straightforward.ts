@@ -5,7 +5,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { CollectOptions } from '../../src/config.js';
 import { BACKEND_CAUSES, BACKEND_RISKS, FRONTEND_CAUSES, FRONTEND_RISKS, PROCESS_CAUSES, PROCESS_RISKS, type Diagnosis, type Finding } from '../../src/diagnosis.js';
-import { BACKEND_FAMILIES, FRONTEND_FAMILIES, HTTP_CODES, PROCESS_FAMILIES, SERVER_FAMILIES, type StatFamily } from '../../src/metrics/haproxy.js';
+import { BACKEND_FAMILIES, FRONTEND_FAMILIES, HTTP_CODES, PROCESS_FAMILIES, SERVER_FAMILIES, type StatFamily } from '../../src/metrics/families.js';
 import type { MetricType } from '../../src/metrics/exposition.js';
 import { cell, type StatRow } from '../../src/parse/stat.js';
 import { SERVER_STATES, type Snapshot } from '../../src/snapshot.js';

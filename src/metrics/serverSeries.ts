@@ -1,0 +1,211 @@
+// The per-server series of a read, gathered server by server while HAProxy is still writing
+// `show stat`. A read spends most of its time waiting for HAProxy; at 10,000 servers, reading
+// each server's columns after it added a tenth to a scrape.
+
+import type { CollectOptions } from '../config.js';
+import { SERVER_STATES, type Server } from '../snapshot.js';
+import type { Watcher } from '../watcher.js';
+import { escapeLabelValue, type ExpositionWriter, type MetricType, type SeriesCache, type SeriesColumn } from './exposition.js';
+import { HTTP_CODES, SERVER_FAMILIES, type StatFamily } from './families.js';
+
+/** The `show stat` columns of the server families this HAProxy has, for the groups turned on. */
+interface Layout {
+  readonly families: ReadonlyArray<{ readonly family: StatFamily; readonly index: number }>;
+  readonly codes: ReadonlyArray<{ readonly code: string; readonly index: number }>;
+  readonly indexes: Int32Array;
+  readonly scales: Float64Array;
+  readonly state: boolean;
+  readonly sessions: boolean;
+  readonly changes: boolean;
+  /** Values kept per server: the cells, then the series computed from the server. */
+  readonly width: number;
+}
+
+function layoutOf(collect: CollectOptions, columns: ReadonlyMap<string, number>): Layout {
+  const groups = collect.serverMetrics;
+  const families = SERVER_FAMILIES.filter((f) => groups.has(f.group)).flatMap((family) => {
+    const index = columns.get(family.column);
+    return index === undefined ? [] : [{ family, index }];
+  });
+  const codes = groups.has('traffic')
+    ? HTTP_CODES.flatMap(([code, name]) => {
+        const index = columns.get(name);
+        return index === undefined ? [] : [{ code, index }];
+      })
+    : [];
+  const cells = [...families.map((f) => ({ index: f.index, scale: f.family.ms ? 1 / 1000 : 1 })), ...codes.map((c) => ({ index: c.index, scale: 1 }))];
+  const state = groups.has('state');
+  const sessions = groups.has('sessions');
+  const changes = groups.has('changes');
+  return {
+    families,
+    codes,
+    indexes: Int32Array.from(cells, (c) => c.index),
+    scales: Float64Array.from(cells, (c) => c.scale),
+    state,
+    sessions,
+    changes,
+    width: cells.length + (state ? SERVER_STATES.length + 2 : 0) + (sessions ? 1 : 0) + (changes ? SERVER_STATES.length : 0),
+  };
+}
+
+/** A read's per-server series, as `ServerSeriesGatherer` kept them. */
+export interface ServerSeries {
+  readonly servers: readonly Server[];
+  readonly layout: Layout;
+  /** Value `k` of server `i` is at `k * stride + i`; NaN for no sample. */
+  readonly values: Float64Array;
+  readonly stride: number;
+  /** The status of each server's last check, for `haproxy_server_check_status`; null for none. */
+  readonly checkStatuses: ReadonlyArray<string | null>;
+}
+
+/**
+ * Gathers the series of one read's servers as they arrive; `finish` hands them over. Its values
+ * live in one array used again by every read, so a read's series are good until the next read
+ * begins: the reader reads once at a time, and every scrape of a read renders it as soon as the
+ * read is done.
+ */
+export class ServerSeriesGatherer {
+  private values = new Float64Array(0);
+  private stride = 0;
+  private layout: Layout | null = null;
+  private columns: ReadonlyMap<string, number> | null = null;
+  private servers: Server[] = [];
+  private checkStatuses: Array<string | null> = [];
+  /** The last backend asked of the filter, and its answer: servers come backend by backend. */
+  private lastBackend: string | null = null;
+  private lastBackendWanted = true;
+
+  constructor(
+    private readonly collect: CollectOptions,
+    private readonly watcher: Watcher,
+  ) {}
+
+  /** Starts gathering a read, in the room the last one left. */
+  begin(): void {
+    this.servers = [];
+    this.checkStatuses = [];
+    this.lastBackend = null;
+  }
+
+  /** One server of the read, after the watcher took it (for its change counts). */
+  add(server: Server, columns: ReadonlyMap<string, number>): void {
+    if (this.collect.serverMetrics.size === 0 || (this.collect.noMaint && server.state === 'maint') || !this.wanted(server.backend)) return;
+    const layout = this.layoutFor(columns);
+    const i = this.servers.length;
+    // Room doubles as servers arrive; `finish` gives back what the next read will not need.
+    if (i >= this.stride) this.resize(layout.width, Math.max(i + 1, this.stride * 2, 64));
+    this.servers.push(server);
+    const { values, stride } = this;
+    const { indexes, scales } = layout;
+    let at = i;
+    for (let c = 0; c < indexes.length; c++, at += stride) {
+      const v = server.row.number(indexes[c] as number);
+      values[at] = v === null ? NaN : v * (scales[c] as number);
+    }
+    if (layout.state) {
+      for (const state of SERVER_STATES) {
+        values[at] = server.state === state ? 1 : NaN;
+        at += stride;
+      }
+      values[at] = server.check?.failuresUntilDown ?? NaN;
+      at += stride;
+      // HAProxy counts whole seconds since the change: the change's second, stable from scrape to scrape.
+      values[at] = server.lastChangeAt === null ? NaN : Math.floor(server.lastChangeAt / 1000);
+      at += stride;
+      const check = server.check;
+      this.checkStatuses.push(check?.status && !check.paused ? check.status : null);
+    }
+    if (layout.sessions) {
+      values[at] = server.sessions.limit ? server.sessions.current / server.sessions.limit : NaN;
+      at += stride;
+    }
+    if (layout.changes) {
+      const counts = this.watcher.changesOf(server.backend, server.name);
+      for (const state of SERVER_STATES) {
+        values[at] = counts?.[state] ?? NaN;
+        at += stride;
+      }
+    }
+  }
+
+  /** The read's series; `columns` are its `show stat` columns, for a read without servers. */
+  finish(columns: ReadonlyMap<string, number>): ServerSeries {
+    const layout = this.layoutFor(columns);
+    const count = this.servers.length;
+    if (this.stride > count + (count >> 3) + 64) this.resize(layout.width, count);
+    const series = { servers: this.servers, layout, values: this.values, stride: this.stride, checkStatuses: this.checkStatuses };
+    // Not kept past the scrapes that render it: its servers hold the whole read.
+    this.servers = [];
+    this.checkStatuses = [];
+    return series;
+  }
+
+  private wanted(backend: string): boolean {
+    const filter = this.collect.backends;
+    if (filter === null) return true;
+    if (backend !== this.lastBackend) {
+      this.lastBackend = backend;
+      this.lastBackendWanted = filter.test(backend);
+    }
+    return this.lastBackendWanted;
+  }
+
+  /** The layout of a read's columns: a read's first server, or a read without servers, works it out. */
+  private layoutFor(columns: ReadonlyMap<string, number>): Layout {
+    if (this.layout === null || this.columns !== columns) {
+      this.layout = layoutOf(this.collect, columns);
+      this.columns = columns;
+      if (this.values.length < this.layout.width * this.stride) this.resize(this.layout.width, this.stride);
+    }
+    return this.layout;
+  }
+
+  /** Room for `stride` servers of `width` values, the values so far kept. */
+  private resize(width: number, stride: number): void {
+    const values = new Float64Array(width * stride);
+    const kept = this.servers.length;
+    if (kept > 0) for (let k = 0; k < width; k++) values.set(this.values.subarray(k * this.stride, k * this.stride + kept), k * stride);
+    this.values = values;
+    this.stride = stride;
+  }
+}
+
+/** The per-server families, from a read's series, in the order `add` keeps their values. */
+export function writeServerSeries(out: ExpositionWriter, cache: SeriesCache, series: ServerSeries, proxyLabel: (name: string) => string): void {
+  const { servers, layout, values, stride } = series;
+  const n = servers.length;
+  const at = (i: number): Server => servers[i] as Server;
+  const labelSets = cache.labelSets(
+    'server',
+    n,
+    (i) => at(i).backend,
+    (i) => at(i).name,
+    (i) => `${proxyLabel(at(i).backend)},server="${escapeLabelValue(at(i).name)}"`,
+  );
+  let k = 0;
+  const next = (extra = ''): SeriesColumn => {
+    const start = k++ * stride;
+    return { extra, values: values.subarray(start, start + n) };
+  };
+  const write = (name: string, type: MetricType, help: string, columns: readonly SeriesColumn[]): void => cache.family(out, name, type, help, labelSets, columns);
+  for (const { family } of layout.families) write(`haproxy_server_${family.suffix}`, family.type, family.help, [next()]);
+  if (layout.codes.length > 0) {
+    write('haproxy_server_http_responses_total', 'counter', 'HTTP responses by status class (HAProxy-made 503s count on the backend, not on a server).', layout.codes.map((c) => next(`,code="${c.code}"`)));
+  }
+  if (layout.state) {
+    write('haproxy_server_state', 'gauge', "1 for the server's current state (up, down, maint, drain, nolb); only that state's series exists.", SERVER_STATES.map((state) => next(`,state="${state}"`)));
+    write('haproxy_server_check_status', 'gauge', "1 for the status of the server's last health check (L4CON, L7STS, L7OK, ...); absent without a check or while checks are paused (MAINT).", checkStatusColumns(series.checkStatuses));
+    write('haproxy_server_checks_until_down', 'gauge', 'Failed health checks left before HAProxy marks the server DOWN (0 once DOWN).', [next()]);
+    write('haproxy_server_last_state_change_timestamp_seconds', 'gauge', "When the server's operational state last changed, seconds since the epoch.", [next()]);
+  }
+  if (layout.sessions) write('haproxy_server_sessions_utilization_ratio', 'gauge', 'Current sessions / maxconn; at 1 new requests queue.', [next()]);
+  if (layout.changes) write('haproxy_server_state_changes_total', 'counter', 'State changes the watcher saw, by the state entered.', SERVER_STATES.map((to) => next(`,to="${to}"`)));
+}
+
+/** A column per status seen, in name order: 1 for the servers whose last check had it. */
+function checkStatusColumns(statuses: ReadonlyArray<string | null>): SeriesColumn[] {
+  const seen = [...new Set(statuses)].filter((s): s is string => s !== null).sort();
+  return seen.map((status) => ({ extra: `,status="${escapeLabelValue(status)}"`, values: Float64Array.from(statuses, (s) => (s === status ? 1 : NaN)) }));
+}
