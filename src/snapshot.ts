@@ -224,6 +224,8 @@ export class SnapshotBuilder {
   private byName: Map<string, Map<string, number>> | null = null;
   /** The last server's `status`: servers share a few, so each need not be a string of its own. */
   private lastStatus = '';
+  /** The last server's sessions, shared by the next servers with the same (idle servers, mostly). */
+  private lastSessions: Server['sessions'] = { current: 0, limit: null };
 
   constructor(
     private readonly statColumnsAt: ReadonlyMap<string, number>,
@@ -330,7 +332,10 @@ export class SnapshotBuilder {
       DOWN;
     const tracked = text(row, c.tracked);
     const secondsSinceChange = state ? state.number(at, 'secondsSinceChange') : num(row, c.lastchg);
-    return {
+    const current = num(row, c.scur) ?? 0;
+    const limit = num(row, c.slim);
+    if (current !== this.lastSessions.current || limit !== this.lastSessions.limit) this.lastSessions = { current, limit };
+    return new ReadServer({
       backend: row.proxy,
       name: row.name,
       state: condition.state,
@@ -339,14 +344,16 @@ export class SnapshotBuilder {
       backup: num(row, c.bck) === 1,
       weight,
       tracks: tracked ? tracked : null,
-      // `addr` is empty on a `level user` socket; show servers state has the address and port.
-      address: text(row, c.addr) || (state ? hostPort(state.address(at), state.port(at)) : null),
       status,
       check: this.check(row, at, condition.state),
-      sessions: { current: num(row, c.scur) ?? 0, limit: num(row, c.slim) },
+      sessions: this.lastSessions,
       lastChangeAt: secondsSinceChange === null ? null : this.takenAt - secondsSinceChange * 1000,
       row,
-    };
+      // `addr` is empty on a `level user` socket; show servers state has the address and port.
+      statAddress: text(row, c.addr) ?? '',
+      runtime: state,
+      at,
+    });
   }
 
   private check(row: StatRow, at: number, serverState: ServerState): HealthCheck | null {
@@ -385,6 +392,61 @@ export class SnapshotBuilder {
       failuresUntilDown: counting ? (isDown ? 0 : Math.max(1, health - rise + 1)) : null,
       successesUntilUp: counting && isDown ? Math.max(0, rise - health) : null,
     };
+  }
+}
+
+type ServerFields = Omit<Server, 'address'> & {
+  /** The `addr` cell: empty on a `level user` socket. */
+  readonly statAddress: string;
+  /** `show servers state`, and where the server is in it; null and -1 without. */
+  readonly runtime: ServersState | null;
+  readonly at: number;
+};
+
+/**
+ * A server of one read. Its address is made only when asked: only a finding about the server
+ * shows it, and at 10,000 servers a string each was a tenth of what a read allocated.
+ */
+class ReadServer implements Server {
+  readonly backend: string;
+  readonly name: string;
+  readonly state: ServerState;
+  readonly held: readonly HoldReason[];
+  readonly usable: boolean;
+  readonly backup: boolean;
+  readonly weight: number | null;
+  readonly tracks: string | null;
+  readonly status: string;
+  readonly check: HealthCheck | null;
+  readonly sessions: { readonly current: number; readonly limit: number | null };
+  readonly lastChangeAt: number | null;
+  readonly row: StatRow;
+  private readonly statAddress: string;
+  private readonly runtime: ServersState | null;
+  private readonly at: number;
+
+  constructor(fields: ServerFields) {
+    this.backend = fields.backend;
+    this.name = fields.name;
+    this.state = fields.state;
+    this.held = fields.held;
+    this.usable = fields.usable;
+    this.backup = fields.backup;
+    this.weight = fields.weight;
+    this.tracks = fields.tracks;
+    this.status = fields.status;
+    this.check = fields.check;
+    this.sessions = fields.sessions;
+    this.lastChangeAt = fields.lastChangeAt;
+    this.row = fields.row;
+    this.statAddress = fields.statAddress;
+    this.runtime = fields.runtime;
+    this.at = fields.at;
+  }
+
+  get address(): string | null {
+    if (this.statAddress !== '') return this.statAddress;
+    return this.runtime === null ? null : hostPort(this.runtime.address(this.at), this.runtime.port(this.at));
   }
 }
 
