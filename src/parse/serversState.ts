@@ -140,6 +140,8 @@ export class ServersState {
 export class ServersStateParser {
   private lineNumber = 0;
   private index: Record<Field, number> | null = null;
+  /** Where each of NUMBER_FIELDS is in a line: read by position, not by name, 70,000 times a read of 10,000 servers. */
+  private numberFields = new Int32Array(NUMBER_FIELDS.length);
   private portIndex: number | undefined;
   private fieldCount = 0;
   /** A line must reach the last field read. */
@@ -166,8 +168,7 @@ export class ServersStateParser {
     return new ServersState(this.count, this.bytes, this.numbers, this.texts);
   }
 
-  private integer(bytes: Buffer, lineNumber: number, name: Field): number {
-    const at = (this.index as Record<Field, number>)[name];
+  private integer(bytes: Buffer, lineNumber: number, name: Field, at: number): number {
     const value = this.fields.integer(bytes, at);
     if (value === null) throw new ParseError('show servers state', `line ${lineNumber}: ${name} is ${JSON.stringify(this.fields.text(this.bytes, at))}, not a number`);
     return value;
@@ -192,6 +193,7 @@ export class ServersStateParser {
         index[name] = i;
       }
       this.index = index;
+      this.numberFields = Int32Array.from(NUMBER_FIELDS, ([, field]) => index[field]);
       this.portIndex = at.get('srv_port');
       this.fieldCount = names.length;
       this.fieldsNeeded = Math.max(...Object.values(index)) + 1;
@@ -205,12 +207,13 @@ export class ServersStateParser {
     if (count < this.fieldsNeeded) {
       throw new ParseError('show servers state', `line ${n} has ${count} fields, expected ${this.fieldCount}`);
     }
-    const opNumber = this.integer(bytes, n, 'srv_op_state');
-    if (OP_STATES[opNumber] === undefined) throw new ParseError('show servers state', `line ${n}: unknown srv_op_state ${opNumber}`);
     this.grow();
     const numbers = this.numbers;
     const at = this.count * NUMBERS;
-    for (let f = 0; f < NUMBER_FIELDS.length; f++) numbers[at + f] = this.integer(bytes, n, (NUMBER_FIELDS[f] as (typeof NUMBER_FIELDS)[number])[1]);
+    const numberFields = this.numberFields;
+    for (let f = 0; f < NUMBER_FIELDS.length; f++) numbers[at + f] = this.integer(bytes, n, (NUMBER_FIELDS[f] as (typeof NUMBER_FIELDS)[number])[1], numberFields[f] as number);
+    const opNumber = numbers[at + NUMBER_AT.opState] as number;
+    if (OP_STATES[opNumber] === undefined) throw new ParseError('show servers state', `line ${n}: unknown srv_op_state ${opNumber}`);
     const port = this.portIndex === undefined || this.portIndex >= count ? null : this.fields.integer(bytes, this.portIndex);
     numbers[at + PORT] = port ?? NaN;
     const texts = this.texts;
