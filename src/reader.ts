@@ -168,12 +168,13 @@ export class HaproxyReader {
     // The watcher takes the read server by server while it arrives; a read given up at its
     // deadline may go on arriving, and is then no longer the watcher's.
     let observing = this.watcher.begin(Date.now());
+    let gathering = true;
     const series = this.options.serverSeries;
     series?.begin();
     const onServer = (s: Server, columns: ReadonlyMap<string, number>): void => {
       // The server is its own condition: nothing is allocated per server.
       if (observing) this.watcher.server(s.backend, s.name, s, s.check?.status ?? null);
-      series?.add(s, columns);
+      if (gathering) series?.add(s, columns);
     };
     const [reading, procs, config] = await Promise.all([
       beforeDeadline(this.source.readSnapshot(deadline, onServer), deadline, this.source.target).then(
@@ -183,6 +184,8 @@ export class HaproxyReader {
       this.readMaster(deadline),
       this.readConfig(),
     ]);
+    // From here on the series belong to this read, or (given up) to none: the next read begins them again.
+    gathering = false;
     let result: ReadResult;
     if (observing) {
       if (reading.value) this.watcher.end(reading.value.snapshot.backends.map((b) => b.name));

@@ -61,18 +61,23 @@ describe('show stat', () => {
   });
 
   test('parsed piece by piece as it arrives, with quoted and short lines, it says the same as parsed whole', () => {
-    const text = `${answers('haproxy-2.6.12-lab.txt').stat}\nbe_q,"s,1",0,,\nbe_short,s2\n`;
+    // The lab's rows many times over: more than the stores start with, so they grow while rows
+    // already point into them.
+    const [header, ...rows] = answers('haproxy-2.6.12-lab.txt').stat.trimEnd().split('\n');
+    const text = `${header}\n${Array.from({ length: 40 }, () => rows.join('\n')).join('\n')}\nbe_q,"s,1",0,,\nbe_short,s2\n`;
+    assert.ok(text.length > 64 * 1024);
     const whole = parseStat(text);
     const lines = text.split('\n');
-    // Stores far too small to start with, so they grow while rows already point into them; bytes
-    // given in a buffer that is then overwritten, as the socket's read buffer is.
-    const parser = new StatParser({ expectedBytes: 1, expectedCommas: 1 });
+    // Bytes given in a buffer that is then overwritten, as the socket's read buffer is.
+    const parser = new StatParser();
     const reused = Buffer.alloc(64 * 1024);
     for (let i = 0; i < lines.length; i += 2) {
       const n = reused.write(`${lines.slice(i, i + 2).join('\n')}\n`);
       parser.writeBytes(reused.subarray(0, n));
       reused.fill(0x2c);
     }
+    // The room left unused given back, as after each read: the rows still read the same.
+    parser.buffers();
     const pieces = parser.table();
     assert.deepEqual([...pieces.columns], [...whole.columns]);
     assert.equal(pieces.rows.length, whole.rows.length);
@@ -86,6 +91,18 @@ describe('show stat', () => {
     assert.equal(cell(whole, quoted as (typeof whole.rows)[number], 'qcur'), '0');
     const short = whole.rows.find((r) => r.proxy === 'be_short');
     assert.equal(cell(whole, short as (typeof whole.rows)[number], 'status'), undefined, 'past the end of a short line');
+  });
+
+  test("the next answer fills the last one's buffers: the last one's rows then throw rather than lie", () => {
+    const lab = answers('haproxy-2.6.12-lab.txt').stat;
+    const first = new StatParser();
+    first.write(lab);
+    const before = first.table().rows.map((row) => row.cell(17));
+    const second = new StatParser({ reuse: first.buffers() });
+    second.write(lab.replace(/,UP,/g, ',DOWN,'));
+    assert.throws(() => first.table().rows[0]?.cell(0), /next answer reused its buffer/);
+    assert.throws(() => first.table().rows[0]?.number(2), /next answer reused its buffer/);
+    assert.deepEqual(second.table().rows.map((row) => row.cell(17)), before.map((status) => (status === 'UP' ? 'DOWN' : status)));
   });
 
   test('a version without the type column still tells frontends, backends and servers apart', () => {
@@ -175,7 +192,22 @@ describe('show servers state', () => {
     const text = answers('haproxy-2.6.12-lab.txt').serversState;
     const parser = new ServersStateParser();
     for (const line of text.split('\n')) parser.write(`${line}\n`);
-    assert.deepEqual(parser.table().rows(), parseServersState(text).rows());
+    const table = parser.table();
+    parser.buffers();
+    assert.deepEqual(table.rows(), parseServersState(text).rows());
+  });
+
+  test("the next answer fills the last one's buffers: the last one's table then throws rather than lies", () => {
+    const text = answers('haproxy-2.6.12-lab.txt').serversState;
+    const first = new ServersStateParser();
+    first.write(text);
+    const table = first.table();
+    const rows = table.rows();
+    const second = new ServersStateParser(first.buffers());
+    second.write(text);
+    assert.throws(() => table.backend(0), /next answer reused its buffer/);
+    assert.throws(() => table.number(0, 'adminState'), /next answer reused its buffer/);
+    assert.deepEqual(second.table().rows(), rows);
   });
 
   test('an empty installation has only the header', () => {

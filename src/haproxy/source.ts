@@ -5,8 +5,8 @@
 import { checkStatusByNumber } from '../parse/checkStatus.js';
 import { ParseError } from '../parse/errors.js';
 import { parseInfo } from '../parse/info.js';
-import { parseServersState, ServersStateParser, type ServersState } from '../parse/serversState.js';
-import { cell, numberCell, parseStat, StatParser, type StatTable } from '../parse/stat.js';
+import { parseServersState, ServersStateParser, type ServersState, type ServersStateBuffers } from '../parse/serversState.js';
+import { cell, numberCell, parseStat, StatParser, type StatBuffers, type StatTable } from '../parse/stat.js';
 import { buildSnapshot, conditionFromRuntime, conditionFromStatus, SnapshotBuilder, type ServerCondition, type ServerListener, type Snapshot, type SourceKind } from '../snapshot.js';
 import { fromSystemError, HaproxyReadError } from './errors.js';
 import { describeAddress, runShowCommands, socatCommand, streamShowCommands, type CommandTiming, type RuntimeApiAddress } from './runtimeApi.js';
@@ -77,9 +77,12 @@ export class SocketSource implements HaproxySource {
   readonly target: string;
   readonly socat: string;
 
-  /** The last answer's size, so the next parse allocates once. */
-  private lastCommaCount = 4096;
-  private lastByteCount = 64 * 1024;
+  /**
+   * The last read's buffers, which the next read fills again: a snapshot's rows and servers'
+   * addresses are good until the next read begins (reading one later throws). Null while a read
+   * runs.
+   */
+  private spare: { readonly stat: StatBuffers; readonly state: ServersStateBuffers } | null = null;
 
   constructor(private readonly address: RuntimeApiAddress) {
     this.target = describeAddress(address);
@@ -95,11 +98,14 @@ export class SocketSource implements HaproxySource {
   async readSnapshot(deadline: number, onServer: ServerListener | null = null): Promise<Reading> {
     const takenAt = Date.now();
     const options = { deadline, maxBytes: MAX_ANSWER_BYTES };
-    const state = new ServersStateParser();
+    // The last read's buffers, unless that read still runs (given up by its caller, not yet ended).
+    const spare = this.spare;
+    this.spare = null;
+    const state = new ServersStateParser(spare?.state);
     const info: string[] = [];
     let runtime: ServersState | null = null;
     let builder: SnapshotBuilder | null = null;
-    const stat = new StatParser({ expectedBytes: this.lastByteCount, expectedCommas: this.lastCommaCount, onRow: (row) => builder?.add(row) });
+    const stat = new StatParser({ reuse: spare?.stat, onRow: (row) => builder?.add(row) });
     /** Once the servers' states are in: the rows that came before them, then each as it comes. */
     const startBuilding = (): SnapshotBuilder => {
       const { columns, rows } = stat.table();
@@ -117,12 +123,12 @@ export class SocketSource implements HaproxySource {
       ),
       parsed(() => streamShowCommands(this.address, ['show info', 'show stat'], [{ write: (lines) => void info.push(lines) }, stat], options)),
     ]);
+    // Both answers have ended: nothing writes into these buffers any more.
+    this.spare = { stat: stat.buffers(), state: state.buffers() };
     if (stateRead.status === 'rejected') throw stateRead.reason;
     if (statRead.status === 'rejected') throw statRead.reason;
     const table = parsed(() => stat.table());
     const snapshot = (builder ?? startBuilding()).finish('socket', table, parsed(() => parseInfo(info.join(''))));
-    this.lastCommaCount = stat.commaCount;
-    this.lastByteCount = stat.byteCount;
     return { snapshot, timings: [...statRead.value, ...stateRead.value] };
   }
 

@@ -13,13 +13,38 @@ export function digitsIn(bytes: Uint8Array, start: number, end: number): number 
   return value;
 }
 
-/** An answer's bytes in one growing buffer, outside the JavaScript heap. */
+/**
+ * An answer's bytes in one growing buffer, outside the JavaScript heap. The next answer of the
+ * same kind may fill it again (`reset`): what was read from the last one then says so when read.
+ */
 export class ByteStore {
   buffer: Buffer;
   length = 0;
+  /** Counts the answers this store has held: a reader of one keeps its number. */
+  generation = 0;
 
   constructor(capacity: number) {
     this.buffer = Buffer.allocUnsafe(capacity);
+  }
+
+  /** Empties the store for the next answer; readers of the last one throw from now on. */
+  reset(): void {
+    this.length = 0;
+    this.generation++;
+  }
+
+  /** Gives back room past this answer and a sixteenth more, which an answer about as large fills again. */
+  trim(): void {
+    const room = roomFor(this.length);
+    if (this.buffer.length <= room + (room >> 3)) return;
+    const trimmed = Buffer.allocUnsafe(room);
+    this.buffer.copy(trimmed, 0, 0, this.length);
+    this.buffer = trimmed;
+  }
+
+  /** Throws when `generation` is not this store's current answer. */
+  checkGeneration(generation: number): void {
+    if (generation !== this.generation) throw new Error('read after the next answer reused its buffer: a parsed answer is good until the next read of its kind begins');
   }
 
   /** Copies `bytes` in; returns where they start. */
@@ -50,6 +75,15 @@ export class ByteStore {
   text(start: number, end: number): string {
     return this.buffer.toString('utf8', start, end);
   }
+}
+
+/**
+ * Room for `used` and a sixteenth more (and a little for a tiny answer). Buffers double as an
+ * answer arrives and are kept for the next answer: at 10,000 servers the doubling left 4 MB
+ * unused for good.
+ */
+export function roomFor(used: number): number {
+  return used + (used >> 4) + 1024;
 }
 
 /** bytes[start, end) is `text`, told without making a string while the text is ASCII. */

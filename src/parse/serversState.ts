@@ -2,7 +2,7 @@
 // space-separated line per server. Fields are read by header name: newer versions append fields.
 
 import { ParseError } from './errors.js';
-import { ByteStore, digitsIn, textIs } from './lines.js';
+import { ByteStore, digitsIn, roomFor, textIs } from './lines.js';
 
 /** srv_op_state (include/haproxy/server-t.h). */
 export type OpState = 'stopped' | 'starting' | 'running' | 'stopping';
@@ -72,22 +72,30 @@ export function parseServersState(text: string): ServersState {
  * answer as text 0.75 MB more; the snapshot matches servers by name without making any.
  */
 export class ServersState {
+  private readonly generation: number;
+
+  /** `bytes`, `numbers` and `texts` are good while `bytes` holds this answer: its parser's next answer may fill them again. */
   constructor(
     readonly length: number,
     private readonly bytes: ByteStore,
     private readonly numbers: Float64Array,
     private readonly texts: Int32Array,
-  ) {}
+  ) {
+    this.generation = bytes.generation;
+  }
 
   opState(i: number): OpState {
+    this.bytes.checkGeneration(this.generation);
     return OP_STATES[this.numbers[i * NUMBERS + NUMBER_AT.opState] as number] as OpState;
   }
 
   number(i: number, field: StateNumber): number {
+    this.bytes.checkGeneration(this.generation);
     return this.numbers[i * NUMBERS + NUMBER_AT[field]] as number;
   }
 
   port(i: number): number | null {
+    this.bytes.checkGeneration(this.generation);
     const port = this.numbers[i * NUMBERS + PORT] as number;
     return port === port ? port : null;
   }
@@ -126,17 +134,29 @@ export class ServersState {
   }
 
   private text(i: number, at: number): string {
+    this.bytes.checkGeneration(this.generation);
     const base = i * TEXTS + at;
     return this.bytes.text(this.texts[base] as number, this.texts[base + 1] as number);
   }
 
   private textIs(i: number, at: number, text: string): boolean {
+    this.bytes.checkGeneration(this.generation);
     const base = i * TEXTS + at;
     return textIs(this.bytes.buffer, this.texts[base] as number, this.texts[base + 1] as number, text);
   }
 }
 
-/** Parses `show servers state` piece by piece as it arrives; each piece holds whole lines. */
+/** A parse's buffers, handed to the next parse of `show servers state`. */
+export interface ServersStateBuffers {
+  readonly bytes: ByteStore;
+  readonly numbers: Float64Array;
+  readonly texts: Int32Array;
+}
+
+/**
+ * Parses `show servers state` piece by piece as it arrives; each piece holds whole lines. Given the
+ * last answer's buffers (`reuse`), it fills them again, and that answer's table then throws.
+ */
 export class ServersStateParser {
   private lineNumber = 0;
   private index: Record<Field, number> | null = null;
@@ -148,11 +168,18 @@ export class ServersStateParser {
   private fieldsNeeded = 0;
   /** Where a line's fields are looked for: up to the port when there is one. */
   private fieldsRead = 0;
-  private readonly bytes = new ByteStore(64 * 1024);
-  private numbers = new Float64Array(NUMBERS * 64);
-  private texts = new Int32Array(TEXTS * 64);
+  private readonly bytes: ByteStore;
+  private numbers: Float64Array;
+  private texts: Int32Array;
   private count = 0;
   private readonly fields = new Fields();
+
+  constructor(reuse?: ServersStateBuffers) {
+    reuse?.bytes.reset();
+    this.bytes = reuse?.bytes ?? new ByteStore(64 * 1024);
+    this.numbers = reuse?.numbers ?? new Float64Array(NUMBERS * 64);
+    this.texts = reuse?.texts ?? new Int32Array(TEXTS * 64);
+  }
 
   write(lines: string): void {
     this.writeBytes(Buffer.from(lines, 'utf8'));
@@ -222,6 +249,17 @@ export class ServersStateParser {
     this.fields.bounds(index.srv_name, texts, t + SERVER_AT);
     this.fields.bounds(index.srv_addr, texts, t + ADDRESS_AT);
     this.count++;
+  }
+
+  /** Once the answer has all arrived: its buffers for the next parse to fill again, the room it left unused given back. */
+  buffers(): ServersStateBuffers {
+    this.bytes.trim();
+    const room = roomFor(this.count);
+    if (this.numbers.length > (room + (room >> 3)) * NUMBERS) {
+      this.numbers = this.numbers.slice(0, room * NUMBERS);
+      this.texts = this.texts.slice(0, room * TEXTS);
+    }
+    return { bytes: this.bytes, numbers: this.numbers, texts: this.texts };
   }
 
   private grow(): void {
