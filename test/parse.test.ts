@@ -85,6 +85,11 @@ describe('show stat', () => {
       const other = pieces.rows[i];
       assert.deepEqual([other?.proxy, other?.name, other?.type], [row.proxy, row.name, row.type]);
       for (const index of whole.columns.values()) assert.equal(other?.cell(index), row.cell(index), `${row.proxy}/${row.name} column ${index}`);
+      // Many cells at once, past the end of a short line too: what `number` says of each, scaled.
+      const indexes = Int32Array.from([...whole.columns.values(), whole.columns.size + 5]);
+      const read = new Float64Array(indexes.length * 2);
+      other?.numbers(indexes, new Float64Array(indexes.length).fill(2), read, 1, 2);
+      assert.deepEqual([...indexes].map((_, c) => read[1 + c * 2]), [...indexes].map((index) => (row.number(index) ?? NaN) * 2), `${row.proxy}/${row.name}`);
     }
     const quoted = whole.rows.find((r) => r.proxy === 'be_q');
     assert.equal(quoted?.name, 's,1');

@@ -65,15 +65,12 @@ function column(count: number, value: (i: number) => number | null | undefined, 
 
 /** `show stat` columns' numbers, scaled, all read in one pass over the rows rather than a pass per column. */
 function cellColumns(rows: readonly StatRow[], indexes: readonly number[], scales: readonly number[], extras: readonly string[]): SeriesColumn[] {
-  const columns = indexes.map(() => new Float64Array(rows.length));
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i] as StatRow;
-    for (let c = 0; c < indexes.length; c++) {
-      const v = row.number(indexes[c] as number);
-      (columns[c] as Float64Array)[i] = v === null ? NaN : v * (scales[c] as number);
-    }
-  }
-  return columns.map((values, c) => ({ extra: extras[c] as string, values }));
+  const n = rows.length;
+  const values = new Float64Array(indexes.length * n);
+  const at = Int32Array.from(indexes);
+  const by = Float64Array.from(scales);
+  rows.forEach((row, i) => row.numbers(at, by, values, i, n));
+  return extras.map((extra, c) => ({ extra, values: values.subarray(c * n, (c + 1) * n) }));
 }
 
 /** Writes the families taken straight from `show stat` columns this HAProxy has. */

@@ -98,12 +98,8 @@ export class ServerSeriesGatherer {
     if (i >= this.stride) this.resize(layout.width, Math.max(i + 1, this.stride * 2, 64));
     this.servers.push(server);
     const { values, stride } = this;
-    const { indexes, scales } = layout;
-    let at = i;
-    for (let c = 0; c < indexes.length; c++, at += stride) {
-      const v = server.row.number(indexes[c] as number);
-      values[at] = v === null ? NaN : v * (scales[c] as number);
-    }
+    server.row.numbers(layout.indexes, layout.scales, values, i, stride);
+    let at = i + layout.indexes.length * stride;
     if (layout.state) {
       for (const state of SERVER_STATES) {
         values[at] = server.state === state ? 1 : NaN;

@@ -281,17 +281,21 @@ class Fields {
 
   /** Finds up to `most` fields of bytes[start, end); returns how many it found. */
   scan(bytes: Buffer, start: number, end: number, most: number): number {
-    this.count = 0;
-    this.push(start);
+    if (this.starts.length < most) this.starts = new Int32Array(most);
+    // State in locals: the loop runs over every byte of 10,000 lines a read.
+    const starts = this.starts;
+    starts[0] = start;
+    let count = 1;
     let i = start;
     for (; i < end; i++) {
       if (bytes[i] !== 32) continue;
-      if (this.count === most) break;
-      this.push(i + 1);
+      if (count === most) break;
+      starts[count++] = i + 1;
     }
+    this.count = count;
     // The last field found ends at the space after it, or at the line's end.
     this.end = i;
-    return this.count;
+    return count;
   }
 
   text(bytes: ByteStore, field: number): string {
@@ -317,12 +321,4 @@ class Fields {
     return field + 1 < this.count ? (this.starts[field + 1] as number) - 1 : this.end;
   }
 
-  private push(start: number): void {
-    if (this.count === this.starts.length) {
-      const grown = new Int32Array(this.count * 2);
-      grown.set(this.starts);
-      this.starts = grown;
-    }
-    this.starts[this.count++] = start;
-  }
 }

@@ -17,6 +17,11 @@ export interface StatRow {
   number(index: number): number | null;
   /** The cell is `text`, told without making a string of it. */
   cellIs(index: number, text: string): boolean;
+  /**
+   * The cells at `indexes` as numbers times `scales`, NaN where `number` says null, written to
+   * `out` from `at`, `stride` apart: many cells of a row read at once.
+   */
+  numbers(indexes: Int32Array, scales: Float64Array, out: Float64Array, at: number, stride: number): void;
 }
 
 export interface StatTable {
@@ -179,6 +184,13 @@ abstract class Row implements StatRow {
     return cellNumber(this.cell(index));
   }
 
+  numbers(indexes: Int32Array, scales: Float64Array, out: Float64Array, at: number, stride: number): void {
+    for (let c = 0; c < indexes.length; c++, at += stride) {
+      const v = this.number(indexes[c] as number);
+      out[at] = v === null ? NaN : v * (scales[c] as number);
+    }
+  }
+
   /** The cell is `text`, told without cutting it out. */
   cellIs(index: number, text: string): boolean {
     return this.cell(index) === text;
@@ -224,6 +236,25 @@ class LineRow extends Row {
     const start = this.cellStart(index);
     const end = this.cellEnd(index);
     return start === end ? null : (digitsIn(this.bytes.buffer, start, end) ?? cellNumber(this.bytes.text(start, end)));
+  }
+
+  /** One loop over the comma positions, not a call per cell: the gatherer reads 45 cells of each of 10,000 rows a read. */
+  override numbers(indexes: Int32Array, scales: Float64Array, out: Float64Array, at: number, stride: number): void {
+    this.bytes.checkGeneration(this.generation);
+    const bytes = this.bytes.buffer;
+    const positions = this.commas.positions;
+    const { start, first, count } = this;
+    for (let c = 0; c < indexes.length; c++, at += stride) {
+      const index = indexes[c] as number;
+      if (index > count) {
+        out[at] = NaN;
+        continue;
+      }
+      const from = start + (index === 0 ? 0 : (positions[first + index - 1] as number) + 1);
+      const to = index < count ? start + (positions[first + index] as number) : this.end;
+      const v = from === to ? null : (digitsIn(bytes, from, to) ?? cellNumber(this.bytes.text(from, to)));
+      out[at] = v === null ? NaN : v * (scales[c] as number);
+    }
   }
 
   override cellIs(index: number, text: string): boolean {
