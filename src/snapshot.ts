@@ -148,6 +148,11 @@ export interface Frontend {
 
 export type SourceKind = 'socket' | 'stats_url';
 
+/**
+ * One read. Its rows, and its servers' addresses, are read from the answers' bytes, which the
+ * socket source's next read fills again: use them before the next read begins (later, they throw).
+ * Everything else in it is its own.
+ */
 export interface Snapshot {
   readonly takenAt: number;
   readonly source: SourceKind;

@@ -71,6 +71,27 @@ test('ten concurrent scrapes are served by one read of HAProxy', { skip: missing
   }
 });
 
+test("a read fills the last read's buffers again: that read's rows and addresses then throw rather than lie", { skip: missing ?? false }, async () => {
+  const backend = await startBackend();
+  const haproxy = await startHaproxy({ proxies: `backend be\n    server s1 127.0.0.1:${backend.port}\n` });
+  const source = new SocketSource({ kind: 'unix', path: haproxy.userSocket });
+  try {
+    const first = (await source.readSnapshot(Date.now() + 5000)).snapshot;
+    const s1 = first.backends[0]?.servers[0];
+    assert.equal(s1?.address, `127.0.0.1:${backend.port}`, 'from show servers state: the user socket leaves addr empty');
+    const second = (await source.readSnapshot(Date.now() + 5000)).snapshot;
+    assert.throws(() => s1?.address, /next answer reused its buffer/);
+    assert.throws(() => s1?.row.cell(0), /next answer reused its buffer/);
+    const again = second.backends[0]?.servers[0];
+    assert.deepEqual([again?.name, again?.address, again?.row.cell(1)], ['s1', `127.0.0.1:${backend.port}`, 's1']);
+    // What was worked out during the read stays: it is the read's, not the buffers'.
+    assert.deepEqual([s1?.name, s1?.state], ['s1', 'up']);
+  } finally {
+    await haproxy.stop();
+    await backend.close();
+  }
+});
+
 test("a scrape's own deadline (X-Prometheus-Scrape-Timeout-Seconds) bounds its wait", { skip: missing ?? false }, async () => {
   const haproxy = await startHaproxy({ proxies: 'backend be\n' });
   const real = new SocketSource({ kind: 'unix', path: haproxy.userSocket });
