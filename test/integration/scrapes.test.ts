@@ -86,6 +86,13 @@ test("a read fills the last read's buffers again: that read's rows and addresses
     assert.deepEqual([again?.name, again?.address, again?.row.cell(1)], ['s1', `127.0.0.1:${backend.port}`, 's1']);
     // What was worked out during the read stays: it is the read's, not the buffers'.
     assert.deepEqual([s1?.name, s1?.state], ['s1', 'up']);
+
+    // Two reads at once both read right: one fills the last read's buffers, the other its own.
+    const both = await Promise.all([source.readSnapshot(Date.now() + 5000), source.readSnapshot(Date.now() + 5000)]);
+    for (const { snapshot } of both) {
+      const server = snapshot.backends[0]?.servers[0];
+      assert.deepEqual([server?.row.cell(1), server?.address], ['s1', `127.0.0.1:${backend.port}`]);
+    }
   } finally {
     await haproxy.stop();
     await backend.close();
