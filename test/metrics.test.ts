@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { escapeLabelValue, ExpositionWriter, formatValue, SeriesCache } from '../src/metrics/exposition.js';
+import { escapeLabelValue, ExpositionWriter, formatValue, SeriesCache, type SeriesColumn } from '../src/metrics/exposition.js';
 import { SERVER_METRIC_GROUPS } from '../src/config.js';
 import { writeHaproxyMetrics } from '../src/metrics/haproxy.js';
 import { Watcher } from '../src/watcher.js';
@@ -81,5 +81,26 @@ describe('exposition text', () => {
     out.family('x', 'gauge', 'a\\b\nc');
     out.sample('x', '', 1);
     assert.equal(out.text(), '# HELP x a\\\\b\\nc\n# TYPE x gauge\nx 1\n');
+  });
+
+  test('a family whose values alone changed is the text written anew', () => {
+    // Label values past ASCII and with spaces, a label-less series, several columns.
+    const labelSets = ['proxy="bé ok",server="s 1"', 'proxy="b2",server="s2"', '', 'proxy="b3",server="s\\"3"'];
+    const columns = (values: number[][]): SeriesColumn[] => values.map((v, c) => ({ extra: c === 0 ? '' : `,code="${c}xx"`, values: Float64Array.from(v) }));
+    const write = (cache: SeriesCache, values: number[][]): string => {
+      const out = new ExpositionWriter();
+      cache.family(out, 'x_total', 'counter', 'X.', labelSets, columns(values));
+      return out.text();
+    };
+    const cache = new SeriesCache();
+    const rounds = [
+      [[1, 2, NaN, 4], [NaN, 0, 7, NaN]],
+      [[10, 2_000_000, NaN, 4.5], [NaN, -3, 9_007_199_254_740_991, NaN]],
+      [[-0, 1e21, NaN, Infinity], [NaN, 0.1, 1e-7, NaN]],
+      [[3, 3, NaN, 3], [NaN, 3, 3, NaN]],
+      [[3, 3, 5, 3], [NaN, 3, 3, NaN]], // a sample more: written anew
+      [[4, 4, 4, 4], [NaN, 1, 2, NaN]],
+    ];
+    for (const values of rounds) assert.equal(write(cache, values), write(new SeriesCache(), values), JSON.stringify(values));
   });
 });
