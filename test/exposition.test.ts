@@ -80,9 +80,16 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
     await assertSameContent(fastExposition(snapshot, watcher, diagnosis, collect, new SeriesCache()), straightforwardExposition(snapshot, watcher, diagnosis, collect));
   });
 
-  test('series gathered while each read arrives, one gatherer used again for every read, as the daemon does', async () => {
+  const FILTERED: CollectOptions = { serverMetrics: new Set(SERVER_METRIC_GROUPS), backends: /^(?:be_ok|be_mixed|be_api)$/, noMaint: true };
+  for (const [what, collect] of [['the default groups', DEFAULTS], ['every group, a backend filter and no MAINT servers', FILTERED]] as const) {
+    test(`series gathered while each read arrives, one gatherer used again for every read, as the daemon does: ${what}`, async () => {
+      await gatheredReads(collect);
+    });
+  }
+
+  async function gatheredReads(collect: CollectOptions): Promise<void> {
     const watcher = new Watcher();
-    const gatherer = new ServerSeriesGatherer(DEFAULTS, watcher);
+    const gatherer = new ServerSeriesGatherer(collect, watcher);
     const cache = new SeriesCache();
     const reads = ['haproxy-2.6.12-lab.txt', 'haproxy-2.6.12-going-down.txt', 'haproxy-2.6.12-lab.txt', 'haproxy-2.6.12-going-down.txt', 'haproxy-2.6.12-going-down.txt'];
     for (const [k, name] of reads.entries()) {
@@ -99,23 +106,16 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
       watcher.end(snapshot.backends.map((b) => b.name));
       const servers = gatherer.finish(snapshot.stat.columns);
       assert.ok(servers.servers.length > 0);
+      // Written as gathered: a value changed here shows in the answer (then changed back).
+      const kept = servers.values[0] as number;
+      (servers.values as Float64Array)[0] = 12345;
+      const first = servers.servers[0];
+      assert.match(fastExposition(snapshot, watcher, diagnosisOf(snapshot, watcher), collect, new SeriesCache(), servers), new RegExp(`\\{proxy="${first?.backend}",server="${first?.name}"\\} 12345\\n`));
+      (servers.values as Float64Array)[0] = kept;
       const diagnosis = diagnosisOf(snapshot, watcher, PROCS);
-      await assertSameContent(fastExposition(snapshot, watcher, diagnosis, DEFAULTS, cache, servers), straightforwardExposition(snapshot, watcher, diagnosis, DEFAULTS));
+      await assertSameContent(fastExposition(snapshot, watcher, diagnosis, collect, cache, servers), straightforwardExposition(snapshot, watcher, diagnosis, collect));
     }
-  });
-
-  test('gathered series are written as they are, not gathered again', () => {
-    const watcher = watcherOf(lab);
-    const gatherer = new ServerSeriesGatherer(DEFAULTS, watcher);
-    gatherer.begin();
-    const snapshot = snapshotOf('haproxy-2.6.12-lab.txt', { takenAt, onServer: (s, columns) => gatherer.add(s, columns) });
-    const servers = gatherer.finish(snapshot.stat.columns);
-    // The first value kept is the first family's (current sessions) of the first server.
-    (servers.values as Float64Array)[0] = 12345;
-    const first = servers.servers[0];
-    const text = fastExposition(snapshot, watcher, diagnosisOf(snapshot, watcher), DEFAULTS, new SeriesCache(), servers);
-    assert.match(text, new RegExp(`\\nhaproxy_server_current_sessions\\{proxy="${first?.backend}",server="${first?.name}"\\} 12345\\n`));
-  });
+  }
 
   test("series gathered from another read are not used: the snapshot's own are gathered", async () => {
     const watcher = watcherOf(lab, goingDown);
