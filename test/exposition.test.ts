@@ -11,7 +11,7 @@ import { writeDiagnosisMetrics, writeHaproxyMetrics } from '../src/metrics/hapro
 import { ServerSeriesGatherer, type ServerSeries } from '../src/metrics/serverSeries.js';
 import { parseShowProc } from '../src/parse/showProc.js';
 import { parseStat } from '../src/parse/stat.js';
-import { buildSnapshot, type Snapshot } from '../src/snapshot.js';
+import { buildSnapshot, type Server, type ServerState, type Snapshot } from '../src/snapshot.js';
 import { Watcher } from '../src/watcher.js';
 import { diagnosisOf, fixture, observeSnapshot, snapshotOf } from './support/fixtures.js';
 import { expositionContent, straightforwardExposition } from './support/straightforward.js';
@@ -116,6 +116,27 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
       await assertSameContent(fastExposition(snapshot, watcher, diagnosis, collect, cache, servers), straightforwardExposition(snapshot, watcher, diagnosis, collect));
     }
   }
+
+  test('gathered change counts land in the series of their own state', async () => {
+    const watcher = new Watcher();
+    const first = lab.backends.flatMap((b) => b.servers)[0] as Server;
+    // up, then down twice, maint three times, drain once and nolb four times.
+    const path: ServerState[] = ['up', 'down', 'up', 'down', 'maint', 'up', 'maint', 'up', 'maint', 'drain', 'nolb', 'up', 'nolb', 'up', 'nolb', 'up', 'nolb'];
+    for (const [k, state] of path.entries()) {
+      watcher.begin(takenAt - 100_000 + k * 1000);
+      watcher.server(first.backend, first.name, { state, held: [], usable: state === 'up' }, null);
+      watcher.end(null);
+    }
+    const gatherer = new ServerSeriesGatherer(DEFAULTS, watcher);
+    gatherer.begin();
+    const snapshot = snapshotOf('haproxy-2.6.12-lab.txt', { takenAt, onServer: (s, columns) => gatherer.add(s, columns) });
+    const diagnosis = diagnosisOf(snapshot, watcher, PROCS);
+    const text = fastExposition(snapshot, watcher, diagnosis, DEFAULTS, new SeriesCache(), gatherer.finish(snapshot.stat.columns));
+    for (const [to, count] of Object.entries({ up: 6, down: 2, maint: 3, drain: 1, nolb: 4 })) {
+      assert.match(text, new RegExp(`\\nhaproxy_server_state_changes_total\\{proxy="${first.backend}",server="${first.name}",to="${to}"\\} ${count}\\n`), to);
+    }
+    await assertSameContent(text, straightforwardExposition(snapshot, watcher, diagnosis, DEFAULTS));
+  });
 
   test("series gathered from another read are not used: the snapshot's own are gathered", async () => {
     const watcher = watcherOf(lab, goingDown);

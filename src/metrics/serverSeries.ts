@@ -118,11 +118,14 @@ export class ServerSeriesGatherer {
       at += stride;
     }
     if (layout.changes) {
+      // By name, in SERVER_STATES' order: read with the state in a variable (50,000 reads of
+      // 10,000 objects a read), it was the gatherer's slowest line.
       const counts = this.watcher.changesOf(server.backend, server.name);
-      for (const state of SERVER_STATES) {
-        values[at] = counts?.[state] ?? NaN;
-        at += stride;
-      }
+      values[at] = counts?.up ?? NaN;
+      values[at + stride] = counts?.down ?? NaN;
+      values[at + 2 * stride] = counts?.maint ?? NaN;
+      values[at + 3 * stride] = counts?.drain ?? NaN;
+      values[at + 4 * stride] = counts?.nolb ?? NaN;
     }
   }
 
