@@ -78,6 +78,8 @@ export class HaproxyReader {
   private polling = false;
   /** performance.now() when the last poll that was answered was asked. */
   private lastPollAt = 0;
+  /** Full reads started so far: a poll that one overlapped does not time HAProxy alone. */
+  private readsStarted = 0;
   /** The median of the recent answers' times. */
   private typicalAnswerMs = 0;
   private readonly recentAnswersMs: number[] = [];
@@ -113,6 +115,7 @@ export class HaproxyReader {
     if (this.inFlight === null) {
       const started = this.readNow(own);
       this.inFlight = started;
+      this.readsStarted++;
       void started.finally(() => {
         if (this.inFlight === started) this.inFlight = null;
       });
@@ -137,12 +140,16 @@ export class HaproxyReader {
       this.shareSaid = true;
     } else {
       this.polling = true;
+      const readsBefore = this.readsStarted;
       try {
         const deadline = Date.now() + this.options.timeoutMs;
         const { observations, answerSeconds } = await beforeDeadline(this.source.readServerConditions(deadline), deadline, this.source.target);
         this.watcher.observe(observations, null, Date.now());
         this.haproxyFailures.report(null);
-        this.answered(started, answerSeconds);
+        // A full read that began meanwhile kept nosrv busy while the answer waited to be read: its
+        // time is not HAProxy's, and taken as such (a cold first scrape: 300 ms) it stopped the
+        // watcher for a minute.
+        this.answered(started, this.readsStarted === readsBefore ? answerSeconds : null);
         result = 'observed';
       } catch (err) {
         this.count(this.reportHaproxy(asReadError(err, this.source.target)));
@@ -155,9 +162,13 @@ export class HaproxyReader {
     return result;
   }
 
-  /** Polls are spaced by the median of the last answers, so one slow answer (HAProxy busy for a moment) does not stop the watcher for a minute. */
-  private answered(started: number, answerSeconds: number): void {
+  /**
+   * Polls are spaced by the median of the last answers, so one slow answer (HAProxy busy for a
+   * moment) does not stop the watcher for a minute. `answerSeconds` null: a time not counted.
+   */
+  private answered(started: number, answerSeconds: number | null): void {
     this.lastPollAt = started;
+    if (answerSeconds === null) return;
     this.recentAnswersMs.push(answerSeconds * 1000);
     if (this.recentAnswersMs.length > RECENT_ANSWERS) this.recentAnswersMs.shift();
     const sorted = [...this.recentAnswersMs].sort((a, b) => a - b);

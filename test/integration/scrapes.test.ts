@@ -182,6 +182,23 @@ test("the watcher's polls stay below 1% of HAProxy's time: a slow answer spaces 
     assert.equal(await quick.poll(), 'observed', 'before it, answers of 0 and 0 s');
     assert.equal(await quick.poll(), 'observed', 'before it, answers of 0, 0 and 0.05 s: the median is 0');
     assert.equal(await quick.poll(), 'skipped_share', 'before it, answers of 0, 0, 0.05 and 0.05 s');
+
+    // A poll overlapped by a full read (a scrape) times nosrv's work as much as HAProxy's: its
+    // time does not space the next poll.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const overlapped = new HaproxyReader(
+      { ...source, readServerConditions: async (deadline) => (await held, { ...(await real.readServerConditions(deadline)), answerSeconds: 0.5 }) },
+      new Watcher(),
+      pino({ level: 'silent' }),
+      options,
+    );
+    const poll = overlapped.poll();
+    const read = overlapped.read();
+    release();
+    assert.equal(await poll, 'observed');
+    assert.equal((await read).ok, true);
+    assert.equal(await overlapped.poll(), 'observed', 'the 0.5 s answer, taken while a read ran, is not counted');
   } finally {
     await haproxy.stop();
   }
