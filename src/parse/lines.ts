@@ -35,8 +35,8 @@ export class ByteStore {
 
   /** Gives back room past this answer and a sixteenth more, which an answer about as large fills again. */
   trim(): void {
-    const room = roomFor(this.length);
-    if (this.buffer.length <= room + (room >> 3)) return;
+    const room = trimmedRoom(this.buffer.length, this.length);
+    if (room === null) return;
     const trimmed = Buffer.allocUnsafe(room);
     this.buffer.copy(trimmed, 0, 0, this.length);
     this.buffer = trimmed;
@@ -78,12 +78,13 @@ export class ByteStore {
 }
 
 /**
- * Room for `used` and a sixteenth more (and a little for a tiny answer). Buffers double as an
- * answer arrives and are kept for the next answer: at 10,000 servers the doubling left 4 MB
- * unused for good.
+ * What a buffer of `capacity` holding `used` is trimmed to: `used`, a sixteenth more and a little
+ * for a tiny answer; null when it is no more than an eighth past that. Buffers double as an answer
+ * arrives and are kept for the next answer: at 10,000 servers the doubling left 4 MB unused for good.
  */
-export function roomFor(used: number): number {
-  return used + (used >> 4) + 1024;
+export function trimmedRoom(capacity: number, used: number): number | null {
+  const room = used + (used >> 4) + 1024;
+  return capacity <= room + (room >> 3) ? null : room;
 }
 
 /** bytes[start, end) is `text`, told without making a string while the text is ASCII. */

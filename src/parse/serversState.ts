@@ -2,7 +2,7 @@
 // space-separated line per server. Fields are read by header name: newer versions append fields.
 
 import { ParseError } from './errors.js';
-import { ByteStore, digitsIn, roomFor, textIs } from './lines.js';
+import { ByteStore, digitsIn, textIs, trimmedRoom } from './lines.js';
 
 /** srv_op_state (include/haproxy/server-t.h). */
 export type OpState = 'stopped' | 'starting' | 'running' | 'stopping';
@@ -254,8 +254,8 @@ export class ServersStateParser {
   /** Once the answer has all arrived: its buffers for the next parse to fill again, the room it left unused given back. */
   buffers(): ServersStateBuffers {
     this.bytes.trim();
-    const room = roomFor(this.count);
-    if (this.numbers.length > (room + (room >> 3)) * NUMBERS) {
+    const room = trimmedRoom(this.numbers.length / NUMBERS, this.count);
+    if (room !== null) {
       this.numbers = this.numbers.slice(0, room * NUMBERS);
       this.texts = this.texts.slice(0, room * TEXTS);
     }
@@ -320,5 +320,4 @@ class Fields {
   private fieldEnd(field: number): number {
     return field + 1 < this.count ? (this.starts[field + 1] as number) - 1 : this.end;
   }
-
 }
