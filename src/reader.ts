@@ -184,7 +184,7 @@ export class HaproxyReader {
     series?.begin();
     const onServer = (s: Server, columns: ReadonlyMap<string, number>): void => {
       // The server is its own condition: nothing is allocated per server.
-      if (observing) this.watcher.server(s.backend, s.name, s, s.check?.status ?? null);
+      if (observing) this.watcher.server(s.backend, s.name, s, s.check?.status ?? null, s.lastChangeAt);
       if (gathering) series?.add(s, columns);
     };
     const [reading, procs, config] = await Promise.all([

@@ -23,9 +23,19 @@ const SAME_CHANGE_MS = 10_000;
 interface ServerTrack {
   state: ServerState;
   readonly changes: Record<ServerState, number>;
+  /**
+   * When its state last changed, in whole seconds since the epoch; null when not known. HAProxy
+   * says how many whole seconds ago, so each read's estimate may be a second off the last: the
+   * first is kept while later ones are within a second of it, or the series would move when
+   * nothing changed.
+   */
+  changedAt: number | null;
   /** The last observation that listed the server. */
   seenIn: number;
 }
+
+/** What the watcher knows of a server. */
+export type SeenServer = Readonly<Pick<ServerTrack, 'changes' | 'changedAt'>>;
 
 interface BackendTrack {
   /** By server name: at 10,000 servers no `be/srv` key is built per server and poll. */
@@ -54,7 +64,7 @@ export class Watcher {
    */
   observe(observations: readonly ServerObservation[], backendNames: readonly string[] | null, at: number): void {
     if (!this.begin(at)) return;
-    for (const o of observations) this.server(o.backend, o.server, o.condition, o.checkStatus);
+    for (const o of observations) this.server(o.backend, o.server, o.condition, o.checkStatus, null);
     this.end(backendNames);
   }
 
@@ -73,19 +83,25 @@ export class Watcher {
     return true;
   }
 
-  /** One server of the read `begin` started, with its last check's status when known. */
-  server(backend: string, name: string, condition: ServerCondition, checkStatus: string | null): void {
+  /**
+   * One server of the read `begin` started, with its last check's status and when its state last
+   * changed (ms since the epoch) when known.
+   */
+  server(backend: string, name: string, condition: ServerCondition, checkStatus: string | null, lastChangeAt: number | null): void {
     const current = this.current;
     if (current === null) return;
     const track = this.backend(backend);
     if (condition.usable) track.usableNow = true;
+    const changedAt = lastChangeAt === null ? null : Math.floor(lastChangeAt / 1000);
     const known = track.servers.get(name);
     if (known === undefined) {
-      track.servers.set(name, { state: condition.state, changes: zeroChanges(), seenIn: current.number });
+      track.servers.set(name, { state: condition.state, changes: zeroChanges(), changedAt, seenIn: current.number });
       return;
     }
     known.seenIn = current.number;
-    if (known.state === condition.state) return;
+    const changed = known.state !== condition.state;
+    if (changedAt !== null && (changed || known.changedAt === null || Math.abs(changedAt - known.changedAt) > 1)) known.changedAt = changedAt;
+    if (!changed) return;
     known.changes[condition.state]++;
     this.push(backend, { at: new Date(current.at).toISOString(), server: name, from: known.state, to: condition.state, reason: reasonFor(condition, checkStatus), source: 'poll' });
     known.state = condition.state;
@@ -127,7 +143,7 @@ export class Watcher {
     if (e.to === null) return this.push(e.backend, { at, server: e.server, from: state, to: state, reason: e.reason, source: 'log' });
     if (known === undefined) {
       // Before any poll saw the server: HAProxy said what it left, a poll cannot say better.
-      const track: ServerTrack = { state: e.to, changes: zeroChanges(), seenIn: this.observations };
+      const track: ServerTrack = { state: e.to, changes: zeroChanges(), changedAt: null, seenIn: this.observations };
       track.changes[e.to]++;
       servers.set(e.server, track);
       return this.push(e.backend, { at, server: e.server, from: e.to === 'up' ? 'down' : 'up', to: e.to, reason: e.reason, source: 'log' });
@@ -159,9 +175,9 @@ export class Watcher {
     return this.backends.get(backend)?.events ?? [];
   }
 
-  /** How often the server entered each state, every state listed from 0; undefined for a server not seen. */
-  changesOf(backend: string, server: string): Readonly<Record<ServerState, number>> | undefined {
-    return this.backends.get(backend)?.servers.get(server)?.changes;
+  /** How often the server entered each state (every state listed from 0), and when it last did; undefined for a server not seen. */
+  seen(backend: string, server: string): SeenServer | undefined {
+    return this.backends.get(backend)?.servers.get(server);
   }
 
   private backend(name: string): BackendTrack {

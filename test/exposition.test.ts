@@ -99,7 +99,7 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
       const snapshot = snapshotOf(name, {
         takenAt: at,
         onServer: (s, columns) => {
-          watcher.server(s.backend, s.name, s, s.check?.status ?? null);
+          watcher.server(s.backend, s.name, s, s.check?.status ?? null, s.lastChangeAt);
           gatherer.add(s, columns);
         },
       });
@@ -124,7 +124,7 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
     const path: ServerState[] = ['up', 'down', 'up', 'down', 'maint', 'up', 'maint', 'up', 'maint', 'drain', 'nolb', 'up', 'nolb', 'up', 'nolb', 'up', 'nolb'];
     for (const [k, state] of path.entries()) {
       watcher.begin(takenAt - 100_000 + k * 1000);
-      watcher.server(first.backend, first.name, { state, held: [], usable: state === 'up' }, null);
+      watcher.server(first.backend, first.name, { state, held: [], usable: state === 'up' }, null, null);
       watcher.end(null);
     }
     const gatherer = new ServerSeriesGatherer(DEFAULTS, watcher);

@@ -17,7 +17,7 @@ describe('watcher', () => {
     w.observe([seen('be', 'a', 'down'), seen('be', 'b', 'down')], null, t0 + 2000);
     w.observe([seen('be', 'a', 'up'), seen('be', 'b', 'down')], null, t0 + 3500);
     assert.equal(w.noUsableSeconds('be'), 2.5, 'from the poll that saw the outage to the one that saw it end');
-    assert.deepEqual(w.changesOf('be', 'a'), { up: 1, down: 1, maint: 0, drain: 0, nolb: 0 });
+    assert.deepEqual(w.seen('be', 'a')?.changes, { up: 1, down: 1, maint: 0, drain: 0, nolb: 0 });
     assert.deepEqual(
       w.events('be').map((e) => [e.server, e.from, e.to, e.reason]),
       [
@@ -32,7 +32,7 @@ describe('watcher', () => {
   test('every server starts with all its counters at 0', () => {
     const w = new Watcher();
     w.observe([seen('be', 'a', 'up')], ['be'], 0);
-    assert.deepEqual(w.changesOf('be', 'a'), { up: 0, down: 0, maint: 0, drain: 0, nolb: 0 });
+    assert.deepEqual(w.seen('be', 'a')?.changes, { up: 0, down: 0, maint: 0, drain: 0, nolb: 0 });
   });
 
   test('an empty backend counts as having no usable server', () => {
@@ -47,8 +47,8 @@ describe('watcher', () => {
     w.observe([seen('old', 'a', 'down'), seen('be', 'b', 'up')], ['old', 'be'], 0);
     w.observe([seen('be', 'b', 'up')], ['be'], 1000);
     assert.equal(w.noUsableSeconds('old'), 0);
-    assert.equal(w.changesOf('old', 'a'), undefined);
-    assert.notEqual(w.changesOf('be', 'b'), undefined);
+    assert.equal(w.seen('old', 'a')?.changes, undefined);
+    assert.notEqual(w.seen('be', 'b')?.changes, undefined);
   });
 
   test('a read that finishes after a newer one is ignored', () => {
@@ -63,12 +63,12 @@ describe('watcher', () => {
     w.observe([seen('be', 'a', 'up'), seen('be', 'b', 'up')], ['be'], 0);
     assert.equal(w.begin(1000), true);
     const a = seen('be', 'a', 'down', 'L4CON');
-    w.server(a.backend, a.server, a.condition, a.checkStatus);
+    w.server(a.backend, a.server, a.condition, a.checkStatus, null);
     w.observe([seen('be', 'a', 'up'), seen('be', 'b', 'up')], null, 1500);
-    assert.equal(w.changesOf('be', 'a')?.down, 1, 'the poll in the middle of the read changed nothing');
-    assert.equal(w.changesOf('be', 'a')?.up, 0);
+    assert.equal(w.seen('be', 'a')?.changes?.down, 1, 'the poll in the middle of the read changed nothing');
+    assert.equal(w.seen('be', 'a')?.changes?.up, 0);
     w.end(['be']);
-    assert.equal(w.changesOf('be', 'b'), undefined, 'b was not in the read');
+    assert.equal(w.seen('be', 'b')?.changes, undefined, 'b was not in the read');
     assert.deepEqual(w.events('be').map((e) => [e.server, e.to, e.reason]), [['a', 'down', 'L4CON']]);
   });
 
@@ -77,13 +77,31 @@ describe('watcher', () => {
     w.observe([seen('be', 'a', 'up'), seen('be', 'b', 'up')], ['be'], 0);
     w.begin(1000);
     const a = seen('be', 'a', 'down');
-    w.server(a.backend, a.server, a.condition, a.checkStatus);
+    w.server(a.backend, a.server, a.condition, a.checkStatus, null);
     w.abandon();
-    assert.equal(w.changesOf('be', 'a')?.down, 1);
-    assert.notEqual(w.changesOf('be', 'b'), undefined, 'b, missing from the broken read, is kept');
-    w.server('be', 'b', seen('be', 'b', 'down').condition, null);
-    assert.equal(w.changesOf('be', 'b')?.down, 0, 'a server told after the read was given up is not taken');
+    assert.equal(w.seen('be', 'a')?.changes?.down, 1);
+    assert.notEqual(w.seen('be', 'b')?.changes, undefined, 'b, missing from the broken read, is kept');
+    w.server('be', 'b', seen('be', 'b', 'down').condition, null, null);
+    assert.equal(w.seen('be', 'b')?.changes?.down, 0, 'a server told after the read was given up is not taken');
     assert.equal(w.begin(2000), true, 'the next read is taken');
+  });
+
+  test("a server's change time stays put while reads put it within a second, and moves with a change", () => {
+    const w = new Watcher();
+    const up = seen('be', 'a', 'up').condition;
+    const read = (at: number, condition: typeof up, lastChangeAt: number | null): number | null | undefined => {
+      w.begin(at);
+      w.server('be', 'a', condition, null, lastChangeAt);
+      w.end(null);
+      return w.seen('be', 'a')?.changedAt;
+    };
+    // HAProxy says whole seconds ago, so a read that ends just past a second is a second off.
+    assert.equal(read(1000, up, 500_400), 500);
+    assert.equal(read(2000, up, 499_900), 500, 'a second earlier: the same change');
+    assert.equal(read(3000, up, 501_100), 500, 'a second later: the same change');
+    assert.equal(read(4000, up, null), 500, 'a poll that does not say keeps it');
+    assert.equal(read(5000, up, 503_000), 503, 'more than a second off: HAProxy has another time');
+    assert.equal(read(6000, seen('be', 'a', 'down').condition, 504_200), 504, 'within a second, but the state changed: taken as it is');
   });
 
   test('events per backend are bounded', () => {

@@ -89,7 +89,7 @@ export class ServerSeriesGatherer {
     this.lastBackend = null;
   }
 
-  /** One server of the read, after the watcher took it (for its change counts). */
+  /** One server of the read, after the watcher took it (for its change counts and change time). */
   add(server: Server, columns: ReadonlyMap<string, number>): void {
     if (this.collect.serverMetrics.size === 0 || (this.collect.noMaint && server.state === 'maint') || !this.wanted(server.backend)) return;
     const layout = this.layoutFor(columns);
@@ -100,6 +100,7 @@ export class ServerSeriesGatherer {
     const { values, stride } = this;
     server.row.numbers(layout.indexes, layout.scales, values, i, stride);
     let at = i + layout.indexes.length * stride;
+    const seen = layout.state || layout.changes ? this.watcher.seen(server.backend, server.name) : undefined;
     if (layout.state) {
       for (const state of SERVER_STATES) {
         values[at] = server.state === state ? 1 : NaN;
@@ -107,8 +108,8 @@ export class ServerSeriesGatherer {
       }
       values[at] = server.check?.failuresUntilDown ?? NaN;
       at += stride;
-      // HAProxy counts whole seconds since the change: the change's second, stable from scrape to scrape.
-      values[at] = server.lastChangeAt === null ? NaN : Math.floor(server.lastChangeAt / 1000);
+      // The watcher's: stable from read to read (a server it has not seen: this read's own).
+      values[at] = seen !== undefined ? (seen.changedAt ?? NaN) : server.lastChangeAt === null ? NaN : Math.floor(server.lastChangeAt / 1000);
       at += stride;
       const check = server.check;
       this.checkStatuses.push(check?.status && !check.paused ? check.status : null);
@@ -120,7 +121,7 @@ export class ServerSeriesGatherer {
     if (layout.changes) {
       // By name, in SERVER_STATES' order: read with the state in a variable (50,000 reads of
       // 10,000 objects a read), it was the gatherer's slowest line.
-      const counts = this.watcher.changesOf(server.backend, server.name);
+      const counts = seen?.changes;
       values[at] = counts?.up ?? NaN;
       values[at + stride] = counts?.down ?? NaN;
       values[at + 2 * stride] = counts?.maint ?? NaN;

@@ -58,6 +58,6 @@ export function diagnosisOf(snapshot: Snapshot, watcher: Watcher, procs: ProcLis
 /** The watcher takes a whole snapshot, as a full read does. */
 export function observeSnapshot(watcher: Watcher, snapshot: Snapshot): void {
   if (!watcher.begin(snapshot.takenAt)) return;
-  for (const b of snapshot.backends) for (const s of b.servers) watcher.server(s.backend, s.name, s, s.check?.status ?? null);
+  for (const b of snapshot.backends) for (const s of b.servers) watcher.server(s.backend, s.name, s, s.check?.status ?? null, s.lastChangeAt);
   watcher.end(snapshot.backends.map((b) => b.name));
 }

@@ -74,14 +74,16 @@ export async function straightforwardExposition(snapshot: Snapshot, watcher: Wat
   }
   for (const s of servers) {
     const labels = { proxy: s.backend, server: s.name };
+    const seen = watcher.seen(s.backend, s.name);
     if (groups.has('state')) {
       set('haproxy_server_state', 'gauge', { ...labels, state: s.state }, 1);
       if (s.check?.status && !s.check.paused) set('haproxy_server_check_status', 'gauge', { ...labels, status: s.check.status }, 1);
       if (s.check?.failuresUntilDown != null) set('haproxy_server_checks_until_down', 'gauge', labels, s.check.failuresUntilDown);
-      if (s.lastChangeAt !== null) set('haproxy_server_last_state_change_timestamp_seconds', 'gauge', labels, Math.floor(s.lastChangeAt / 1000));
+      const changedAt = seen ? seen.changedAt : s.lastChangeAt === null ? null : Math.floor(s.lastChangeAt / 1000);
+      if (changedAt !== null) set('haproxy_server_last_state_change_timestamp_seconds', 'gauge', labels, changedAt);
     }
     if (groups.has('sessions') && s.sessions.limit) set('haproxy_server_sessions_utilization_ratio', 'gauge', labels, s.sessions.current / s.sessions.limit);
-    const changes = watcher.changesOf(s.backend, s.name);
+    const changes = seen?.changes;
     if (groups.has('changes') && changes) for (const to of SERVER_STATES) set('haproxy_server_state_changes_total', 'counter', { ...labels, to }, changes[to]);
   }
 
