@@ -158,7 +158,7 @@ describe('the watcher takes log events', () => {
     // b: the poll first, then the log
     w.observe([{ backend: 'be', server: 'a', condition: down, checkStatus: 'L4CON' }, { backend: 'be', server: 'b', condition: down, checkStatus: 'L4CON' }], null, 1000);
     w.logged({ backend: 'be', server: 'b', to: 'down', reason: 'Layer7 wrong status: Service Unavailable', at: 1200 });
-    assert.deepEqual([w.seen('be', 'a')?.changes?.down, w.seen('be', 'b')?.changes?.down], [1, 1]);
+    assert.deepEqual([w.seen('be', 'a')?.changes.down, w.seen('be', 'b')?.changes.down], [1, 1]);
     assert.deepEqual(
       w.events('be').map((e) => [e.server, e.to, e.reason, e.source]),
       [
