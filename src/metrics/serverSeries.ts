@@ -108,8 +108,8 @@ export class ServerSeriesGatherer {
       }
       values[at] = server.check?.failuresUntilDown ?? NaN;
       at += stride;
-      // The watcher's: stable from read to read (a server it has not seen: this read's own).
-      values[at] = seen !== undefined ? (seen.changedAt ?? NaN) : server.lastChangeAt === null ? NaN : Math.floor(server.lastChangeAt / 1000);
+      // The watcher's: stable from read to read (a server it has not taken: this read's own).
+      values[at] = seen?.changedAt ?? (server.lastChangeAt === null ? NaN : Math.floor(server.lastChangeAt / 1000));
       at += stride;
       const check = server.check;
       this.checkStatuses.push(check?.status && !check.paused ? check.status : null);

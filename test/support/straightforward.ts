@@ -79,7 +79,7 @@ export async function straightforwardExposition(snapshot: Snapshot, watcher: Wat
       set('haproxy_server_state', 'gauge', { ...labels, state: s.state }, 1);
       if (s.check?.status && !s.check.paused) set('haproxy_server_check_status', 'gauge', { ...labels, status: s.check.status }, 1);
       if (s.check?.failuresUntilDown != null) set('haproxy_server_checks_until_down', 'gauge', labels, s.check.failuresUntilDown);
-      const changedAt = seen ? seen.changedAt : s.lastChangeAt === null ? null : Math.floor(s.lastChangeAt / 1000);
+      const changedAt = seen?.changedAt ?? (s.lastChangeAt === null ? null : Math.floor(s.lastChangeAt / 1000));
       if (changedAt !== null) set('haproxy_server_last_state_change_timestamp_seconds', 'gauge', labels, changedAt);
     }
     if (groups.has('sessions') && s.sessions.limit) set('haproxy_server_sessions_utilization_ratio', 'gauge', labels, s.sessions.current / s.sessions.limit);
