@@ -110,6 +110,20 @@ describe('show stat', () => {
     assert.deepEqual(second.table().rows.map((row) => row.cell(17)), before.map((status) => (status === 'UP' ? 'DOWN' : status)));
   });
 
+  test('names are read from each answer, whatever the last answer that filled the buffers named', () => {
+    const header = '# pxname,svname,status,\n';
+    const first = new StatParser();
+    first.write(`${header}be_a,web1,UP,\nbe_a,web2,UP,\nbe_a,BACKEND,UP,\nbe_b,api1,UP,\nbe_b,BACKEND,UP,\n`);
+    const second = new StatParser({ reuse: first.buffers() });
+    // A server renamed, a proxy renamed, a row fewer, then the answer after with a row more.
+    second.write(`${header}be_a,web1,UP,\nbe_a,web3,UP,\nbe_a,BACKEND,UP,\nbe_c,BACKEND,UP,\n`);
+    const names = (parser: StatParser): string[] => parser.table().rows.map((r) => `${r.proxy}/${r.name}`);
+    assert.deepEqual(names(second), ['be_a/web1', 'be_a/web3', 'be_a/BACKEND', 'be_c/BACKEND']);
+    const third = new StatParser({ reuse: second.buffers() });
+    third.write(`${header}be_a,web1,UP,\nbe_a,web3,UP,\nbe_a,BACKEND,UP,\nbe_c,BACKEND,UP,\nbe_d,BACKEND,UP,\n`);
+    assert.deepEqual(names(third), ['be_a/web1', 'be_a/web3', 'be_a/BACKEND', 'be_c/BACKEND', 'be_d/BACKEND']);
+  });
+
   test('a version without the type column still tells frontends, backends and servers apart', () => {
     const table = parseStat('# pxname,svname,status,\nfe,FRONTEND,OPEN,\nbe,web1,UP,\nbe,BACKEND,UP,\n');
     assert.deepEqual(table.rows.map((r) => r.type), ['frontend', 'server', 'backend']);

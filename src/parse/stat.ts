@@ -55,6 +55,12 @@ export class StatParser {
   private readonly onRow: ((row: StatRow) => void) | null;
   /** The last row's proxy name: the rows of one proxy share one string. */
   private lastProxy = '';
+  /**
+   * Row i's proxy and object names at 2i and 2i+1, from the last answer and then this one: a name
+   * that did not change is the same string read after read, so it is not made again, and the
+   * watcher's maps and the label-set cache, keyed by names, compare and hash it at once.
+   */
+  private readonly names: string[];
 
   /**
    * `reuse`: the last answer's buffers, filled again, so that a read allocates nothing the size of
@@ -74,6 +80,7 @@ export class StatParser {
     }
     this.bytes = reused?.bytes ?? new ByteStore(64 * 1024);
     this.commas = reused?.commas ?? new CommaStore(4096);
+    this.names = reused?.names ?? [];
     this.onRow = options.onRow ?? null;
   }
 
@@ -95,7 +102,8 @@ export class StatParser {
   buffers(): StatBuffers {
     this.bytes.trim();
     this.commas.trim();
-    return { bytes: this.bytes, commas: this.commas };
+    this.names.length = 2 * this.rows.length;
+    return { bytes: this.bytes, commas: this.commas, names: this.names };
   }
 
   table(): StatTable {
@@ -118,9 +126,12 @@ export class StatParser {
     const row = this.commas.scan(this.bytes.buffer, start, end)
       ? new LineRow(this.bytes, start, end, this.commas, first, this.commas.length - first)
       : new SplitRow(splitCsvLine(this.bytes.text(start, end)));
-    const proxy = row.cellIs(0, this.lastProxy) ? this.lastProxy : (row.cell(0) ?? '');
-    this.lastProxy = proxy;
-    const name = row.cell(1) ?? '';
+    const at = 2 * this.rows.length;
+    const known = this.names;
+    const proxy = row.cellIs(0, this.lastProxy) ? this.lastProxy : sameOr(row, 0, known[at]);
+    const name = sameOr(row, 1, known[at + 1]);
+    this.lastProxy = known[at] = proxy;
+    known[at + 1] = name;
     const type = (this.typeIndex === undefined ? undefined : TYPES[row.number(this.typeIndex) ?? -1]) ?? typeFromName(name);
     const typed = row.typed(proxy, name, type);
     this.rows.push(typed);
@@ -128,10 +139,17 @@ export class StatParser {
   }
 }
 
+/** The cell, as `known` where it is that text. */
+function sameOr(row: Row, index: number, known: string | undefined): string {
+  return known !== undefined && row.cellIs(index, known) ? known : (row.cell(index) ?? '');
+}
+
 /** A parse's buffers, handed to the next parse of `show stat`. */
 export interface StatBuffers {
   readonly bytes: ByteStore;
   readonly commas: CommaStore;
+  /** The answer's names by row (see `StatParser.names`). */
+  readonly names: string[];
 }
 
 /** The longest line whose comma positions are kept (positions are 16-bit); a longer one is split. */
