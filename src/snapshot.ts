@@ -209,6 +209,19 @@ function text(row: StatRow, index: number | undefined): string | undefined {
   return index === undefined ? undefined : row.cell(index);
 }
 
+/** A column's cell, as the same string as the last row's where the text is the same. */
+class RepeatedText {
+  private last = '';
+
+  read(row: StatRow, index: number | undefined): string | undefined {
+    if (index === undefined) return undefined;
+    if (row.cellIs(index, this.last)) return this.last;
+    const cell = row.cell(index);
+    if (cell !== undefined) this.last = cell;
+    return cell;
+  }
+}
+
 /** A number from the row; null without a row (a proxy with no BACKEND line), column or value. */
 function num(row: StatRow | null, index: number | undefined): number | null {
   return row === null || index === undefined ? null : row.number(index);
@@ -228,8 +241,9 @@ export class SnapshotBuilder {
   /** The next server of `show servers state` in order. */
   private cursor = 0;
   private byName: Map<string, Map<string, number>> | null = null;
-  /** The last server's `status`: servers share a few, so each need not be a string of its own. */
-  private lastStatus = '';
+  // Servers share a few texts in these cells, so each server need not have strings of its own.
+  private readonly statusText = new RepeatedText();
+  private readonly checkStatusText = new RepeatedText();
   /** The last server's sessions, shared by the next servers with the same (idle servers, mostly). */
   private lastSessions: Server['sessions'] = { current: 0, limit: null };
 
@@ -330,8 +344,7 @@ export class SnapshotBuilder {
   private server(row: StatRow, at: number): Server {
     const c = this.columns;
     const state = at < 0 ? null : this.serversState;
-    const status = c.status !== undefined && row.cellIs(c.status, this.lastStatus) ? this.lastStatus : (text(row, c.status) ?? '');
-    this.lastStatus = status;
+    const status = this.statusText.read(row, c.status) ?? '';
     const condition =
       (state ? conditionFromRuntime(state.opState(at), state.number(at, 'adminState'), state.number(at, 'userWeight')) : conditionFromStatus(status, num(row, c.weight))) ??
       // A status this version invented: not usable, and said as it is.
@@ -346,7 +359,7 @@ export class SnapshotBuilder {
   private check(row: StatRow, at: number, serverState: ServerState): HealthCheck | null {
     const c = this.columns;
     const state = at < 0 ? null : this.serversState;
-    const statusCell = text(row, c.checkStatus) ?? '';
+    const statusCell = this.checkStatusText.read(row, c.checkStatus) ?? '';
     const inProgress = statusCell.startsWith('* ');
     let status: string | null = inProgress ? statusCell.slice(2) : statusCell;
     let paused = false;
@@ -360,25 +373,60 @@ export class SnapshotBuilder {
       return null;
     }
     if (status === 'UNK') status = null;
-    const rise = num(row, c.checkRise);
-    const fall = num(row, c.checkFall);
     const health = state ? state.number(at, 'checkHealth') : num(row, c.checkHealth);
-    const counting = !paused && serverState !== 'maint' && rise !== null && health !== null;
-    const isDown = serverState === 'down';
-    return {
-      status,
-      description: text(row, c.checkDesc) || (status ? checkStatusDescription(status) : null),
-      detail: text(row, c.lastChk) || null,
-      code: num(row, c.checkCode),
-      durationSeconds: msToSeconds(num(row, c.checkDuration)),
-      inProgress,
-      paused,
-      rise,
-      fall,
-      health,
-      failuresUntilDown: counting ? (isDown ? 0 : Math.max(1, health - rise + 1)) : null,
-      successesUntilUp: counting && isDown ? Math.max(0, rise - health) : null,
-    };
+    return new ReadCheck(this.read, row, status, inProgress, paused, serverState, num(row, c.checkRise), health);
+  }
+}
+
+/**
+ * A server's health check in one read: what the watcher and the metrics read of every server is
+ * kept, the rest read from the row when a finding shows it (as `ReadServer` does, and for the
+ * same reason: with checks on every server, the check was a read's largest object).
+ */
+class ReadCheck implements HealthCheck {
+  constructor(
+    private readonly read: ReadContext,
+    private readonly row: StatRow,
+    readonly status: string | null,
+    readonly inProgress: boolean,
+    readonly paused: boolean,
+    private readonly serverState: ServerState,
+    readonly rise: number | null,
+    readonly health: number | null,
+  ) {}
+
+  get description(): string | null {
+    return text(this.row, this.read.columns.checkDesc) || (this.status ? checkStatusDescription(this.status) : null);
+  }
+
+  get detail(): string | null {
+    return text(this.row, this.read.columns.lastChk) || null;
+  }
+
+  get code(): number | null {
+    return num(this.row, this.read.columns.checkCode);
+  }
+
+  get durationSeconds(): number | null {
+    return msToSeconds(num(this.row, this.read.columns.checkDuration));
+  }
+
+  get fall(): number | null {
+    return num(this.row, this.read.columns.checkFall);
+  }
+
+  /** Counted only while checks run and the server is not in MAINT. */
+  private get counting(): boolean {
+    return !this.paused && this.serverState !== 'maint' && this.rise !== null && this.health !== null;
+  }
+
+  get failuresUntilDown(): number | null {
+    if (!this.counting) return null;
+    return this.serverState === 'down' ? 0 : Math.max(1, (this.health as number) - (this.rise as number) + 1);
+  }
+
+  get successesUntilUp(): number | null {
+    return this.counting && this.serverState === 'down' ? Math.max(0, (this.rise as number) - (this.health as number)) : null;
   }
 }
 

@@ -207,5 +207,10 @@ export function writeServerSeries(out: ExpositionWriter, cache: SeriesCache, ser
 /** A column per status seen, in name order: 1 for the servers whose last check had it. */
 function checkStatusColumns(statuses: ReadonlyArray<string | null>): SeriesColumn[] {
   const seen = [...new Set(statuses)].filter((s): s is string => s !== null).sort();
-  return seen.map((status) => ({ extra: `,status="${escapeLabelValue(status)}"`, values: Float64Array.from(statuses, (s) => (s === status ? 1 : NaN)) }));
+  return seen.map((status) => {
+    // A loop, not Float64Array.from(statuses, ...): that iterates 10,000 statuses through objects.
+    const values = new Float64Array(statuses.length);
+    for (let i = 0; i < statuses.length; i++) values[i] = statuses[i] === status ? 1 : NaN;
+    return { extra: `,status="${escapeLabelValue(status)}"`, values };
+  });
 }

@@ -40,7 +40,9 @@ export function checkStatusDescription(name: string): string | null {
   return DESCRIPTIONS.get(name) ?? null;
 }
 
+const FAILED = new Set(['HANA', 'SOCKERR', 'L4TOUT', 'L4CON', 'L6TOUT', 'L6RSP', 'L7TOUT', 'L7RSP', 'L7STS', 'PROCERR', 'PROCTOUT']);
+
 /** A status that says the server failed its check (as opposed to passed, or not yet known). */
 export function isFailedCheck(name: string): boolean {
-  return /^(HANA|SOCKERR|L4TOUT|L4CON|L6TOUT|L6RSP|L7TOUT|L7RSP|L7STS|PROCERR|PROCTOUT)$/.test(name);
+  return FAILED.has(name);
 }
