@@ -28,6 +28,33 @@ export interface Finding {
   readonly advice: readonly string[];
 }
 
+type FindingDetails = Pick<Finding, 'evidence' | 'fix' | 'advice'>;
+
+/**
+ * A finding whose evidence, fix and advice are made when first read, then kept. /metrics reads
+ * only the codes; with every server of 1,000 backends DOWN, making these texts for each read was
+ * a fifth of a scrape's CPU and most of its garbage. They read the snapshot's servers, so, like
+ * the snapshot's rows, they are read before the next read begins (/explain and `nosrv explain`
+ * render as soon as their read is done). Own enumerable getters: JSON shows them as values.
+ */
+function finding(code: string, summary: string, details: () => FindingDetails): Finding {
+  let made: FindingDetails | null = null;
+  const get = (): FindingDetails => (made ??= details());
+  return {
+    code,
+    summary,
+    get evidence() {
+      return get().evidence;
+    },
+    get fix() {
+      return get().fix;
+    },
+    get advice() {
+      return get().advice;
+    },
+  };
+}
+
 export interface BackendDiagnosis {
   readonly name: string;
   readonly verdict: Verdict;
@@ -136,29 +163,29 @@ function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: Diagnosi
   const configServer = (name: string): ConfigServer | null => config?.servers.find((s) => s.name === name) ?? null;
 
   if (b.counts.total === 0) {
-    causes.push({
-      code: 'no_servers',
-      summary: `${b.name} has no server at all: HAProxy answers 503 to every request sent to it.`,
-      evidence: [`show stat lists no server under ${b.name}${config ? ` (the configuration's backend at line ${config.line} has no "server" line)` : ''}.`],
-      fix: [`backend ${b.name}\n    server app1 <address>:<port> check`],
-      advice: [`Add a server to the backend and reload HAProxy, or stop routing here: remove the "use_backend ${b.name}" rules.`],
-    });
+    causes.push(
+      finding('no_servers', `${b.name} has no server at all: HAProxy answers 503 to every request sent to it.`, () => ({
+        evidence: [`show stat lists no server under ${b.name}${config ? ` (the configuration's backend at line ${config.line} has no "server" line)` : ''}.`],
+        fix: [`backend ${b.name}\n    server app1 <address>:<port> check`],
+        advice: [`Add a server to the backend and reload HAProxy, or stop routing here: remove the "use_backend ${b.name}" rules.`],
+      })),
+    );
   } else if (usable.length === 0) {
     if (down.length > 0) {
-      causes.push({
-        code: 'servers_down',
-        summary: `No server of ${b.name} can take a request: ${count(down.length, 'server is', 'servers are')} DOWN by health checks${held.length ? ` and ${count(held.length, 'is', 'are')} held in MAINT/DRAIN` : ''}. HAProxy answers 503.`,
-        evidence: down.map((s) => serverEvidence(s, now)),
-        ...downFixes(b, down, cmd, configServer),
-      });
+      causes.push(
+        finding('servers_down', `No server of ${b.name} can take a request: ${count(down.length, 'server is', 'servers are')} DOWN by health checks${held.length ? ` and ${count(held.length, 'is', 'are')} held in MAINT/DRAIN` : ''}. HAProxy answers 503.`, () => ({
+          evidence: down.map((s) => serverEvidence(s, now)),
+          ...downFixes(b, down, cmd, configServer),
+        })),
+      );
     }
     if (held.length > 0) {
-      causes.push({
-        code: 'servers_maint',
-        summary: `No server of ${b.name} can take a request: ${count(held.length, 'server is', 'servers are')} held in MAINT or DRAIN${down.length ? ` and the others are DOWN` : ''}. HAProxy answers 503.`,
-        evidence: held.map((s) => serverEvidence(s, now)),
-        ...heldFixes(held, cmd),
-      });
+      causes.push(
+        finding('servers_maint', `No server of ${b.name} can take a request: ${count(held.length, 'server is', 'servers are')} held in MAINT or DRAIN${down.length ? ` and the others are DOWN` : ''}. HAProxy answers 503.`, () => ({
+          evidence: held.map((s) => serverEvidence(s, now)),
+          ...heldFixes(held, cmd),
+        })),
+      );
     }
   }
 
@@ -175,71 +202,72 @@ function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: Diagnosi
     ],
   });
   if (allFull && b.queue > 0) {
-    causes.push({
-      code: 'pool_exhausted',
-      summary: `Every usable server of ${b.name} is at maxconn and ${count(b.queue, 'request waits', 'requests wait')} in the queue: they get 503 once "timeout queue" passes${queueBudget !== null ? ` (${formatMs(queueBudget)})` : ''}.`,
-      evidence: [...capacityEvidence(), `${b.queue} queued in the backend (qcur).`],
-      ...capacityFixes(),
-    });
+    causes.push(
+      finding('pool_exhausted', `Every usable server of ${b.name} is at maxconn and ${count(b.queue, 'request waits', 'requests wait')} in the queue: they get 503 once "timeout queue" passes${queueBudget !== null ? ` (${formatMs(queueBudget)})` : ''}.`, () => ({
+        evidence: [...capacityEvidence(), `${b.queue} queued in the backend (qcur).`],
+        ...capacityFixes(),
+      })),
+    );
   }
 
   if (usable.length === 1 && b.counts.total > 0) {
     const last = usable[0] as Server;
     const failing = isFailing(last);
     const hasBackup = b.servers.some((s) => s.backup);
-    risks.push({
-      code: 'last_server_up',
-      summary: failing
-        ? `${b.name} runs on its last usable server ${last.name}, and ${last.name} is failing health checks: ${untilDown(last, configServer(last.name))} every request gets 503.`
-        : b.counts.total === 1
-          ? `${b.name} has a single server, ${last.name}: if it fails, every request gets 503.`
-          : `${b.name} runs on its last usable server, ${last.name} (${b.counts.total - 1} of ${b.counts.total} cannot take requests): one more failure and every request gets 503.`,
-      evidence: [serverEvidence(last, now), ...b.servers.filter((s) => !s.usable).map((s) => serverEvidence(s, now))],
-      fix: [...held.length ? heldFixes(held, cmd).fix : [], ...(hasBackup ? [] : [`backend ${b.name}\n    server fallback <address>:<port> check backup`])],
-      advice: [
-        ...(held.length ? heldFixes(held, cmd).advice : []),
-        ...(down.length > 0 ? [`Bring the DOWN servers back (${down.map((s) => s.name).join(', ')}): their check results are above.`] : []),
-        ...(hasBackup ? [] : ['A backup server serves when the others cannot, so a failure shows a page instead of a 503.']),
-      ],
-    });
+    const summary = failing
+      ? `${b.name} runs on its last usable server ${last.name}, and ${last.name} is failing health checks: ${untilDown(last, configServer(last.name))} every request gets 503.`
+      : b.counts.total === 1
+        ? `${b.name} has a single server, ${last.name}: if it fails, every request gets 503.`
+        : `${b.name} runs on its last usable server, ${last.name} (${b.counts.total - 1} of ${b.counts.total} cannot take requests): one more failure and every request gets 503.`;
+    risks.push(
+      finding('last_server_up', summary, () => ({
+        evidence: [serverEvidence(last, now), ...b.servers.filter((s) => !s.usable).map((s) => serverEvidence(s, now))],
+        fix: [...held.length ? heldFixes(held, cmd).fix : [], ...(hasBackup ? [] : [`backend ${b.name}\n    server fallback <address>:<port> check backup`])],
+        advice: [
+          ...(held.length ? heldFixes(held, cmd).advice : []),
+          ...(down.length > 0 ? [`Bring the DOWN servers back (${down.map((s) => s.name).join(', ')}): their check results are above.`] : []),
+          ...(hasBackup ? [] : ['A backup server serves when the others cannot, so a failure shows a page instead of a 503.']),
+        ],
+      })),
+    );
   }
 
   for (const s of usable.filter(isFailing)) {
     const lastOne = usable.length === 1;
-    risks.push({
-      code: 'checks_failing',
-      summary: `${s.name} in ${b.name} is failing health checks (${checkText(s)}): ${untilDown(s, configServer(s.name))}${lastOne ? ' HAProxy marks it DOWN, and it is the last usable server: then every request gets 503.' : ' HAProxy marks it DOWN.'}`,
-      evidence: [serverEvidence(s, now), ...(s.check?.health !== null && s.check?.rise !== null ? [`health ${s.check?.health} (UP while health >= rise ${s.check?.rise}, fall ${s.check?.fall}).`] : [])],
-      ...checkFixes(b, s, cmd, configServer(s.name)),
-    });
+    risks.push(
+      finding('checks_failing', `${s.name} in ${b.name} is failing health checks (${checkText(s)}): ${untilDown(s, configServer(s.name))}${lastOne ? ' HAProxy marks it DOWN, and it is the last usable server: then every request gets 503.' : ' HAProxy marks it DOWN.'}`, () => ({
+        evidence: [serverEvidence(s, now), ...(s.check?.health !== null && s.check?.rise !== null ? [`health ${s.check?.health} (UP while health >= rise ${s.check?.rise}, fall ${s.check?.fall}).`] : [])],
+        ...checkFixes(b, s, cmd, configServer(s.name)),
+      })),
+    );
   }
 
   // These stay raised while pool_exhausted holds: an alert on them must not go quiet as it worsens.
   const utilization = b.capacity ? b.capacity.sessions / b.capacity.limit : null;
   if (utilization !== null && utilization >= 0.9) {
-    risks.push({
-      code: 'near_maxconn',
-      summary: `${b.name} uses ${Math.round(utilization * 100)}% of its servers' maxconn: at 100% new requests queue, then get 503.`,
-      evidence: capacityEvidence(),
-      ...capacityFixes(),
-    });
+    risks.push(
+      finding('near_maxconn', `${b.name} uses ${Math.round(utilization * 100)}% of its servers' maxconn: at 100% new requests queue, then get 503.`, () => ({
+        evidence: capacityEvidence(),
+        ...capacityFixes(),
+      })),
+    );
   }
   if (b.queue > 0) {
-    risks.push({
-      code: 'queueing',
-      summary: `${count(b.queue, 'request is', 'requests are')} waiting in ${b.name}'s queue: if they wait past "timeout queue"${queueBudget !== null ? ` (${formatMs(queueBudget)})` : ''} they get 503.`,
-      evidence: [`${b.queue} queued in the backend (qcur).`, ...capacityEvidence()],
-      ...capacityFixes(),
-    });
+    risks.push(
+      finding('queueing', `${count(b.queue, 'request is', 'requests are')} waiting in ${b.name}'s queue: if they wait past "timeout queue"${queueBudget !== null ? ` (${formatMs(queueBudget)})` : ''} they get 503.`, () => ({
+        evidence: [`${b.queue} queued in the backend (qcur).`, ...capacityEvidence()],
+        ...capacityFixes(),
+      })),
+    );
   }
 
   if (usable.length > 0 && held.length > 0) {
-    risks.push({
-      code: 'servers_held',
-      summary: `${count(held.length, 'server', 'servers')} of ${b.name} ${held.length === 1 ? 'is' : 'are'} held in MAINT or DRAIN while ${usable.length} serve${usable.length === 1 ? 's' : ''}: forgotten after a deploy, ${held.length === 1 ? 'it takes' : 'they take'} capacity away.`,
-      evidence: held.map((s) => serverEvidence(s, now)),
-      ...heldFixes(held, cmd),
-    });
+    risks.push(
+      finding('servers_held', `${count(held.length, 'server', 'servers')} of ${b.name} ${held.length === 1 ? 'is' : 'are'} held in MAINT or DRAIN while ${usable.length} serve${usable.length === 1 ? 's' : ''}: forgotten after a deploy, ${held.length === 1 ? 'it takes' : 'they take'} capacity away.`, () => ({
+        evidence: held.map((s) => serverEvidence(s, now)),
+        ...heldFixes(held, cmd),
+      })),
+    );
   }
 
   return {
@@ -368,33 +396,33 @@ function backendFindings(config: ConfigProxy): Finding[] {
   const servers = config.servers;
   const unchecked = servers.filter((s) => !s.check && s.track === null);
   if (servers.length > 1 && unchecked.length > 0) {
-    findings.push({
-      code: 'servers_without_check',
-      summary: `${count(unchecked.length, 'server', 'servers')} of ${config.name} ${unchecked.length === 1 ? 'has' : 'have'} no health check: HAProxy keeps sending requests to ${unchecked.length === 1 ? 'it' : 'them'} when ${unchecked.length === 1 ? 'it dies' : 'they die'}.`,
-      evidence: unchecked.map((s) => `line ${s.line}: server ${s.name} ${s.address} (no "check")`),
-      fix: [`backend ${config.name}\n    default-server check`],
-      advice: ['Add "check" to each server line, or "default-server check" to the backend.'],
-    });
+    findings.push(
+      finding('servers_without_check', `${count(unchecked.length, 'server', 'servers')} of ${config.name} ${unchecked.length === 1 ? 'has' : 'have'} no health check: HAProxy keeps sending requests to ${unchecked.length === 1 ? 'it' : 'them'} when ${unchecked.length === 1 ? 'it dies' : 'they die'}.`, () => ({
+        evidence: unchecked.map((s) => `line ${s.line}: server ${s.name} ${s.address} (no "check")`),
+        fix: [`backend ${config.name}\n    default-server check`],
+        advice: ['Add "check" to each server line, or "default-server check" to the backend.'],
+      })),
+    );
   }
   const active = servers.filter((s) => !s.backup);
   if (active.length === 1 && servers.every((s) => !s.backup)) {
-    findings.push({
-      code: 'single_server',
-      summary: `${config.name} has a single server and no backup: when it fails, every request gets 503.`,
-      evidence: [`line ${config.line}: backend ${config.name}, one server (${active[0]?.name})`],
-      fix: [`backend ${config.name}\n    server fallback <address>:<port> check backup`],
-      advice: ['Add a second server, or a backup that serves a maintenance page.'],
-    });
+    findings.push(
+      finding('single_server', `${config.name} has a single server and no backup: when it fails, every request gets 503.`, () => ({
+        evidence: [`line ${config.line}: backend ${config.name}, one server (${active[0]?.name})`],
+        fix: [`backend ${config.name}\n    server fallback <address>:<port> check backup`],
+        advice: ['Add a second server, or a backup that serves a maintenance page.'],
+      })),
+    );
   }
   const limited = servers.filter((s) => s.maxconn !== null);
   if (limited.length > 0 && config.timeoutQueueMs === null) {
-    findings.push({
-      code: 'no_timeout_queue',
-      summary: `${config.name}'s servers have maxconn but no "timeout queue" is set: queued requests wait "timeout connect"${config.timeoutConnectMs !== null ? ` (${formatMs(config.timeoutConnectMs)})` : ''}, then get 503.`,
-      evidence: limited.map((s) => `line ${s.line}: server ${s.name} maxconn ${s.maxconn}`),
-      fix: [`backend ${config.name}\n    timeout queue 10s`],
-      advice: ['Say how long a request may wait for a free slot.'],
-    });
+    findings.push(
+      finding('no_timeout_queue', `${config.name}'s servers have maxconn but no "timeout queue" is set: queued requests wait "timeout connect"${config.timeoutConnectMs !== null ? ` (${formatMs(config.timeoutConnectMs)})` : ''}, then get 503.`, () => ({
+        evidence: limited.map((s) => `line ${s.line}: server ${s.name} maxconn ${s.maxconn}`),
+        fix: [`backend ${config.name}\n    timeout queue 10s`],
+        advice: ['Say how long a request may wait for a free slot.'],
+      })),
+    );
   }
   return findings;
 }

@@ -193,3 +193,24 @@ describe('cause and risk metrics', () => {
     assert.equal(sample(withMaster.text(), 'haproxy_process_503_risk{risk="old_workers"}'), 0);
   });
 });
+
+describe('the texts of a finding', () => {
+  test('are made when first read, then kept: /metrics reads only the codes', () => {
+    const snapshot = specSnapshot({ be: { servers: { a: { status: 'DOWN' }, b: { status: 'DOWN' } } } });
+    let addressReads = 0;
+    const counted = snapshot.backends.map((b) => ({
+      ...b,
+      servers: b.servers.map((s) => new Proxy(s, { get: (target, key) => (key === 'address' && addressReads++, Reflect.get(target, key)) })),
+    }));
+    const cause = run({ ...snapshot, backends: counted }).backends[0]?.causes[0];
+    assert.ok(cause);
+    assert.equal(cause.code, 'servers_down');
+    assert.equal(addressReads, 0, 'nothing read for the evidence or the fix yet');
+    const evidence = cause.evidence;
+    const reads = addressReads;
+    assert.ok(reads > 0);
+    assert.equal(cause.evidence, evidence);
+    assert.equal(addressReads, reads, 'made once');
+    assert.deepEqual(JSON.parse(JSON.stringify(cause)), { code: cause.code, summary: cause.summary, evidence, fix: cause.fix, advice: cause.advice });
+  });
+});
