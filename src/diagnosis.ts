@@ -35,24 +35,37 @@ type FindingDetails = Pick<Finding, 'evidence' | 'fix' | 'advice'>;
  * only the codes; with every server of 1,000 backends DOWN, making these texts for each read was
  * a fifth of a scrape's CPU and most of its garbage. They read the snapshot's servers, so, like
  * the snapshot's rows, they are read before the next read begins (/explain and `nosrv explain`
- * render as soon as their read is done). Own enumerable getters: JSON shows them as values.
+ * render as soon as their read is done).
  */
-function finding(code: string, summary: string, details: () => FindingDetails): Finding {
-  let made: FindingDetails | null = null;
-  const get = (): FindingDetails => (made ??= details());
-  return {
-    code,
-    summary,
-    get evidence() {
-      return get().evidence;
-    },
-    get fix() {
-      return get().fix;
-    },
-    get advice() {
-      return get().advice;
-    },
-  };
+class LaterFinding implements Finding {
+  private made: FindingDetails | null = null;
+
+  constructor(
+    readonly code: string,
+    readonly summary: string,
+    private readonly details: () => FindingDetails,
+  ) {}
+
+  get evidence(): readonly string[] {
+    return this.texts().evidence;
+  }
+
+  get fix(): readonly string[] {
+    return this.texts().fix;
+  }
+
+  get advice(): readonly string[] {
+    return this.texts().advice;
+  }
+
+  /** As JSON, the plain finding: its getters are not its own properties. */
+  toJSON(): Finding {
+    return { code: this.code, summary: this.summary, evidence: this.evidence, fix: this.fix, advice: this.advice };
+  }
+
+  private texts(): FindingDetails {
+    return (this.made ??= this.details());
+  }
 }
 
 export interface BackendDiagnosis {
@@ -126,7 +139,8 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
   if (input.procsError) unknown.push(`reloads and workers: ${input.procsError}`);
   if (input.configError) unknown.push(`the configuration file: ${input.configError}`);
 
-  const backends = (snapshot?.backends ?? []).map((b) => diagnoseBackend(b, configProxies.get(b.name) ?? null, input));
+  const cmd = (command: string): string => `echo '${command}' | ${input.socat}`;
+  const backends = (snapshot?.backends ?? []).map((b) => diagnoseBackend(b, configProxies.get(b.name) ?? null, input, cmd));
   const frontendNames = new Set([...(snapshot?.frontends ?? []).map((f) => f.name), ...(input.config?.proxies ?? []).filter((p) => p.kind !== 'backend').map((p) => p.name)]);
   const frontends = [...frontendNames].map((name) => diagnoseFrontend(name, configProxies.get(name) ?? null, input));
   return {
@@ -152,19 +166,22 @@ function verdictOf(causes: readonly Finding[], risks: readonly Finding[]): Verdi
 
 // --- backends ------------------------------------------------------------------------------
 
-function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: DiagnosisInput): BackendDiagnosis {
+/** Shared by the backends that have none: a healthy backend's diagnosis makes no list of its servers. */
+const NONE: readonly never[] = Object.freeze([]);
+
+/** `cmd`: a runtime API command as a shell line. */
+function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: DiagnosisInput, cmd: (command: string) => string): BackendDiagnosis {
   const causes: Finding[] = [];
   const risks: Finding[] = [];
   const now = input.now;
-  const cmd = (command: string): string => `echo '${command}' | ${input.socat}`;
-  const usable = b.servers.filter((s) => s.usable);
-  const down = b.servers.filter((s) => s.state === 'down' || s.state === 'nolb');
-  const held = b.servers.filter((s) => s.state === 'maint' || s.state === 'drain');
-  const configServer = (name: string): ConfigServer | null => config?.servers.find((s) => s.name === name) ?? null;
+  // From the counts first: at 1,000 backends, three lists and their closures a read otherwise.
+  const usable = b.counts.usable === b.counts.total ? b.servers : b.servers.filter((s) => s.usable);
+  const down = b.counts.down + b.counts.nolb > 0 ? b.servers.filter((s) => s.state === 'down' || s.state === 'nolb') : NONE;
+  const held = b.counts.maint + b.counts.drain > 0 ? b.servers.filter((s) => s.state === 'maint' || s.state === 'drain') : NONE;
 
   if (b.counts.total === 0) {
     causes.push(
-      finding('no_servers', `${b.name} has no server at all: HAProxy answers 503 to every request sent to it.`, () => ({
+      new LaterFinding('no_servers', `${b.name} has no server at all: HAProxy answers 503 to every request sent to it.`, () => ({
         evidence: [`show stat lists no server under ${b.name}${config ? ` (the configuration's backend at line ${config.line} has no "server" line)` : ''}.`],
         fix: [`backend ${b.name}\n    server app1 <address>:<port> check`],
         advice: [`Add a server to the backend and reload HAProxy, or stop routing here: remove the "use_backend ${b.name}" rules.`],
@@ -173,15 +190,15 @@ function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: Diagnosi
   } else if (usable.length === 0) {
     if (down.length > 0) {
       causes.push(
-        finding('servers_down', `No server of ${b.name} can take a request: ${count(down.length, 'server is', 'servers are')} DOWN by health checks${held.length ? ` and ${count(held.length, 'is', 'are')} held in MAINT/DRAIN` : ''}. HAProxy answers 503.`, () => ({
+        new LaterFinding('servers_down', `No server of ${b.name} can take a request: ${count(down.length, 'server is', 'servers are')} DOWN by health checks${held.length ? ` and ${count(held.length, 'is', 'are')} held in MAINT/DRAIN` : ''}. HAProxy answers 503.`, () => ({
           evidence: down.map((s) => serverEvidence(s, now)),
-          ...downFixes(b, down, cmd, configServer),
+          ...downFixes(b, down, cmd, config),
         })),
       );
     }
     if (held.length > 0) {
       causes.push(
-        finding('servers_maint', `No server of ${b.name} can take a request: ${count(held.length, 'server is', 'servers are')} held in MAINT or DRAIN${down.length ? ` and the others are DOWN` : ''}. HAProxy answers 503.`, () => ({
+        new LaterFinding('servers_maint', `No server of ${b.name} can take a request: ${count(held.length, 'server is', 'servers are')} held in MAINT or DRAIN${down.length ? ` and the others are DOWN` : ''}. HAProxy answers 503.`, () => ({
           evidence: held.map((s) => serverEvidence(s, now)),
           ...heldFixes(held, cmd),
         })),
@@ -189,23 +206,12 @@ function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: Diagnosi
     }
   }
 
-  const limited = usable.filter((s) => s.sessions.limit !== null && s.sessions.limit > 0);
-  const allFull = usable.length > 0 && limited.length === usable.length && limited.every((s) => s.sessions.current >= (s.sessions.limit as number));
   const queueBudget = config ? (config.timeoutQueueMs ?? config.timeoutConnectMs) : null;
-  // Built only for a finding that shows it: at 10,000 servers, 10,000 strings a read otherwise.
-  const capacityEvidence = (): string[] => limited.map((s) => `${s.name}: ${s.sessions.current}/${s.sessions.limit} sessions (maxconn)`);
-  const capacityFixes = (): Pick<Finding, 'fix' | 'advice'> => ({
-    fix: limited.map((s) => cmd(`set maxconn server ${b.name}/${s.name} ${(s.sessions.limit as number) * 2}`)),
-    advice: [
-      'Raise maxconn at runtime only as far as the servers can take it; add servers to the backend, and raise "maxconn" on the server lines in the configuration.',
-      `Requests wait in the queue at most "timeout queue"${queueBudget !== null ? ` (now ${formatMs(queueBudget)})` : ''}; a longer one trades 503s for slow answers.`,
-    ],
-  });
-  if (allFull && b.queue > 0) {
+  if (b.queue > 0 && usable.length > 0 && usable.every((s) => s.sessions.limit !== null && s.sessions.limit > 0 && s.sessions.current >= s.sessions.limit)) {
     causes.push(
-      finding('pool_exhausted', `Every usable server of ${b.name} is at maxconn and ${count(b.queue, 'request waits', 'requests wait')} in the queue: they get 503 once "timeout queue" passes${queueBudget !== null ? ` (${formatMs(queueBudget)})` : ''}.`, () => ({
-        evidence: [...capacityEvidence(), `${b.queue} queued in the backend (qcur).`],
-        ...capacityFixes(),
+      new LaterFinding('pool_exhausted', `Every usable server of ${b.name} is at maxconn and ${count(b.queue, 'request waits', 'requests wait')} in the queue: they get 503 once "timeout queue" passes${queueBudget !== null ? ` (${formatMs(queueBudget)})` : ''}.`, () => ({
+        evidence: [...capacityEvidence(usable), `${b.queue} queued in the backend (qcur).`],
+        ...capacityFixes(b, usable, cmd, queueBudget),
       })),
     );
   }
@@ -215,12 +221,12 @@ function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: Diagnosi
     const failing = isFailing(last);
     const hasBackup = b.servers.some((s) => s.backup);
     const summary = failing
-      ? `${b.name} runs on its last usable server ${last.name}, and ${last.name} is failing health checks: ${untilDown(last, configServer(last.name))} every request gets 503.`
+      ? `${b.name} runs on its last usable server ${last.name}, and ${last.name} is failing health checks: ${untilDown(last, configServerOf(config, last.name))} every request gets 503.`
       : b.counts.total === 1
         ? `${b.name} has a single server, ${last.name}: if it fails, every request gets 503.`
         : `${b.name} runs on its last usable server, ${last.name} (${b.counts.total - 1} of ${b.counts.total} cannot take requests): one more failure and every request gets 503.`;
     risks.push(
-      finding('last_server_up', summary, () => ({
+      new LaterFinding('last_server_up', summary, () => ({
         evidence: [serverEvidence(last, now), ...b.servers.filter((s) => !s.usable).map((s) => serverEvidence(s, now))],
         fix: [...held.length ? heldFixes(held, cmd).fix : [], ...(hasBackup ? [] : [`backend ${b.name}\n    server fallback <address>:<port> check backup`])],
         advice: [
@@ -232,12 +238,13 @@ function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: Diagnosi
     );
   }
 
-  for (const s of usable.filter(isFailing)) {
+  for (const s of usable) {
+    if (!isFailing(s)) continue;
     const lastOne = usable.length === 1;
     risks.push(
-      finding('checks_failing', `${s.name} in ${b.name} is failing health checks (${checkText(s)}): ${untilDown(s, configServer(s.name))}${lastOne ? ' HAProxy marks it DOWN, and it is the last usable server: then every request gets 503.' : ' HAProxy marks it DOWN.'}`, () => ({
+      new LaterFinding('checks_failing', `${s.name} in ${b.name} is failing health checks (${checkText(s)}): ${untilDown(s, configServerOf(config, s.name))}${lastOne ? ' HAProxy marks it DOWN, and it is the last usable server: then every request gets 503.' : ' HAProxy marks it DOWN.'}`, () => ({
         evidence: [serverEvidence(s, now), ...(s.check?.health !== null && s.check?.rise !== null ? [`health ${s.check?.health} (UP while health >= rise ${s.check?.rise}, fall ${s.check?.fall}).`] : [])],
-        ...checkFixes(b, s, cmd, configServer(s.name)),
+        ...checkFixes(b, s, cmd, configServerOf(config, s.name)),
       })),
     );
   }
@@ -246,24 +253,24 @@ function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: Diagnosi
   const utilization = b.capacity ? b.capacity.sessions / b.capacity.limit : null;
   if (utilization !== null && utilization >= 0.9) {
     risks.push(
-      finding('near_maxconn', `${b.name} uses ${Math.round(utilization * 100)}% of its servers' maxconn: at 100% new requests queue, then get 503.`, () => ({
-        evidence: capacityEvidence(),
-        ...capacityFixes(),
+      new LaterFinding('near_maxconn', `${b.name} uses ${Math.round(utilization * 100)}% of its servers' maxconn: at 100% new requests queue, then get 503.`, () => ({
+        evidence: capacityEvidence(usable),
+        ...capacityFixes(b, usable, cmd, queueBudget),
       })),
     );
   }
   if (b.queue > 0) {
     risks.push(
-      finding('queueing', `${count(b.queue, 'request is', 'requests are')} waiting in ${b.name}'s queue: if they wait past "timeout queue"${queueBudget !== null ? ` (${formatMs(queueBudget)})` : ''} they get 503.`, () => ({
-        evidence: [`${b.queue} queued in the backend (qcur).`, ...capacityEvidence()],
-        ...capacityFixes(),
+      new LaterFinding('queueing', `${count(b.queue, 'request is', 'requests are')} waiting in ${b.name}'s queue: if they wait past "timeout queue"${queueBudget !== null ? ` (${formatMs(queueBudget)})` : ''} they get 503.`, () => ({
+        evidence: [`${b.queue} queued in the backend (qcur).`, ...capacityEvidence(usable)],
+        ...capacityFixes(b, usable, cmd, queueBudget),
       })),
     );
   }
 
   if (usable.length > 0 && held.length > 0) {
     risks.push(
-      finding('servers_held', `${count(held.length, 'server', 'servers')} of ${b.name} ${held.length === 1 ? 'is' : 'are'} held in MAINT or DRAIN while ${usable.length} serve${usable.length === 1 ? 's' : ''}: forgotten after a deploy, ${held.length === 1 ? 'it takes' : 'they take'} capacity away.`, () => ({
+      new LaterFinding('servers_held', `${count(held.length, 'server', 'servers')} of ${b.name} ${held.length === 1 ? 'is' : 'are'} held in MAINT or DRAIN while ${usable.length} serve${usable.length === 1 ? 's' : ''}: forgotten after a deploy, ${held.length === 1 ? 'it takes' : 'they take'} capacity away.`, () => ({
         evidence: held.map((s) => serverEvidence(s, now)),
         ...heldFixes(held, cmd),
       })),
@@ -276,7 +283,7 @@ function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: Diagnosi
     servers: { total: b.counts.total, up: b.counts.usable, down: b.counts.down, maint: b.counts.maint, drain: b.counts.drain, nolb: b.counts.nolb, backup_up: b.counts.backupUsable },
     causes,
     risks,
-    findings: config ? backendFindings(config) : [],
+    findings: config ? backendFindings(config) : NONE,
     events: input.events(b.name),
     recent_503: input.logs?.recent503('backend', b.name) ?? [],
   };
@@ -287,6 +294,29 @@ function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: Diagnosi
  * HAProxy starts servers at health = rise, so that is also true of a healthy server before its
  * first check.
  */
+function configServerOf(config: ConfigProxy | null, name: string): ConfigServer | null {
+  return config?.servers.find((s) => s.name === name) ?? null;
+}
+
+/** The servers with a maxconn. */
+function limitedOf(servers: readonly Server[]): Server[] {
+  return servers.filter((s) => s.sessions.limit !== null && s.sessions.limit > 0);
+}
+
+function capacityEvidence(usable: readonly Server[]): string[] {
+  return limitedOf(usable).map((s) => `${s.name}: ${s.sessions.current}/${s.sessions.limit} sessions (maxconn)`);
+}
+
+function capacityFixes(b: Backend, usable: readonly Server[], cmd: (c: string) => string, queueBudget: number | null): Pick<Finding, 'fix' | 'advice'> {
+  return {
+    fix: limitedOf(usable).map((s) => cmd(`set maxconn server ${b.name}/${s.name} ${(s.sessions.limit as number) * 2}`)),
+    advice: [
+      'Raise maxconn at runtime only as far as the servers can take it; add servers to the backend, and raise "maxconn" on the server lines in the configuration.',
+      `Requests wait in the queue at most "timeout queue"${queueBudget !== null ? ` (now ${formatMs(queueBudget)})` : ''}; a longer one trades 503s for slow answers.`,
+    ],
+  };
+}
+
 function isFailing(s: Server): boolean {
   const c = s.check;
   return c !== null && !c.paused && c.status !== null && isFailedCheck(c.status);
@@ -331,7 +361,7 @@ function holdText(reason: string): string {
   );
 }
 
-function downFixes(b: Backend, down: readonly Server[], cmd: (c: string) => string, configServer: (n: string) => ConfigServer | null): Pick<Finding, 'fix' | 'advice'> {
+function downFixes(b: Backend, down: readonly Server[], cmd: (c: string) => string, config: ConfigProxy | null): Pick<Finding, 'fix' | 'advice'> {
   const fix: string[] = [];
   const advice: string[] = [];
   for (const s of down) {
@@ -350,9 +380,9 @@ function downFixes(b: Backend, down: readonly Server[], cmd: (c: string) => stri
     } else {
       fix.push(cmd(`show servers state ${b.name}`));
     }
-    const config = configServer(s.name);
+    const server = configServerOf(config, s.name);
     const rise = s.check?.rise;
-    if (rise) advice.push(`Once it answers, HAProxy marks ${s.name} UP after ${count(rise, 'good check', 'good checks')}${config ? ` (about ${formatMs(rise * config.interMs)})` : ''}.`);
+    if (rise) advice.push(`Once it answers, HAProxy marks ${s.name} UP after ${count(rise, 'good check', 'good checks')}${server ? ` (about ${formatMs(rise * server.interMs)})` : ''}.`);
   }
   const first = down.find((s) => !s.tracks);
   if (first) {
@@ -397,7 +427,7 @@ function backendFindings(config: ConfigProxy): Finding[] {
   const unchecked = servers.filter((s) => !s.check && s.track === null);
   if (servers.length > 1 && unchecked.length > 0) {
     findings.push(
-      finding('servers_without_check', `${count(unchecked.length, 'server', 'servers')} of ${config.name} ${unchecked.length === 1 ? 'has' : 'have'} no health check: HAProxy keeps sending requests to ${unchecked.length === 1 ? 'it' : 'them'} when ${unchecked.length === 1 ? 'it dies' : 'they die'}.`, () => ({
+      new LaterFinding('servers_without_check', `${count(unchecked.length, 'server', 'servers')} of ${config.name} ${unchecked.length === 1 ? 'has' : 'have'} no health check: HAProxy keeps sending requests to ${unchecked.length === 1 ? 'it' : 'them'} when ${unchecked.length === 1 ? 'it dies' : 'they die'}.`, () => ({
         evidence: unchecked.map((s) => `line ${s.line}: server ${s.name} ${s.address} (no "check")`),
         fix: [`backend ${config.name}\n    default-server check`],
         advice: ['Add "check" to each server line, or "default-server check" to the backend.'],
@@ -407,7 +437,7 @@ function backendFindings(config: ConfigProxy): Finding[] {
   const active = servers.filter((s) => !s.backup);
   if (active.length === 1 && servers.every((s) => !s.backup)) {
     findings.push(
-      finding('single_server', `${config.name} has a single server and no backup: when it fails, every request gets 503.`, () => ({
+      new LaterFinding('single_server', `${config.name} has a single server and no backup: when it fails, every request gets 503.`, () => ({
         evidence: [`line ${config.line}: backend ${config.name}, one server (${active[0]?.name})`],
         fix: [`backend ${config.name}\n    server fallback <address>:<port> check backup`],
         advice: ['Add a second server, or a backup that serves a maintenance page.'],
@@ -417,7 +447,7 @@ function backendFindings(config: ConfigProxy): Finding[] {
   const limited = servers.filter((s) => s.maxconn !== null);
   if (limited.length > 0 && config.timeoutQueueMs === null) {
     findings.push(
-      finding('no_timeout_queue', `${config.name}'s servers have maxconn but no "timeout queue" is set: queued requests wait "timeout connect"${config.timeoutConnectMs !== null ? ` (${formatMs(config.timeoutConnectMs)})` : ''}, then get 503.`, () => ({
+      new LaterFinding('no_timeout_queue', `${config.name}'s servers have maxconn but no "timeout queue" is set: queued requests wait "timeout connect"${config.timeoutConnectMs !== null ? ` (${formatMs(config.timeoutConnectMs)})` : ''}, then get 503.`, () => ({
         evidence: limited.map((s) => `line ${s.line}: server ${s.name} maxconn ${s.maxconn}`),
         fix: [`backend ${config.name}\n    timeout queue 10s`],
         advice: ['Say how long a request may wait for a free slot.'],
