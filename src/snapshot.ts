@@ -236,8 +236,15 @@ export class SnapshotBuilder {
   private readonly read: ReadContext;
   private readonly frontends: Frontend[] = [];
   private readonly backends: Backend[] = [];
-  /** Servers of backends whose BACKEND row has not come yet. */
-  private readonly open = new Map<string, Server[]>();
+  /**
+   * The proxy whose server rows are coming, and its servers so far: HAProxy lists a proxy's
+   * servers, then its BACKEND row. A map of every open proxy, emptied as each closed, made a
+   * new table a backend.
+   */
+  private openName: string | null = null;
+  private openServers: Server[] = [];
+  /** Servers of other proxies whose BACKEND row has not come yet (never seen from HAProxy, but not assumed). */
+  private readonly waiting = new Map<string, Server[]>();
   /** The next server of `show servers state` in order. */
   private cursor = 0;
   private byName: Map<string, Map<string, number>> | null = null;
@@ -282,9 +289,8 @@ export class SnapshotBuilder {
       this.frontends.push(frontend);
     } else if (row.type === 'server') {
       const server = this.server(row, this.runtimeOf(row.proxy, row.name));
-      let servers = this.open.get(row.proxy);
-      if (servers === undefined) this.open.set(row.proxy, (servers = []));
-      servers.push(server);
+      if (row.proxy !== this.openName) this.open(row.proxy);
+      this.openServers.push(server);
       this.onServer?.(server, this.statColumnsAt);
     } else if (row.type === 'backend') {
       this.closeBackend(row.proxy, row);
@@ -293,8 +299,9 @@ export class SnapshotBuilder {
 
   /** The snapshot, once every row has been added. */
   finish(source: SourceKind, stat: StatTable, info: Info | null): Snapshot {
-    // A proxy with servers but no BACKEND row (never seen from HAProxy, but not assumed).
-    for (const name of [...this.open.keys()]) this.closeBackend(name, null);
+    // A proxy with servers but no BACKEND row.
+    if (this.openName !== null) this.closeBackend(this.openName, null);
+    for (const name of [...this.waiting.keys()]) this.closeBackend(name, null);
     const unknown: string[] = [];
     if (info === null) unknown.push('process information (show info)');
     if (this.serversState === null) {
@@ -304,9 +311,22 @@ export class SnapshotBuilder {
     return { takenAt: this.takenAt, source, info, frontends: this.frontends, backends: this.backends, unknown, stat };
   }
 
+  private open(name: string): void {
+    if (this.openName !== null) this.waiting.set(this.openName, this.openServers);
+    this.openName = name;
+    this.openServers = this.waiting.get(name) ?? [];
+    this.waiting.delete(name);
+  }
+
   private closeBackend(name: string, row: StatRow | null): void {
-    const servers = this.open.get(name) ?? [];
-    this.open.delete(name);
+    let servers: Server[];
+    if (name === this.openName) {
+      servers = this.openServers;
+      this.openName = null;
+    } else {
+      servers = this.waiting.get(name) ?? [];
+      this.waiting.delete(name);
+    }
     this.backends.push(this.backend(name, servers, row));
   }
 

@@ -204,3 +204,20 @@ describe('from the stats page alone', () => {
     assert.equal(snapshot.info, null);
   });
 });
+
+describe('servers go to their backend whatever the order of the rows', () => {
+  test("a proxy's servers after another's, and a proxy without a BACKEND row", () => {
+    const stat = parseStat(
+      ['# pxname,svname,status,', 'a,a1,UP,', 'b,b1,UP,', 'a,a2,UP,', 'a,BACKEND,UP,', 'b,b2,UP,', 'b,BACKEND,UP,', 'c,c1,UP,', ''].join('\n'),
+    );
+    const snapshot = buildSnapshot({ takenAt: 0, source: 'socket', stat, serversState: null, info: null });
+    assert.deepEqual(
+      snapshot.backends.map((b) => [b.name, b.servers.map((s) => s.name), b.row !== null]),
+      [
+        ['a', ['a1', 'a2'], true],
+        ['b', ['b1', 'b2'], true],
+        ['c', ['c1'], false],
+      ],
+    );
+  });
+});
