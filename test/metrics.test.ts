@@ -100,6 +100,10 @@ describe('exposition text', () => {
       [[3, 3, NaN, 3], [NaN, 3, 3, NaN]],
       [[3, 3, 5, 3], [NaN, 3, 3, NaN]], // a sample more: written anew
       [[4, 4, 4, 4], [NaN, 1, 2, NaN]],
+      // Values as long as before (written over the copied lines) beside longer and shorter ones.
+      [[9, 40, 4, 5], [NaN, 10, 2, NaN]],
+      [[10, 41, 4, 3], [NaN, 9, 12, NaN]],
+      [[11, 42, 5, 2], [NaN, 8, 13, NaN]],
     ];
     for (const values of rounds) assert.equal(write(cache, values), write(new SeriesCache(), values), JSON.stringify(values));
   });

@@ -92,6 +92,10 @@ export class SeriesCache {
   private readonly families = new Map<string, CachedFamily>();
   /** Where `rewrite` writes a family before it is copied out at its size. */
   private scratch = Buffer.allocUnsafe(64 * 1024);
+  /** The values `rewrite` writes into the run it copies next, and where. */
+  private patchAt = new Int32Array(1024);
+  private patchValues = new Float64Array(1024);
+  private patches = 0;
   private readonly namesByKind = new Map<string, { readonly proxies: string[]; readonly servers: string[]; readonly labelSets: readonly string[] }>();
 
   /**
@@ -142,64 +146,89 @@ export class SeriesCache {
 
   /**
    * The family's last encoding with each sample's value replaced, in the order `familyText` wrote
-   * them: a line's bytes up to its last space are copied as they were. About three times faster
-   * than writing the text again at 10,000 series (under traffic, most counters change every scrape).
+   * them. Most new values are as long as the old ones (a counter seldom crosses a power of ten), so
+   * the old bytes are copied in runs that end only where a value's length changed, and the values
+   * inside a run are written over it once it is copied. Copied line by line, each `Buffer.copy`
+   * made a view of the old bytes: at 10,000 servers under traffic, most of a scrape's render.
    */
   private rewrite(old: Buffer, columns: readonly SeriesColumn[]): Buffer {
+    // The run not yet copied starts at old[runFrom] and goes to scratch[to].
+    let runFrom = 0;
     let to = 0;
     let from = 0;
-    const line = (): number => {
-      const end = old.indexOf(10, from);
-      return end < 0 ? old.length : end;
-    };
+    this.patches = 0;
     for (const { values } of columns) {
       for (let i = 0; i < values.length; i++) {
         const v = values[i] as number;
         if (v !== v) continue;
-        // HELP and TYPE lines are copied whole.
-        while (old[from] === 35) {
-          const end = line() + 1;
-          to = this.put(old, from, end, to);
-          from = end;
+        // HELP and TYPE lines stay in the run.
+        while (old[from] === 35) from = lineEnd(old, from) + 1;
+        const end = lineEnd(old, from);
+        const valueAt = old.lastIndexOf(32, end) + 1;
+        if (valueLength(v) === end - valueAt) {
+          this.patch(to + end - runFrom, v);
+        } else {
+          to = this.copyRun(old, runFrom, valueAt, to);
+          to = this.putValue(v, to);
+          runFrom = end;
         }
-        const end = line();
-        const value = old.lastIndexOf(32, end) + 1;
-        to = this.put(old, from, value, to);
-        to = this.putValue(v, to);
-        this.scratch[to++] = 10;
         from = end + 1;
       }
     }
-    to = this.put(old, from, old.length, to);
+    to = this.copyRun(old, runFrom, old.length, to);
     const bytes = Buffer.allocUnsafe(to);
     this.scratch.copy(bytes, 0, 0, to);
     return bytes;
   }
 
-  /** Copies old[from, end) to the scratch at `to`; returns where it ends. */
-  private put(old: Buffer, from: number, end: number, to: number): number {
+  /** A value to write ending at `end` of the scratch once the run that holds it is copied. */
+  private patch(end: number, value: number): void {
+    if (this.patches === this.patchAt.length) {
+      const places = new Int32Array(this.patches * 2);
+      places.set(this.patchAt);
+      this.patchAt = places;
+      const values = new Float64Array(this.patches * 2);
+      values.set(this.patchValues);
+      this.patchValues = values;
+    }
+    this.patchAt[this.patches] = end;
+    this.patchValues[this.patches++] = value;
+  }
+
+  /** Copies old[from, end) to the scratch at `to`, writes the values patched into it; returns where it ends. */
+  private copyRun(old: Buffer, from: number, end: number, to: number): number {
     this.room(to + end - from);
     old.copy(this.scratch, to, from, end);
+    for (let p = 0; p < this.patches; p++) this.putValueEnding(this.patchValues[p] as number, this.patchAt[p] as number);
+    this.patches = 0;
     return to + end - from;
   }
 
-  /** Writes `v` as `formatValue` does, at `to`; integers digit by digit, without a string. */
+  /** Writes `v` as `formatValue` does, at `to`; returns where it ends. */
   private putValue(v: number, to: number): number {
     this.room(to + 32);
+    const end = to + valueLength(v);
+    this.putValueEnding(v, end);
+    return end;
+  }
+
+  /** Writes `v` as `formatValue` does, ending at `end`; integers digit by digit, without a string. */
+  private putValueEnding(v: number, end: number): void {
     const scratch = this.scratch;
-    if (!Number.isSafeInteger(v)) return to + scratch.write(formatValue(v), to, 'latin1');
-    let rest = v;
-    if (rest < 0) {
-      scratch[to++] = 45;
-      rest = -rest;
+    if (!Number.isSafeInteger(v)) {
+      const text = formatValue(v);
+      scratch.write(text, end - text.length, 'latin1');
+      return;
     }
-    let digits = 1;
-    for (let x = rest; x >= 10; x = Math.floor(x / 10)) digits++;
-    for (let at = to + digits - 1; at >= to; at--) {
-      scratch[at] = 48 + (rest % 10);
-      rest = Math.floor(rest / 10);
-    }
-    return to + digits;
+    let rest = Math.abs(v);
+    let at = end - 1;
+    do {
+      // Integer division where the value fits 31 bits, as almost every value does.
+      const tenth = rest < 0x80000000 ? ((rest / 10) | 0) : Math.floor(rest / 10);
+      scratch[at--] = 48 + (rest - tenth * 10);
+      rest = tenth;
+    } while (rest > 0);
+    if (v < 0) scratch[at] = 45;
   }
 
   private room(size: number): void {
@@ -208,6 +237,23 @@ export class SeriesCache {
     this.scratch.copy(grown);
     this.scratch = grown;
   }
+}
+
+function lineEnd(text: Buffer, from: number): number {
+  const end = text.indexOf(10, from);
+  return end < 0 ? text.length : end;
+}
+
+/** 10^0 to 10^15: a safe integer has at most 16 digits. */
+const POWERS_OF_TEN = Array.from({ length: 16 }, (_, i) => 10 ** i);
+
+/** How many characters `formatValue` writes for `v`; an integer's digits counted by comparisons alone. */
+function valueLength(v: number): number {
+  if (!Number.isSafeInteger(v)) return formatValue(v).length;
+  const x = Math.abs(v);
+  let digits = 1;
+  while (digits < 16 && x >= (POWERS_OF_TEN[digits] as number)) digits++;
+  return v < 0 ? digits + 1 : digits;
 }
 
 function familyText(name: string, type: MetricType, help: string, labelSets: readonly string[], columns: readonly SeriesColumn[]): string {
