@@ -149,9 +149,10 @@ export interface Frontend {
 export type SourceKind = 'socket' | 'stats_url';
 
 /**
- * One read. Its rows, and what its servers read from their rows when asked (address, weight,
- * backup, tracks), come from the answers' bytes, which the socket source's next read fills again:
- * use them before the next read begins (later, they throw). Everything else in it is its own.
+ * One read. Its rows, and what its servers and their checks read from their rows when asked
+ * (address, weight, backup, tracks; a check's description, detail, code, duration and fall), come
+ * from the answers' bytes, which the socket source's next read fills again: use them before the
+ * next read begins (later, they throw). Everything else in it is its own.
  */
 export interface Snapshot {
   readonly takenAt: number;
