@@ -73,6 +73,9 @@ describe('snapshot of the 2.6.12 lab', () => {
     assert.equal(api1.check?.description, 'Layer4 connection problem');
     assert.equal(api1.check?.failuresUntilDown, 0);
     assert.equal(api1.check?.successesUntilUp, 2);
+    assert.deepEqual([api1.check?.code, api1.check?.durationSeconds, api1.check?.rise, api1.check?.fall, api1.check?.health], [null, 0, 2, 3, 0]);
+    const web1 = server(snapshot, 'be_ok/web1');
+    assert.deepEqual([web1.check?.status, web1.check?.code, web1.check?.durationSeconds], ['L7OK', 200, 0.001]);
   });
 
   test('an empty backend has no usable server, although HAProxy calls it UP', () => {
