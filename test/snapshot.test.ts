@@ -115,7 +115,14 @@ describe('snapshot of the 2.6.12 lab', () => {
   test('time of the last change comes from show servers state', () => {
     const api1 = server(snapshot, 'be_api/api1');
     assert.ok(api1.lastChangeAt !== null && api1.lastChangeAt <= snapshot.takenAt);
+    assert.equal(snapshot.takenAt - (server(snapshot, 'be_ok/web2').lastChangeAt as number), 1000);
   });
+
+  test('weight and address, from show servers state on a level user socket (its addr column is empty)', () => {
+    const api1 = server(snapshot, 'be_api/api1');
+    assert.deepEqual([api1.weight, api1.address], [1, '127.0.0.1:55735']);
+  });
+
   test('show servers state rows are matched by name when they are not in show stat\'s order', () => {
     const a = answers('haproxy-2.6.12-lab.txt');
     const reversed = buildSnapshot({ takenAt: snapshot.takenAt, source: 'socket', stat: parseStat(a.stat), info: parseInfo(a.info), serversState: parseServersState(reversedServers(a.serversState)) });
