@@ -152,8 +152,7 @@ export type SourceKind = 'socket' | 'stats_url';
  * One read. Its rows, and what its servers and their checks read from their rows when asked
  * (address, weight, backup, tracks; a check's description, detail, code, duration and fall), come
  * from the answers' bytes, which the socket source's next read fills again: use them before the
- * next read begins (later, they throw). The read after that makes the socket source's rows and
- * servers into its own; everything else in a snapshot is its own.
+ * next read begins (later, they throw). Everything else in it is its own.
  */
 export interface Snapshot {
   readonly takenAt: number;
@@ -256,16 +255,11 @@ export class SnapshotBuilder {
   /** The last server's sessions, shared by the next servers with the same (idle servers, mostly). */
   private lastSessions: Server['sessions'] = { current: 0, limit: null };
 
-  /** Servers made so far. */
-  private made = 0;
-
-  /** `refill`: the servers of the read before the last, made again into this read's (see `ReadServer.refilled`). */
   constructor(
     private readonly statColumnsAt: ReadonlyMap<string, number>,
     private readonly takenAt: number,
     private readonly serversState: ServersState | null,
     private readonly onServer: ServerListener | null,
-    private readonly refill: readonly Server[] = [],
   ) {
     this.columns = statColumns(statColumnsAt);
     this.read = { takenAt, columns: this.columns, runtime: serversState };
@@ -380,11 +374,7 @@ export class SnapshotBuilder {
     const current = num(row, c.scur) ?? 0;
     const limit = num(row, c.slim);
     if (current !== this.lastSessions.current || limit !== this.lastSessions.limit) this.lastSessions = { current, limit };
-    const check = this.check(row, at, condition.state);
-    const previous = this.refill[this.made++];
-    return previous instanceof ReadServer
-      ? previous.refilled(this.read, row, at, condition, status, check, this.lastSessions, secondsSinceChange)
-      : new ReadServer(this.read, row, at, condition, status, check, this.lastSessions, secondsSinceChange);
+    return new ReadServer(this.read, row, at, condition, status, this.check(row, at, condition.state), this.lastSessions, secondsSinceChange);
   }
 
   private check(row: StatRow, at: number, serverState: ServerState): HealthCheck | null {
@@ -477,38 +467,16 @@ interface ReadContext {
  */
 class ReadServer implements Server {
   constructor(
-    private read: ReadContext,
-    public row: StatRow,
+    private readonly read: ReadContext,
+    readonly row: StatRow,
     /** Where the server is in `show servers state`; -1 when it is not. */
-    private at: number,
-    private condition: ServerCondition,
-    public status: string,
-    public check: HealthCheck | null,
-    public sessions: { readonly current: number; readonly limit: number | null },
-    private secondsSinceChange: number | null,
+    private readonly at: number,
+    private readonly condition: ServerCondition,
+    readonly status: string,
+    readonly check: HealthCheck | null,
+    readonly sessions: { readonly current: number; readonly limit: number | null },
+    private readonly secondsSinceChange: number | null,
   ) {}
-
-  /** This server object, made a server of another read (see `LineRow.refilled`, and for the same reason). */
-  refilled(
-    read: ReadContext,
-    row: StatRow,
-    at: number,
-    condition: ServerCondition,
-    status: string,
-    check: HealthCheck | null,
-    sessions: { readonly current: number; readonly limit: number | null },
-    secondsSinceChange: number | null,
-  ): this {
-    this.read = read;
-    this.row = row;
-    this.at = at;
-    this.condition = condition;
-    this.status = status;
-    this.check = check;
-    this.sessions = sessions;
-    this.secondsSinceChange = secondsSinceChange;
-    return this;
-  }
 
   get backend(): string {
     return this.row.proxy;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { buildSnapshot, conditionFromRuntime, conditionFromStatus, SnapshotBuilder, type Backend, type Server, type ServerCondition, type Snapshot } from '../src/snapshot.js';
+import { buildSnapshot, conditionFromRuntime, conditionFromStatus, type Backend, type Server, type ServerCondition, type Snapshot } from '../src/snapshot.js';
 import { parseInfo } from '../src/parse/info.js';
 import { ADMIN, parseServersState, type OpState } from '../src/parse/serversState.js';
 import { parseStat } from '../src/parse/stat.js';
@@ -229,26 +229,5 @@ describe('servers go to their backend whatever the order of the rows', () => {
         ['c', ['c1'], false],
       ],
     );
-  });
-});
-
-describe('a read made of the servers of the read before last', () => {
-  test('has the same servers as one made anew, in the objects it was given', () => {
-    const built = (name: string, refill: readonly Server[] = []): Snapshot => {
-      const a = answers(name);
-      const stat = parseStat(a.stat);
-      const builder = new SnapshotBuilder(stat.columns, 0, parseServersState(a.serversState), null, refill);
-      for (const row of stat.rows) builder.add(row);
-      return builder.finish('socket', stat, parseInfo(a.info));
-    };
-    const plain = (s: Snapshot): unknown =>
-      s.backends.map((b) => b.servers.map((x) => [x.backend, x.name, x.state, x.held, x.usable, x.status, x.check?.status, x.check?.failuresUntilDown, x.sessions, x.weight, x.address, x.lastChangeAt]));
-    const first = built('haproxy-2.6.12-lab.txt');
-    const servers = first.backends.flatMap((b) => b.servers);
-    const again = built('haproxy-2.6.12-going-down.txt', servers);
-    assert.deepEqual(plain(again), plain(built('haproxy-2.6.12-going-down.txt')));
-    const made = again.backends.flatMap((b) => b.servers);
-    assert.ok(made.length > 0);
-    made.forEach((s, i) => assert.equal(s, servers[i], `server ${i} is the first read's object`));
   });
 });

@@ -6,8 +6,8 @@ import { checkStatusByNumber } from '../parse/checkStatus.js';
 import { ParseError } from '../parse/errors.js';
 import { parseInfo } from '../parse/info.js';
 import { parseServersState, ServersStateParser, type ServersState, type ServersStateBuffers } from '../parse/serversState.js';
-import { cell, numberCell, parseStat, StatParser, type StatBuffers, type StatRow, type StatTable } from '../parse/stat.js';
-import { buildSnapshot, conditionFromRuntime, conditionFromStatus, SnapshotBuilder, type ServerCondition, type Server, type ServerListener, type Snapshot, type SourceKind } from '../snapshot.js';
+import { cell, numberCell, parseStat, StatParser, type StatBuffers, type StatTable } from '../parse/stat.js';
+import { buildSnapshot, conditionFromRuntime, conditionFromStatus, SnapshotBuilder, type ServerCondition, type ServerListener, type Snapshot, type SourceKind } from '../snapshot.js';
 import { fromSystemError, HaproxyReadError } from './errors.js';
 import { describeAddress, runShowCommands, socatCommand, streamShowCommands, type CommandTiming, type RuntimeApiAddress } from './runtimeApi.js';
 
@@ -72,12 +72,6 @@ function asMalformed(err: unknown): unknown {
   return err instanceof ParseError ? new HaproxyReadError('malformed_answer', err.message, { cause: err }) : err;
 }
 
-/** A read's `show stat` rows and servers, in order. */
-interface ReadObjects {
-  readonly rows: readonly StatRow[];
-  readonly servers: readonly Server[];
-}
-
 export class SocketSource implements HaproxySource {
   readonly kind = 'socket' as const;
   readonly target: string;
@@ -89,13 +83,6 @@ export class SocketSource implements HaproxySource {
    * runs.
    */
   private spare: { readonly stat: StatBuffers; readonly state: ServersStateBuffers } | null = null;
-  /**
-   * The row and server objects of the last read and of the one before it. A read makes the ones
-   * before the last into its own (`LineRow.refilled`); the last read's stay as they were, so they
-   * still throw when read during the next. Null while a read runs that took them.
-   */
-  private lastObjects: ReadObjects | null = null;
-  private olderObjects: ReadObjects | null = null;
 
   constructor(private readonly address: RuntimeApiAddress) {
     this.target = describeAddress(address);
@@ -114,17 +101,15 @@ export class SocketSource implements HaproxySource {
     // The last read's buffers, unless that read still runs (given up by its caller, not yet ended).
     const spare = this.spare;
     this.spare = null;
-    const refill = this.olderObjects;
-    this.olderObjects = null;
     const state = new ServersStateParser(spare?.state);
     const info: string[] = [];
     let runtime: ServersState | null = null;
     let builder: SnapshotBuilder | null = null;
-    const stat = new StatParser({ reuse: spare?.stat, refill: refill?.rows, onRow: (row) => builder?.add(row) });
+    const stat = new StatParser({ reuse: spare?.stat, onRow: (row) => builder?.add(row) });
     /** Once the servers' states are in: the rows that came before them, then each as it comes. */
     const startBuilding = (): SnapshotBuilder => {
       const { columns, rows } = stat.table();
-      builder = new SnapshotBuilder(columns, takenAt, runtime, onServer, refill?.servers);
+      builder = new SnapshotBuilder(columns, takenAt, runtime, onServer);
       for (const row of rows) builder.add(row);
       return builder;
     };
@@ -140,14 +125,10 @@ export class SocketSource implements HaproxySource {
     ]);
     // Both answers have ended: nothing writes into these buffers any more.
     this.spare = { stat: stat.buffers(), state: state.buffers() };
-    // A read that fails gives back the objects it took (what it made of them is never read).
-    this.olderObjects = refill;
     if (stateRead.status === 'rejected') throw stateRead.reason;
     if (statRead.status === 'rejected') throw statRead.reason;
     const table = parsed(() => stat.table());
     const snapshot = (builder ?? startBuilding()).finish('socket', table, parsed(() => parseInfo(info.join(''))));
-    this.olderObjects = this.lastObjects;
-    this.lastObjects = { rows: table.rows, servers: snapshot.backends.flatMap((b) => b.servers) };
     return { snapshot, timings: [...statRead.value, ...stateRead.value] };
   }
 

@@ -63,19 +63,15 @@ export class StatParser {
    * watcher's maps and the label-set cache, keyed by names, compare and hash it at once.
    */
   private readonly names: string[];
-  private readonly refill: readonly StatRow[];
 
   /**
    * `reuse`: the last answer's buffers, filled again, so that a read allocates nothing the size of
    * the answer (at 10,000 servers, 5 MB a read that brought on a full garbage collection most
-   * reads); the last answer's rows throw from then on. `refill`: the rows of the answer before
-   * that, made again into this answer's rows (see `LineRow.refilled`). `onRow`: told of each row
-   * as it is parsed.
+   * reads); the last answer's rows throw from then on. `onRow`: told of each row as it is parsed.
    */
   constructor(
     options: {
       readonly reuse?: StatBuffers;
-      readonly refill?: readonly StatRow[];
       readonly onRow?: (row: StatRow) => void;
     } = {},
   ) {
@@ -88,7 +84,6 @@ export class StatParser {
     this.commas = reused?.commas ?? new CommaStore(4096);
     this.answer = { bytes: this.bytes, commas: this.commas, generation: this.bytes.generation };
     this.names = reused?.names ?? [];
-    this.refill = options.refill ?? [];
     this.onRow = options.onRow ?? null;
   }
 
@@ -131,11 +126,8 @@ export class StatParser {
       return;
     }
     const first = this.commas.length;
-    const previous = this.refill[this.rows.length];
     const row = this.commas.scan(this.bytes.buffer, start, end)
-      ? previous instanceof LineRow
-        ? previous.refilled(this.answer, start, first, this.commas.length - first - 1)
-        : new LineRow(this.answer, start, first, this.commas.length - first - 1)
+      ? new LineRow(this.answer, start, first, this.commas.length - first - 1)
       : new SplitRow(splitCsvLine(this.bytes.text(start, end)));
     const at = 2 * this.rows.length;
     const known = this.names;
@@ -249,28 +241,14 @@ interface Answer {
  */
 class LineRow extends Row {
   constructor(
-    private answer: Answer,
-    private start: number,
+    private readonly answer: Answer,
+    private readonly start: number,
     /** Where its comma positions start in the answer's, the line's length after them. */
-    private first: number,
+    private readonly first: number,
     /** Its commas: cells 0 to `count`. */
-    private count: number,
+    private readonly count: number,
   ) {
     super();
-  }
-
-  /**
-   * This row, made a row of another answer. Rows live until the scrape is answered, so every young
-   * collection of a read copied them, and promoted them to die later; a row of the answer before
-   * last, kept and filled again, is copied by none. The last answer's rows are left as they were,
-   * so reading one of them while the next read runs still throws.
-   */
-  refilled(answer: Answer, start: number, first: number, count: number): this {
-    this.answer = answer;
-    this.start = start;
-    this.first = first;
-    this.count = count;
-    return this;
   }
 
   private get bytes(): ByteStore {
