@@ -78,9 +78,9 @@ export class SocketSource implements HaproxySource {
   readonly socat: string;
 
   /**
-   * The last read's buffers, which the next read fills again: a snapshot's rows and servers'
-   * addresses are good until the next read begins (reading one later throws). Null while a read
-   * runs.
+   * The last read's buffers, which the next read fills again: a snapshot's rows, and what its
+   * servers read from them when asked, are good until the next read begins (reading one later
+   * throws; see `Snapshot`). Null while a read runs.
    */
   private spare: { readonly stat: StatBuffers; readonly state: ServersStateBuffers } | null = null;
 
