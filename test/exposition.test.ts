@@ -14,6 +14,7 @@ import { parseStat } from '../src/parse/stat.js';
 import { buildSnapshot, type Server, type ServerState, type Snapshot } from '../src/snapshot.js';
 import { Watcher } from '../src/watcher.js';
 import { diagnosisOf, fixture, observeSnapshot, snapshotOf } from './support/fixtures.js';
+import { specSnapshot, type ServerSpec } from './support/specSnapshot.js';
 import { expositionContent, straightforwardExposition } from './support/straightforward.js';
 
 const ALL: CollectOptions = { serverMetrics: new Set(SERVER_METRIC_GROUPS), backends: null, noMaint: false };
@@ -136,6 +137,42 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
       assert.match(text, new RegExp(`\\nhaproxy_server_state_changes_total\\{proxy="${first.backend}",server="${first.name}",to="${to}"\\} ${count}\\n`), to);
     }
     await assertSameContent(text, straightforwardExposition(snapshot, watcher, diagnosis, DEFAULTS));
+  });
+
+  test('the cache trusts what the gatherer saw change, through reads not rendered and server counts that shrink and grow', async () => {
+    // 200 servers, then 10 (the gatherer gives back its room), then 200 again: the values of the
+    // servers past the tenth are gone, and must not be taken for unchanged.
+    const servers = (count: number, spec: (i: number) => ServerSpec): Record<string, ServerSpec> =>
+      Object.fromEntries(Array.from({ length: count }, (_, i) => [`s${i}`, spec(i)]));
+    const busy = servers(200, (i) => ({ status: 'UP', scur: i + 1, maxconn: 500 }));
+    const reads: Array<{ servers: Record<string, ServerSpec>; render: boolean }> = [
+      { servers: busy, render: true },
+      { servers: servers(200, (i) => ({ status: 'UP', scur: i + 2, maxconn: 500 })), render: false },
+      // Back to the values rendered: changed twice since, so written again (still right).
+      { servers: busy, render: true },
+      // The first ten as rendered; the others, when they come back, as a new array's zeros.
+      { servers: servers(10, (i) => ({ status: 'UP', scur: i + 1, maxconn: 500 })), render: false },
+      { servers: servers(200, (i) => ({ status: 'UP', scur: i < 10 ? i + 1 : 0, maxconn: 500 })), render: true },
+      { servers: servers(200, (i) => ({ status: i % 3 === 0 ? 'MAINT' : i % 3 === 1 ? 'DOWN' : 'UP', scur: 0, maxconn: 500 })), render: true },
+      { servers: servers(200, (i) => ({ status: i % 3 === 0 ? 'MAINT' : i % 3 === 1 ? 'DOWN' : 'UP', scur: 0, maxconn: 500 })), render: true },
+      { servers: servers(200, () => ({ status: 'UP', scur: 0, maxconn: 500 })), render: false },
+      { servers: servers(200, (i) => ({ status: i % 3 === 0 ? 'MAINT' : i % 3 === 1 ? 'DOWN' : 'UP', scur: 0, maxconn: 500 })), render: true },
+    ];
+    const watcher = new Watcher();
+    const gatherer = new ServerSeriesGatherer(DEFAULTS, watcher);
+    const cache = new SeriesCache();
+    for (const [k, read] of reads.entries()) {
+      gatherer.begin();
+      const snapshot = specSnapshot({ be: { servers: read.servers } }, [], (s, columns) => gatherer.add(s, columns));
+      const series = gatherer.finish(snapshot.stat.columns);
+      // The same servers with the same values as the read before (whose answer had its own columns): nothing changed.
+      if (k === 6) assert.ok(series.valuesChangedIn.every((read) => read < series.read), 'a read like the last changes nothing');
+      if (!read.render) continue;
+      const diagnosis = diagnosisOf(snapshot, watcher);
+      const text = fastExposition(snapshot, watcher, diagnosis, DEFAULTS, cache, series);
+      await assertSameContent(text, straightforwardExposition(snapshot, watcher, diagnosis, DEFAULTS));
+      assert.equal(text, fastExposition(snapshot, watcher, diagnosis, DEFAULTS, new SeriesCache(), series), `read ${k}`);
+    }
   });
 
   test("series gathered from another read are not used: the snapshot's own are gathered", async () => {

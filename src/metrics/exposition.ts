@@ -75,11 +75,28 @@ export interface SeriesColumn {
   readonly values: Float64Array;
 }
 
+/** What changed in a family's values since an earlier read of the same source. */
+export type SeriesChange = 'none' | 'values' | 'samples';
+
+/**
+ * Where a family's columns come from, when that source tracks what changed in them: the cache
+ * then keeps no copy of their values to compare with.
+ */
+export interface SeriesHistory {
+  /** The values' owner; `read` counts only its own reads. */
+  readonly source: object;
+  readonly read: number;
+  /** What changed in the family's columns after read `read` of the same source. */
+  changeSince(read: number): SeriesChange;
+}
+
 interface CachedFamily {
   labelSets: readonly string[];
   readonly extras: readonly string[];
-  /** The cache's own copies: the columns it is given may be used again by the next read. */
-  readonly values: readonly Float64Array[];
+  /** The cache's own copies, to compare with (the columns it is given may be used again by the next read); null with a history. */
+  readonly values: readonly Float64Array[] | null;
+  /** The history's source and read the bytes were written from; null without one. */
+  readonly from: { readonly source: object; readonly read: number } | null;
   readonly bytes: Buffer;
 }
 
@@ -124,23 +141,36 @@ export class SeriesCache {
    * Writes a whole family: the cached text when labels and values are those of last time; when
    * only values changed (counters under traffic), the cached lines with the new values.
    */
-  family(out: ExpositionWriter, name: string, type: MetricType, help: string, labelSets: readonly string[], columns: readonly SeriesColumn[]): void {
+  family(
+    out: ExpositionWriter,
+    name: string,
+    type: MetricType,
+    help: string,
+    labelSets: readonly string[],
+    columns: readonly SeriesColumn[],
+    history: SeriesHistory | null = null,
+  ): void {
     const cached = this.families.get(name);
-    const change = cached !== undefined && sameStrings(cached.labelSets, labelSets) ? changeOf(cached, columns) : 'samples';
+    const change = cached !== undefined && sameStrings(cached.labelSets, labelSets) && sameExtras(cached.extras, columns) ? changeOf(cached, columns, history) : 'samples';
     if (change === 'none') {
       (cached as CachedFamily).labelSets = labelSets;
       out.bytes((cached as CachedFamily).bytes);
       return;
     }
     const bytes = change === 'values' ? this.rewrite((cached as CachedFamily).bytes, columns) : encode(familyText(name, type, help, labelSets, columns));
-    // The last copies are filled again where they fit: at 10,000 servers, megabytes a scrape not allocated.
-    const values = columns.map((c, k) => {
-      const before = cached?.values[k];
-      const copy = before !== undefined && before.length === c.values.length ? before : new Float64Array(c.values.length);
-      copy.set(c.values);
-      return copy;
-    });
-    this.families.set(name, { labelSets, extras: columns.map((c) => c.extra), values, bytes });
+    const extras = columns.map((c) => c.extra);
+    if (history !== null) {
+      this.families.set(name, { labelSets, extras, values: null, from: { source: history.source, read: history.read }, bytes });
+    } else {
+      // The last copies are filled again where they fit: megabytes a scrape not allocated.
+      const values = columns.map((c, k) => {
+        const before = cached?.values?.[k];
+        const copy = before !== undefined && before.length === c.values.length ? before : new Float64Array(c.values.length);
+        copy.set(c.values);
+        return copy;
+      });
+      this.families.set(name, { labelSets, extras, values, from: null, bytes });
+    }
     out.bytes(bytes);
   }
 
@@ -270,15 +300,14 @@ function familyText(name: string, type: MetricType, help: string, labelSets: rea
   return text;
 }
 
-/** What changed since the cached family: nothing, only values of the same samples, or the samples. */
-function changeOf(cached: CachedFamily, columns: readonly SeriesColumn[]): 'none' | 'values' | 'samples' {
-  if (cached.extras.length !== columns.length) return 'samples';
-  let change: 'none' | 'values' = 'none';
+/** What changed since the cached family, whose label sets and extras are the columns': from the history, else against its copies. */
+function changeOf(cached: CachedFamily, columns: readonly SeriesColumn[], history: SeriesHistory | null): SeriesChange {
+  if (history !== null) return cached.from !== null && cached.from.source === history.source ? history.changeSince(cached.from.read) : 'samples';
+  if (cached.values === null) return 'samples';
+  let change: SeriesChange = 'none';
   for (let c = 0; c < columns.length; c++) {
-    const column = columns[c] as SeriesColumn;
-    if (cached.extras[c] !== column.extra) return 'samples';
     const before = cached.values[c] as Float64Array;
-    const now = column.values;
+    const now = (columns[c] as SeriesColumn).values;
     if (before.length !== now.length) return 'samples';
     for (let i = 0; i < now.length; i++) {
       const a = before[i] as number;
@@ -293,6 +322,12 @@ function changeOf(cached: CachedFamily, columns: readonly SeriesColumn[]): 'none
     }
   }
   return change;
+}
+
+function sameExtras(extras: readonly string[], columns: readonly SeriesColumn[]): boolean {
+  if (extras.length !== columns.length) return false;
+  for (let c = 0; c < columns.length; c++) if (extras[c] !== (columns[c] as SeriesColumn).extra) return false;
+  return true;
 }
 
 function sameStrings(a: readonly string[], b: readonly string[]): boolean {
