@@ -28,6 +28,13 @@ const GO_EXPORTER = 'prometheus-haproxy-exporter';
  * the run in docs/benchmarks.md stays the one without checks.
  */
 const CHECKS = process.env.BENCH_CHECKS === 'true';
+/**
+ * Every server pointing at one HTTP server on loopback, and 200 requests a second through HAProxy
+ * to backends at random (`bench/traffic.ts`): counters move between scrapes, as in production, and
+ * nosrv writes the families that hold them again. Printed only, as with checks.
+ */
+const TRAFFIC = process.env.BENCH_TRAFFIC === 'true';
+const TRAFFIC_RATE = 200;
 
 interface Sizes {
   readonly backends: number;
@@ -116,16 +123,28 @@ async function stopProcess(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-async function startLab({ backends, perBackend }: Sizes): Promise<{ haproxy: Haproxy; promexUrl: string }> {
-  const dead = await freePort();
+async function startLab({ backends, perBackend }: Sizes): Promise<{ haproxy: Haproxy; promexUrl: string; traffic: ChildProcess | null }> {
   const promexPort = await freePort();
+  const trafficPort = await freePort();
+  // Servers point at nothing (no checks, no traffic), at HAProxy's own listener (checks), or at the traffic's HTTP server.
+  const serverPort = TRAFFIC ? await freePort() : CHECKS ? promexPort : await freePort();
   const lines = [`frontend promex\n    bind 127.0.0.1:${promexPort}\n    http-request use-service prometheus-exporter if { path /metrics }\n`];
+  if (TRAFFIC) lines.push(`frontend traffic\n    bind 127.0.0.1:${trafficPort}\n    use_backend %[path,field(2,/)]\n`);
   for (let b = 0; b < backends; b++) {
     lines.push(`backend be_${b}\n`);
-    for (let s = 0; s < perBackend; s++) lines.push(CHECKS ? `    server srv_${s} 127.0.0.1:${promexPort} maxconn 100 check\n` : `    server srv_${s} 127.0.0.1:${dead} maxconn 100\n`);
+    for (let s = 0; s < perBackend; s++) lines.push(`    server srv_${s} 127.0.0.1:${serverPort} maxconn 100${CHECKS ? ' check' : ''}\n`);
   }
   const haproxy = await startHaproxy({ proxies: lines.join(''), globalLines: '    maxconn 4000' });
-  return { haproxy, promexUrl: `http://127.0.0.1:${promexPort}/metrics` };
+  let traffic: ChildProcess | null = null;
+  if (TRAFFIC) {
+    traffic = spawn(process.execPath, [path.join(here, 'traffic.js'), String(serverPort), String(trafficPort), String(backends), String(TRAFFIC_RATE)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const started = traffic;
+    await new Promise<void>((resolve, reject) => {
+      started.stdout?.once('data', () => resolve());
+      started.once('exit', (code) => reject(new Error(`bench/traffic.js exited with ${code}`)));
+    });
+  }
+  return { haproxy, promexUrl: `http://127.0.0.1:${promexPort}/metrics`, traffic };
 }
 
 /** As the `nosrv` command starts, with the settings of its first line; or with Node's and glibc's defaults, to show what those settings trade. */
@@ -163,7 +182,7 @@ async function startFloor(haproxy: Haproxy, nosrvUrl: string): Promise<{ child: 
 }
 
 async function measure(sizes: Sizes): Promise<Row> {
-  const { haproxy, promexUrl } = await startLab(sizes);
+  const { haproxy, promexUrl, traffic } = await startLab(sizes);
   const nosrv = await startNosrv(haproxy);
   const nosrvDefaults = await startNosrv(haproxy, true);
   const floor = await startFloor(haproxy, nosrv.url);
@@ -207,12 +226,15 @@ async function measure(sizes: Sizes): Promise<Row> {
     await stopProcess(nosrvDefaults.child);
     await stopProcess(floor.child);
     rmSync(floor.dir, { recursive: true, force: true });
+    if (traffic) await stopProcess(traffic);
     await haproxy.stop();
   }
 }
 
 /** HAProxy's CPU time over WATCH_SECONDS, idle, then with nosrv running and never scraped. */
 async function measureWatcher(sizes: Sizes): Promise<string> {
+  // Under traffic (or checks) HAProxy's own work drowns the watcher's: measured with the default lab only.
+  if (TRAFFIC || CHECKS) return "The watcher's cost is measured in the default run (no checks, no traffic).";
   const { haproxy } = await startLab(sizes);
   try {
     const idle = async (): Promise<number> => {
@@ -332,7 +354,7 @@ async function main(): Promise<void> {
   const lines = [
     `### ${new Date().toISOString().slice(0, 10)}: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, HAProxy ${haproxyVersion}, ${GO_EXPORTER} ${goVersion}`,
     '',
-    `Medians (min–max) of ${RUNS} interleaved runs; each scrape reads the whole answer; paired: the median (and quartiles) of each run's nosrv scrape over the raw read just before it. Backends of 10 servers, \`maxconn 100\`, ${CHECKS ? 'a TCP health check on every server (every 2 s, to a listener of the same HAProxy: all UP, L4OK)' : 'no health checks'}; nosrv with its defaults. Floor: both answers nosrv reads, read at once and thrown away, then nosrv's answer sent from memory (\`bench/floor.ts\`), which no exporter of that answer could beat.`,
+    `Medians (min–max) of ${RUNS} interleaved runs; each scrape reads the whole answer; paired: the median (and quartiles) of each run's nosrv scrape over the raw read just before it. Backends of 10 servers, \`maxconn 100\`, ${CHECKS ? 'a TCP health check on every server (every 2 s, to a listener of the same HAProxy: all UP, L4OK)' : 'no health checks'}${TRAFFIC ? `, ${TRAFFIC_RATE} requests a second through HAProxy to backends at random (every server to one HTTP server on loopback)` : ', no traffic'}; nosrv with its defaults. Floor: both answers nosrv reads, read at once and thrown away, then nosrv's answer sent from memory (\`bench/floor.ts\`), which no exporter of that answer could beat.`,
     '',
     ...table(rows),
     '',
@@ -342,7 +364,7 @@ async function main(): Promise<void> {
   ];
   const text = `${lines.join('\n')}\n`;
   process.stdout.write(text);
-  if (process.env.BENCH_WRITE !== 'false' && !CHECKS) writeResults(text);
+  if (process.env.BENCH_WRITE !== 'false' && !CHECKS && !TRAFFIC) writeResults(text);
 }
 
 /** Puts the run between the markers of docs/benchmarks.md; what is around them is kept. */
