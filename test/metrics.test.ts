@@ -83,28 +83,51 @@ describe('exposition text', () => {
     assert.equal(out.text(), '# HELP x a\\\\b\\nc\n# TYPE x gauge\nx 1\n');
   });
 
-  test('a family whose values alone changed is the text written anew', () => {
-    // Label values past ASCII and with spaces, a label-less series, several columns.
-    const labelSets = ['proxy="bé ok",server="s 1"', 'proxy="b2",server="s2"', '', 'proxy="b3",server="s\\"3"'];
-    const columns = (values: number[][]): SeriesColumn[] => values.map((v, c) => ({ extra: c === 0 ? '' : `,code="${c}xx"`, values: Float64Array.from(v) }));
-    const write = (cache: SeriesCache, values: number[][]): string => {
-      const out = new ExpositionWriter();
-      cache.family(out, 'x_total', 'counter', 'X.', labelSets, columns(values));
-      return out.text();
-    };
+  // Label values past ASCII and with spaces, a label-less series, several columns.
+  const labelSets = ['proxy="bé ok",server="s 1"', 'proxy="b2",server="s2"', '', 'proxy="b3",server="s\\"3"'];
+  const columns = (values: number[][]): SeriesColumn[] => values.map((v, c) => ({ extra: c === 0 ? '' : `,code="${c}xx"`, values: Float64Array.from(v) }));
+  /** The family's answer, and the answer itself to tell when it is sent. */
+  const write = (cache: SeriesCache, values: number[][]): { text: string; out: ExpositionWriter } => {
+    const out = new ExpositionWriter();
+    cache.family(out, 'x_total', 'counter', 'X.', labelSets, columns(values));
+    return { text: out.text(), out };
+  };
+
+  for (const sent of [true, false]) {
+    test(`a family whose values alone changed is the text written anew (answers ${sent ? 'sent, so written over in place' : 'never sent, so written over a copy'})`, () => {
+      const cache = new SeriesCache();
+      const rounds = [
+        [[1, 2, NaN, 4], [NaN, 0, 7, NaN]],
+        [[10, 2_000_000, NaN, 4.5], [NaN, -3, 9_007_199_254_740_991, NaN]],
+        [[-0, 1e21, NaN, Infinity], [NaN, 0.1, 1e-7, NaN]],
+        [[3, 3, NaN, 3], [NaN, 3, 3, NaN]],
+        [[3, 3, 5, 3], [NaN, 3, 3, NaN]], // a sample more: written anew
+        [[4, 4, 4, 4], [NaN, 1, 2, NaN]],
+        // Values as long as before (written over the copied lines) beside longer and shorter ones.
+        [[9, 40, 4, 5], [NaN, 10, 2, NaN]],
+        [[10, 41, 4, 3], [NaN, 9, 12, NaN]],
+        [[11, 42, 5, 2], [NaN, 8, 13, NaN]],
+        // Every value as long as before: the text keeps its layout.
+        [[12, 43, 6, 1], [NaN, 7, 14, NaN]],
+        [[-12, 0.5, 7, 1], [NaN, -7, 99, NaN]],
+      ];
+      for (const values of rounds) {
+        const { text, out } = write(cache, values);
+        assert.equal(text, write(new SeriesCache(), values).text, JSON.stringify(values));
+        if (sent) out.sent();
+      }
+    });
+  }
+
+  test('a cached family is not written over while an answer that holds it is being sent', () => {
     const cache = new SeriesCache();
-    const rounds = [
-      [[1, 2, NaN, 4], [NaN, 0, 7, NaN]],
-      [[10, 2_000_000, NaN, 4.5], [NaN, -3, 9_007_199_254_740_991, NaN]],
-      [[-0, 1e21, NaN, Infinity], [NaN, 0.1, 1e-7, NaN]],
-      [[3, 3, NaN, 3], [NaN, 3, 3, NaN]],
-      [[3, 3, 5, 3], [NaN, 3, 3, NaN]], // a sample more: written anew
-      [[4, 4, 4, 4], [NaN, 1, 2, NaN]],
-      // Values as long as before (written over the copied lines) beside longer and shorter ones.
-      [[9, 40, 4, 5], [NaN, 10, 2, NaN]],
-      [[10, 41, 4, 3], [NaN, 9, 12, NaN]],
-      [[11, 42, 5, 2], [NaN, 8, 13, NaN]],
-    ];
-    for (const values of rounds) assert.equal(write(cache, values), write(new SeriesCache(), values), JSON.stringify(values));
+    write(cache, [[1, 2, NaN, 3], [NaN, 4, 5, NaN]]).out.sent();
+    const sending = write(cache, [[1, 2, NaN, 3], [NaN, 4, 5, NaN]]).out;
+    const [held] = sending.encoded().filter((part) => part.includes('x_total{'));
+    const before = held?.toString();
+    // Same lengths: with no answer holding it, this would be written in place.
+    write(cache, [[6, 7, NaN, 8], [NaN, 9, 1, NaN]]);
+    assert.equal(held?.toString(), before);
+    sending.sent();
   });
 });

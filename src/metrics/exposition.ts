@@ -16,6 +16,8 @@ export class ExpositionWriter {
   /** The output, in order: encoded pieces and cached families. */
   private readonly parts: Buffer[] = [];
   private pending = '';
+  /** The cached families' texts in this answer: none may change until it is sent. */
+  private readonly holding: Use[] = [];
 
   /** Starts a family; its samples must follow before the next family starts. */
   family(name: string, type: MetricType, help: string): void {
@@ -32,10 +34,18 @@ export class ExpositionWriter {
     for (let at = 0; at < text.length; at += PENDING_CHARS) this.append(text.slice(at, at + PENDING_CHARS));
   }
 
-  /** Encoded exposition text, such as a cached family; it is sent as it is and never changed. */
-  bytes(encoded: Buffer): void {
+  /** A cached family's text, sent as it is; the cache writes over it only once every answer holding it is `sent`. */
+  cached(encoded: Buffer, use: Use): void {
     this.flush();
     this.parts.push(encoded);
+    use.answers++;
+    this.holding.push(use);
+  }
+
+  /** The answer is in the kernel's hands, or its client has gone: its cached texts may change. */
+  sent(): void {
+    for (const use of this.holding) use.answers--;
+    this.holding.length = 0;
   }
 
   /** The exposition, encoded, in pieces to send one after the other (joining them is a copy). */
@@ -90,6 +100,11 @@ export interface SeriesHistory {
   changeSince(read: number): SeriesChange;
 }
 
+/** How many answers hold one encoded text and are not yet sent. */
+export interface Use {
+  answers: number;
+}
+
 interface CachedFamily {
   labelSets: readonly string[];
   readonly extras: readonly string[];
@@ -98,6 +113,7 @@ interface CachedFamily {
   /** The history's source and read the bytes were written from; null without one. */
   readonly from: { readonly source: object; readonly read: number } | null;
   readonly bytes: Buffer;
+  readonly use: Use;
   /** Where in `bytes` the value of object `i` in column `c` starts, at `c * count + i`; -1 for no sample. */
   readonly valueAt: Int32Array;
   /** How long each value is, at the same places. */
@@ -111,6 +127,8 @@ interface CachedFamily {
  */
 export class SeriesCache {
   private readonly families = new Map<string, CachedFamily>();
+  /** Each sample's value length, as `rewrite` works them out. */
+  private lengths = new Uint8Array(0);
   private readonly namesByKind = new Map<string, { readonly proxies: string[]; readonly servers: string[]; readonly labelSets: readonly string[] }>();
 
   /**
@@ -152,13 +170,13 @@ export class SeriesCache {
     const change = cached !== undefined && sameStrings(cached.labelSets, labelSets) && sameExtras(cached.extras, columns) ? changeOf(cached, columns, history) : 'samples';
     if (change === 'none') {
       (cached as CachedFamily).labelSets = labelSets;
-      out.bytes((cached as CachedFamily).bytes);
+      out.cached((cached as CachedFamily).bytes, (cached as CachedFamily).use);
       return;
     }
-    const { bytes, valueAt, valueLengths } = change === 'values' ? this.rewrite(cached as CachedFamily, columns) : encodeFamily(name, type, help, labelSets, columns);
+    const { bytes, use, valueAt, valueLengths } = change === 'values' ? this.rewrite(cached as CachedFamily, columns) : { ...encodeFamily(name, type, help, labelSets, columns), use: { answers: 0 } };
     const extras = columns.map((c) => c.extra);
     if (history !== null) {
-      this.families.set(name, { labelSets, extras, values: null, from: { source: history.source, read: history.read }, bytes, valueAt, valueLengths });
+      this.families.set(name, { labelSets, extras, values: null, from: { source: history.source, read: history.read }, bytes, use, valueAt, valueLengths });
     } else {
       // The last copies are filled again where they fit: megabytes a scrape not allocated.
       const values = columns.map((c, k) => {
@@ -167,24 +185,27 @@ export class SeriesCache {
         copy.set(c.values);
         return copy;
       });
-      this.families.set(name, { labelSets, extras, values, from: null, bytes, valueAt, valueLengths });
+      this.families.set(name, { labelSets, extras, values, from: null, bytes, use, valueAt, valueLengths });
     }
-    out.bytes(bytes);
+    out.cached(bytes, use);
   }
 
   /**
    * The family's last encoding with each sample's value replaced. Most new values are as long as
-   * the old ones (a counter seldom crosses a power of ten): then the old bytes are copied whole and
-   * the values written over them where the last encoding says they start. Found by searching each
-   * line for its end and its last space, and copied line by line, a family of 10,000 servers took
-   * 1.5 ms, and under traffic a scrape writes twenty of them again. Where lengths changed, the old
-   * bytes are copied in runs that end only at such a value (`Buffer.copy` makes an object a call).
+   * the old ones (a counter seldom crosses a power of ten): then the values are written over the
+   * old text where it says they start, in place when no answer still being sent holds it (else
+   * over a copy). Found by searching each line for its end and its last space, in a copy made
+   * line by line, a family of 10,000 servers took 1.5 ms, and under traffic a scrape writes twenty
+   * of them again; a new buffer for each was 20 MB a scrape that brought on full collections.
+   * Where lengths changed, the old bytes are copied into a new buffer in runs that end only at
+   * such a value (`Buffer.copy` makes an object a call).
    */
-  private rewrite(cached: CachedFamily, columns: readonly SeriesColumn[]): { bytes: Buffer; valueAt: Int32Array; valueLengths: Uint8Array } {
+  private rewrite(cached: CachedFamily, columns: readonly SeriesColumn[]): { bytes: Buffer; use: Use; valueAt: Int32Array; valueLengths: Uint8Array } {
     const old = cached.bytes;
     const oldAt = cached.valueAt;
     const oldLengths = cached.valueLengths;
-    const valueLengths = new Uint8Array(oldLengths.length);
+    if (this.lengths.length < oldLengths.length) this.lengths = new Uint8Array(oldLengths.length);
+    const lengths = this.lengths;
     let growth = 0;
     let alike = true;
     let at = 0;
@@ -192,19 +213,26 @@ export class SeriesCache {
       for (let i = 0; i < values.length; i++, at++) {
         if ((oldAt[at] as number) < 0) continue;
         const length = valueLength(values[i] as number);
-        valueLengths[at] = length;
+        lengths[at] = length;
         if (length !== oldLengths[at]) {
           growth += length - (oldLengths[at] as number);
           alike = false;
         }
       }
     }
-    const bytes = Buffer.allocUnsafe(old.length + growth);
+    let bytes = old;
+    let use = cached.use;
     let valueAt = oldAt;
-    if (alike) {
+    let valueLengths = oldLengths;
+    if (alike && use.answers > 0) {
+      bytes = Buffer.allocUnsafe(old.length);
       old.copy(bytes);
-    } else {
+      use = { answers: 0 };
+    } else if (!alike) {
+      bytes = Buffer.allocUnsafe(old.length + growth);
+      use = { answers: 0 };
       valueAt = new Int32Array(oldAt.length);
+      valueLengths = lengths.slice(0, oldLengths.length);
       // The run not yet copied starts at old[from] and goes to bytes[to].
       let from = 0;
       let to = 0;
@@ -233,7 +261,7 @@ export class SeriesCache {
         if (start >= 0) putValueEnding(bytes, values[i] as number, start + (valueLengths[at] as number));
       }
     }
-    return { bytes, valueAt, valueLengths };
+    return { bytes, use, valueAt, valueLengths };
   }
 }
 

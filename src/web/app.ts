@@ -58,6 +58,8 @@ export function buildApp({ reader, watcher, ownMetrics, collect, web, logs }: Ap
     try {
       const result = await reader.read(scrapeDeadline(req));
       const out = new ExpositionWriter();
+      // Until then the cache must not write over the families this answer sends.
+      res.once('close', () => out.sent());
       if (result.ok) writeHaproxyMetrics(out, result.reading.snapshot, watcher, { collect, cache: series }, result.servers);
       writeDiagnosisMetrics(out, result.diagnosis, { collect, cache: series });
       if (logs) writeLogMetrics(out, logs.ingest, await logs.receiver.dropped());
