@@ -5,8 +5,9 @@
 import type { CollectOptions } from '../config.js';
 import { SERVER_STATES, type Server } from '../snapshot.js';
 import type { Watcher } from '../watcher.js';
-import { escapeLabelValue, type ExpositionWriter, type MetricType, type SeriesCache, type SeriesChange, type SeriesColumn, type SeriesHistory } from './exposition.js';
+import { escapeLabelValue, type ExpositionWriter, type MetricType, type SeriesCache, type SeriesColumn } from './exposition.js';
 import { HTTP_CODES, SERVER_FAMILIES, type StatFamily } from './families.js';
+import { historyOf, trackedColumn, TrackedValues, type TrackedSeries } from './tracked.js';
 
 /** The `show stat` columns of the server families this HAProxy has, for the groups turned on. */
 interface Layout {
@@ -63,48 +64,16 @@ function sameLayout(a: Layout, b: Layout): boolean {
 }
 
 /** A read's per-server series, as `ServerSeriesGatherer` kept them. */
-export interface ServerSeries {
+export interface ServerSeries extends TrackedSeries {
   readonly servers: readonly Server[];
   readonly layout: Layout;
-  /** Value `k` of server `i` is at `i * width + k`; NaN for no sample. */
-  readonly values: Float64Array;
-  readonly width: number;
   /** The status of each server's last check, for `haproxy_server_check_status`; null for none. */
   readonly checkStatuses: ReadonlyArray<string | null>;
-  /** The gatherer that gathered them, and which of its reads this is. */
-  readonly source: object;
-  readonly read: number;
-  /** Per value `k`: the last read in which a server's value changed, and in which one came or went (NaN). */
-  readonly valuesChangedIn: Int32Array;
-  readonly samplesChangedIn: Int32Array;
-  /** Value `k` of every server, once a family written again has asked for it. */
-  readonly columns: Array<Float64Array | undefined>;
 }
 
-/**
- * Gathers the series of one read's servers as they arrive; `finish` hands them over. Its values
- * live in one array used again by every read, so a read's series are good until the next read
- * begins: the reader reads once at a time, and every scrape of a read renders it as soon as the
- * read is done. A server's values are side by side, as they are written: kept by family, 45
- * values of a server were 45 places far apart, each a miss of the CPU's caches; a family's values
- * are gathered only when it is written again.
- *
- * Each value is compared with the one it replaces, the same server's in the last read (or, where
- * the servers changed, whichever read wrote it last), so the series say which values changed in
- * which read: the cache then needs no copy of them to compare (3.6 MB at 10,000 servers) and no
- * pass over them after the read.
- */
+/** Gathers the series of one read's servers as they arrive, each server's values in `TrackedValues`; `finish` hands them over. */
 export class ServerSeriesGatherer {
-  private values = new Float64Array(0);
-  /** Room for this many servers, of `width` values each. */
-  private capacity = 0;
-  private width = 0;
-  /** Counts reads; a value written is compared with what this array held, and marked in this read when it differs. */
-  private read = 1;
-  private valuesChangedIn = new Int32Array(0);
-  private samplesChangedIn = new Int32Array(0);
-  /** One server's values, before they are compared and put in place. */
-  private cells = new Float64Array(0);
+  private readonly tracked = new TrackedValues();
   private layout: Layout | null = null;
   private columns: ReadonlyMap<string, number> | null = null;
   private servers: Server[] = [];
@@ -120,7 +89,7 @@ export class ServerSeriesGatherer {
 
   /** Starts gathering a read, in the room the last one left. */
   begin(): void {
-    this.read++;
+    this.tracked.begin();
     this.servers = [];
     this.checkStatuses = [];
     this.lastBackend = null;
@@ -130,12 +99,9 @@ export class ServerSeriesGatherer {
   add(server: Server, columns: ReadonlyMap<string, number>): void {
     if (this.collect.serverMetrics.size === 0 || (this.collect.noMaint && server.state === 'maint') || !this.wanted(server.backend)) return;
     const layout = this.layoutFor(columns);
-    const i = this.servers.length;
-    // Room doubles as servers arrive; `finish` gives back what the next read will not need.
-    if (i >= this.capacity) this.resize(layout.width, Math.max(i + 1, this.capacity * 2, 64));
     this.servers.push(server);
     // The server's values are put together first, then compared with the last read's in one pass.
-    const cells = this.cells;
+    const cells = this.tracked.next;
     server.row.numbers(layout.indexes, layout.scales, cells, 0, 1);
     let k = layout.indexes.length;
     const seen = layout.state || layout.changes ? this.watcher.seen(server.backend, server.name) : undefined;
@@ -158,40 +124,13 @@ export class ServerSeriesGatherer {
       cells[k + 3] = counts?.drain ?? NaN;
       cells[k + 4] = counts?.nolb ?? NaN;
     }
-    this.put(i * this.width);
-  }
-
-  /** The server's values from `cells` to `values[at...]`, each marked changed in this read where it differs from the one it replaces. */
-  private put(at: number): void {
-    const { cells, values, read, valuesChangedIn, samplesChangedIn } = this;
-    for (let k = 0; k < cells.length; k++) {
-      const value = cells[k] as number;
-      const before = values[at + k] as number;
-      // NaN (no sample) is equal to NaN.
-      if (before === value || (before !== before && value !== value)) continue;
-      values[at + k] = value;
-      valuesChangedIn[k] = read;
-      if (before !== before || value !== value) samplesChangedIn[k] = read;
-    }
+    this.tracked.add();
   }
 
   /** The read's series; `columns` are its `show stat` columns, for a read without servers. */
   finish(columns: ReadonlyMap<string, number>): ServerSeries {
     const layout = this.layoutFor(columns);
-    const count = this.servers.length;
-    if (this.capacity > count + (count >> 3) + 64) this.resize(layout.width, count);
-    const series = {
-      servers: this.servers,
-      layout,
-      values: this.values,
-      width: this.width,
-      checkStatuses: this.checkStatuses,
-      source: this,
-      read: this.read,
-      valuesChangedIn: this.valuesChangedIn.slice(),
-      samplesChangedIn: this.samplesChangedIn.slice(),
-      columns: [],
-    };
+    const series = { ...this.tracked.finish(), servers: this.servers, layout, checkStatuses: this.checkStatuses };
     // Not kept past the scrapes that render it: its servers hold the whole read.
     this.servers = [];
     this.checkStatuses = [];
@@ -216,26 +155,8 @@ export class ServerSeriesGatherer {
     // Each answer has its own columns, nearly always where the last one had them.
     if (this.layout !== null && sameLayout(this.layout, layout)) return this.layout;
     this.layout = layout;
-    this.cells = new Float64Array(layout.width);
-    this.valuesChangedIn = new Int32Array(layout.width);
-    this.samplesChangedIn = new Int32Array(layout.width);
-    this.resize(layout.width, this.capacity);
+    this.tracked.relayout(layout.width);
     return layout;
-  }
-
-  /**
-   * Room for `capacity` servers of `width` values, this read's values so far kept (a new layout
-   * comes before a read's first server). Every value is then marked changed in this read: the
-   * others are gone.
-   */
-  private resize(width: number, capacity: number): void {
-    const values = new Float64Array(width * capacity);
-    if (width === this.width) values.set(this.values.subarray(0, this.servers.length * width));
-    this.values = values;
-    this.capacity = capacity;
-    this.width = width;
-    this.valuesChangedIn.fill(this.read);
-    this.samplesChangedIn.fill(this.read);
   }
 }
 
@@ -252,7 +173,7 @@ export function writeServerSeries(out: ExpositionWriter, cache: SeriesCache, ser
     (i) => `${proxyLabel(at(i).backend)},server="${escapeLabelValue(at(i).name)}"`,
   );
   let k = 0;
-  const next = (extra = ''): SeriesColumn => new GatheredColumn(extra, series, k++);
+  const next = (extra = ''): SeriesColumn => trackedColumn(series, k++, extra);
   /** A family of the columns `next` gave since the last family. */
   let from = 0;
   const write = (name: string, type: MetricType, help: string, columns: readonly SeriesColumn[]): void => {
@@ -279,52 +200,6 @@ export function writeServerSeries(out: ExpositionWriter, cache: SeriesCache, ser
   }
   if (layout.sessions) write('haproxy_server_sessions_utilization_ratio', 'gauge', 'Current sessions / maxconn; at 1 new requests queue.', [next()]);
   if (layout.changes) write('haproxy_server_state_changes_total', 'counter', 'State changes the watcher saw, by the state entered.', SERVER_STATES.map((to) => next(`,to="${to}"`)));
-}
-
-/** Value `k` of every server, gathered when first read: a family sent as cached reads none. */
-class GatheredColumn implements SeriesColumn {
-  constructor(
-    readonly extra: string,
-    private readonly series: ServerSeries,
-    private readonly k: number,
-  ) {}
-
-  get values(): Float64Array {
-    return this.series.columns[this.k] ?? gatherColumns(this.series, this.k);
-  }
-}
-
-/**
- * Value `k` of every server, with every other value that changed in the read: under traffic most
- * families are written again, and one pass over the servers gathers their columns at once.
- */
-function gatherColumns(series: ServerSeries, k: number): Float64Array {
-  const { values, width, columns } = series;
-  const count = series.servers.length;
-  const ks = [k];
-  for (let other = 0; other < width; other++) if (other !== k && columns[other] === undefined && series.valuesChangedIn[other] === series.read) ks.push(other);
-  const gathered = ks.map(() => new Float64Array(count));
-  for (let i = 0, at = 0; i < count; i++, at += width) {
-    for (let j = 0; j < ks.length; j++) (gathered[j] as Float64Array)[i] = values[at + (ks[j] as number)] as number;
-  }
-  ks.forEach((other, j) => (columns[other] = gathered[j]));
-  return gathered[0] as Float64Array;
-}
-
-/** What changed in values `from` to `to` (not included) of the series after an earlier read of its gatherer. */
-function historyOf(series: ServerSeries, from: number, to: number): SeriesHistory {
-  return {
-    source: series.source,
-    read: series.read,
-    changeSince(read: number): SeriesChange {
-      let change: SeriesChange = 'none';
-      for (let k = from; k < to; k++) {
-        if ((series.samplesChangedIn[k] as number) > read) return 'samples';
-        if ((series.valuesChangedIn[k] as number) > read) change = 'values';
-      }
-      return change;
-    },
-  };
 }
 
 /** A column per status seen, in name order: 1 for the servers whose last check had it. */

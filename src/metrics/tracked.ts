@@ -1,0 +1,144 @@
+// The values of one kind of object (servers, backends) gathered read after read into one array,
+// each compared with the value it replaces, so a read says which of its columns changed: the
+// cache then sends a family as it was without comparing its values, or keeping a copy of them.
+
+import type { SeriesChange, SeriesColumn, SeriesHistory } from './exposition.js';
+
+/** What a read's objects' values are, as `TrackedValues.finish` hands them over. */
+export interface TrackedSeries {
+  /** Value `k` of object `i` is at `i * width + k`; NaN for no sample. */
+  readonly values: Float64Array;
+  readonly width: number;
+  readonly count: number;
+  /** Who gathered them, and which of its reads this is. */
+  readonly source: object;
+  readonly read: number;
+  /** Per value `k`: the last read in which an object's value changed, and in which one came or went (NaN). */
+  readonly valuesChangedIn: Int32Array;
+  readonly samplesChangedIn: Int32Array;
+  /** Value `k` of every object, once a family written again has asked for it. */
+  readonly columns: Array<Float64Array | undefined>;
+}
+
+/**
+ * One array used again by every read, so a read's series are good until the next read begins: the
+ * reader reads once at a time, and every scrape of a read renders it as soon as the read is done.
+ * An object's values are side by side, as they are written: kept by column, 45 values of a server
+ * were 45 places far apart, each a miss of the CPU's caches; a column is gathered only when a
+ * family is written again.
+ *
+ * Each value is compared with the one it replaces: the same object's in the last read (or, where
+ * the objects changed, whichever read wrote it last). Where the array is made again (more or fewer
+ * objects, another width) every value is marked changed, since the old ones are gone.
+ */
+export class TrackedValues {
+  private values = new Float64Array(0);
+  /** Room for this many objects, of `width` values each. */
+  private capacity = 0;
+  private width = 0;
+  private count = 0;
+  /** Counts reads; a value is marked changed in the read that wrote it. */
+  private read = 1;
+  private valuesChangedIn = new Int32Array(0);
+  private samplesChangedIn = new Int32Array(0);
+  /** The next object's values, filled by the caller, then compared and put in place by `add`. */
+  next = new Float64Array(0);
+
+  /** Starts a read, in the room the last one left. */
+  begin(): void {
+    this.read++;
+    this.count = 0;
+  }
+
+  /** Objects of a new layout, `width` values each, from now on: every value is marked changed. */
+  relayout(width: number): void {
+    this.next = new Float64Array(width);
+    this.valuesChangedIn = new Int32Array(width);
+    this.samplesChangedIn = new Int32Array(width);
+    this.resize(width, this.capacity);
+  }
+
+  /** `next` as the values of the read's next object. */
+  add(): void {
+    // Room doubles as objects arrive; `finish` gives back what the next read will not need.
+    if (this.count >= this.capacity) this.resize(this.width, Math.max(this.count + 1, this.capacity * 2, 64));
+    const { next, values, read, valuesChangedIn, samplesChangedIn } = this;
+    const at = this.count++ * this.width;
+    for (let k = 0; k < next.length; k++) {
+      const value = next[k] as number;
+      const before = values[at + k] as number;
+      // NaN (no sample) is equal to NaN.
+      if (before === value || (before !== before && value !== value)) continue;
+      values[at + k] = value;
+      valuesChangedIn[k] = read;
+      if (before !== before || value !== value) samplesChangedIn[k] = read;
+    }
+  }
+
+  finish(): TrackedSeries {
+    if (this.capacity > this.count + (this.count >> 3) + 64) this.resize(this.width, this.count);
+    return {
+      values: this.values,
+      width: this.width,
+      count: this.count,
+      source: this,
+      read: this.read,
+      valuesChangedIn: this.valuesChangedIn.slice(),
+      samplesChangedIn: this.samplesChangedIn.slice(),
+      columns: [],
+    };
+  }
+
+  /** Room for `capacity` objects of `width` values, this read's so far kept; every value marked changed. */
+  private resize(width: number, capacity: number): void {
+    const values = new Float64Array(width * capacity);
+    if (width === this.width) values.set(this.values.subarray(0, this.count * width));
+    this.values = values;
+    this.capacity = capacity;
+    this.width = width;
+    this.valuesChangedIn.fill(this.read);
+    this.samplesChangedIn.fill(this.read);
+  }
+}
+
+/** Value `k` of every object, as a family's column: gathered when first read, so a family sent as cached reads none. */
+export function trackedColumn(series: TrackedSeries, k: number, extra = ''): SeriesColumn {
+  return {
+    extra,
+    get values(): Float64Array {
+      return series.columns[k] ?? gatherColumns(series, k);
+    },
+  };
+}
+
+/**
+ * Value `k` of every object, with every other value that changed in the read: under traffic most
+ * families are written again, and one pass over the objects gathers their columns at once.
+ */
+function gatherColumns(series: TrackedSeries, k: number): Float64Array {
+  const { values, width, columns, count } = series;
+  const ks = [k];
+  for (let other = 0; other < width; other++) if (other !== k && columns[other] === undefined && series.valuesChangedIn[other] === series.read) ks.push(other);
+  const gathered = ks.map(() => new Float64Array(count));
+  for (let i = 0, at = 0; i < count; i++, at += width) {
+    for (let j = 0; j < ks.length; j++) (gathered[j] as Float64Array)[i] = values[at + (ks[j] as number)] as number;
+  }
+  ks.forEach((other, j) => (columns[other] = gathered[j]));
+  return gathered[0] as Float64Array;
+}
+
+/** What changed in values `from` to `to` (not included) of the series after an earlier read of its source. */
+export function historyOf(series: TrackedSeries, from: number, to: number): SeriesHistory {
+  return {
+    source: series.source,
+    read: series.read,
+    changeSince(read: number): SeriesChange {
+      let change: SeriesChange = 'none';
+      for (let k = from; k < to; k++) {
+        if ((series.samplesChangedIn[k] as number) > read) return 'samples';
+        if ((series.valuesChangedIn[k] as number) > read) change = 'values';
+      }
+      return change;
+    },
+  };
+}
