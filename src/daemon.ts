@@ -12,8 +12,9 @@ import { LogIngest } from './logs/ingest.js';
 import { startLogReceiver, type LogReceiver } from './logs/receiver.js';
 import { SocketSource, StatsPageSource, type HaproxySource } from './haproxy/source.js';
 import { createOwnRegistry } from './metrics/own.js';
+import { BackendSeriesGatherer } from './metrics/backendSeries.js';
 import { ServerSeriesGatherer } from './metrics/serverSeries.js';
-import { HaproxyReader } from './reader.js';
+import { HaproxyReader, type ReaderOptions } from './reader.js';
 import { buildApp } from './web/app.js';
 import { refuseClient, tlsServerOptions } from './web/webConfig.js';
 import { Watcher } from './watcher.js';
@@ -33,13 +34,13 @@ export function createSource(haproxy: Config['haproxy']): HaproxySource {
   return new SocketSource(haproxy.socket);
 }
 
-export function createReader(config: Config, watcher: Watcher, log: Logger, logs: LogIngest | null, serverSeries: ServerSeriesGatherer | null): HaproxyReader {
+export function createReader(config: Config, watcher: Watcher, log: Logger, logs: LogIngest | null, series: ReaderOptions['series']): HaproxyReader {
   return new HaproxyReader(createSource(config.haproxy), watcher, log.child({ component: 'reader' }), {
     timeoutMs: config.haproxy.timeoutMs,
     master: config.haproxy.masterSocket,
     configFile: config.haproxy.configFile ? new ConfigFile(config.haproxy.configFile) : null,
     logs,
-    serverSeries,
+    series,
   });
 }
 
@@ -57,7 +58,8 @@ async function startLogs(listen: string, watcher: Watcher, log: Logger): Promise
 export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
   const watcher = new Watcher();
   const logs = config.logsListen ? await startLogs(config.logsListen, watcher, log) : null;
-  const reader = createReader(config, watcher, log, logs?.ingest ?? null, new ServerSeriesGatherer(config.collect, watcher));
+  const series = { servers: new ServerSeriesGatherer(config.collect, watcher), backends: new BackendSeriesGatherer(config.collect) };
+  const reader = createReader(config, watcher, log, logs?.ingest ?? null, series);
   const app = buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader), collect: config.collect, web: config.web, logs });
   const tls = config.web?.tls ?? null;
   const server = tls ? https.createServer(tlsServerOptions(tls), app) : http.createServer(app);

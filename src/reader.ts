@@ -11,7 +11,8 @@ import { socatCommand, type CommandTiming, type RuntimeApiAddress } from './hapr
 import type { HaproxySource, Reading } from './haproxy/source.js';
 import type { HaproxyConfig } from './parse/haproxyConfig.js';
 import type { ProcList } from './parse/showProc.js';
-import type { Server, Snapshot } from './snapshot.js';
+import type { Backend, ReadListener, Server, Snapshot } from './snapshot.js';
+import type { BackendSeries, BackendSeriesGatherer } from './metrics/backendSeries.js';
 import type { ServerSeries, ServerSeriesGatherer } from './metrics/serverSeries.js';
 import type { Watcher } from './watcher.js';
 
@@ -19,8 +20,9 @@ export type ReadResult = (
   | {
       readonly ok: true;
       readonly reading: Reading;
-      /** The per-server series gathered while the servers arrived (with `serverSeries`); good until the next read begins. */
+      /** The series gathered while the servers and backends arrived (with `series`); good until the next read begins. */
       readonly servers: ServerSeries | null;
+      readonly backends: BackendSeries | null;
     }
   | { readonly ok: false; readonly error: HaproxyReadError }
 ) & {
@@ -34,8 +36,8 @@ export interface ReaderOptions {
   readonly master: RuntimeApiAddress | null;
   readonly configFile: ConfigFile | null;
   readonly logs: LogEvidence | null;
-  /** Gathers the metrics' per-server series while a read arrives; null where nothing exports them. */
-  readonly serverSeries: ServerSeriesGatherer | null;
+  /** Gather the metrics' per-server and per-backend series while a read arrives; null where nothing exports them. */
+  readonly series: { readonly servers: ServerSeriesGatherer; readonly backends: BackendSeriesGatherer } | null;
 }
 
 /** Logs a failure when it starts or changes, and once when it ends; never on every read. */
@@ -180,15 +182,21 @@ export class HaproxyReader {
     // deadline may go on arriving, and is then no longer the watcher's.
     let observing = this.watcher.begin(Date.now());
     let gathering = true;
-    const series = this.options.serverSeries;
-    series?.begin();
-    const onServer = (s: Server, columns: ReadonlyMap<string, number>): void => {
-      // The server is its own condition: nothing is allocated per server.
-      if (observing) this.watcher.server(s.backend, s.name, s, s.check?.status ?? null, s.lastChangeAt);
-      if (gathering) series?.add(s, columns);
+    const series = this.options.series;
+    series?.servers.begin();
+    series?.backends.begin();
+    const listener: ReadListener = {
+      server: (s: Server, columns: ReadonlyMap<string, number>): void => {
+        // The server is its own condition: nothing is allocated per server.
+        if (observing) this.watcher.server(s.backend, s.name, s, s.check?.status ?? null, s.lastChangeAt);
+        if (gathering) series?.servers.add(s, columns);
+      },
+      backend: (b: Backend, columns: ReadonlyMap<string, number>): void => {
+        if (gathering) series?.backends.add(b, columns);
+      },
     };
     const [reading, procs, config] = await Promise.all([
-      beforeDeadline(this.source.readSnapshot(deadline, onServer), deadline, this.source.target).then(
+      beforeDeadline(this.source.readSnapshot(deadline, listener), deadline, this.source.target).then(
         (value) => ({ value, error: null }),
         (err: unknown) => ({ value: null, error: asReadError(err, this.source.target) }),
       ),
@@ -210,7 +218,8 @@ export class HaproxyReader {
       result = {
         ok: true,
         reading: reading.value,
-        servers: series?.finish(snapshot.stat.columns) ?? null,
+        servers: series?.servers.finish(snapshot.stat.columns) ?? null,
+        backends: series?.backends.finish(snapshot.stat.columns) ?? null,
         at: snapshot.takenAt,
         diagnosis: this.diagnose(snapshot, null, procs, config),
       };

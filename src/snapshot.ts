@@ -173,14 +173,17 @@ export interface SnapshotInput {
   readonly info: Info | null;
 }
 
-export function buildSnapshot(input: SnapshotInput, onServer: ServerListener | null = null): Snapshot {
-  const builder = new SnapshotBuilder(input.stat.columns, input.takenAt, input.serversState, onServer);
+export function buildSnapshot(input: SnapshotInput, listener: ReadListener | null = null): Snapshot {
+  const builder = new SnapshotBuilder(input.stat.columns, input.takenAt, input.serversState, listener);
   for (const row of input.stat.rows) builder.add(row);
   return builder.finish(input.source, input.stat, input.info);
 }
 
-/** Told of each server as soon as its row is in, with where `show stat`'s columns are. */
-export type ServerListener = (server: Server, columns: ReadonlyMap<string, number>) => void;
+/** Told of each server as soon as its row is in, and of each backend once its BACKEND row is, with where `show stat`'s columns are. */
+export interface ReadListener {
+  server(server: Server, columns: ReadonlyMap<string, number>): void;
+  backend?(backend: Backend, columns: ReadonlyMap<string, number>): void;
+}
 
 /** Where the columns the snapshot reads are in this version's `show stat`; undefined when it has none. */
 function statColumns(columns: ReadonlyMap<string, number>) {
@@ -259,7 +262,7 @@ export class SnapshotBuilder {
     private readonly statColumnsAt: ReadonlyMap<string, number>,
     private readonly takenAt: number,
     private readonly serversState: ServersState | null,
-    private readonly onServer: ServerListener | null,
+    private readonly listener: ReadListener | null,
   ) {
     this.columns = statColumns(statColumnsAt);
     this.read = { takenAt, columns: this.columns, runtime: serversState };
@@ -292,7 +295,7 @@ export class SnapshotBuilder {
       const server = this.server(row, this.runtimeOf(row.proxy, row.name));
       if (row.proxy !== this.openName) this.open(row.proxy);
       this.openServers.push(server);
-      this.onServer?.(server, this.statColumnsAt);
+      this.listener?.server(server, this.statColumnsAt);
     } else if (row.type === 'backend') {
       this.closeBackend(row.proxy, row);
     }
@@ -328,7 +331,9 @@ export class SnapshotBuilder {
       servers = this.waiting.get(name) ?? [];
       this.waiting.delete(name);
     }
-    this.backends.push(this.backend(name, servers, row));
+    const backend = this.backend(name, servers, row);
+    this.backends.push(backend);
+    this.listener?.backend?.(backend, this.statColumnsAt);
   }
 
   private backend(name: string, servers: Server[], row: StatRow | null): Backend {

@@ -8,6 +8,7 @@ import { SERVER_METRIC_GROUPS, type CollectOptions } from '../src/config.js';
 import type { Diagnosis } from '../src/diagnosis.js';
 import { ExpositionWriter, SeriesCache } from '../src/metrics/exposition.js';
 import { writeDiagnosisMetrics, writeHaproxyMetrics } from '../src/metrics/haproxy.js';
+import { BackendSeriesGatherer, type BackendSeries } from '../src/metrics/backendSeries.js';
 import { ServerSeriesGatherer, type ServerSeries } from '../src/metrics/serverSeries.js';
 import { parseShowProc } from '../src/parse/showProc.js';
 import { parseStat } from '../src/parse/stat.js';
@@ -30,9 +31,17 @@ function watcherOf(...snapshots: Snapshot[]): Watcher {
   return watcher;
 }
 
-function fastExposition(snapshot: Snapshot, watcher: Watcher, diagnosis: Diagnosis, collect: CollectOptions, cache: SeriesCache, servers: ServerSeries | null = null): string {
+function fastExposition(
+  snapshot: Snapshot,
+  watcher: Watcher,
+  diagnosis: Diagnosis,
+  collect: CollectOptions,
+  cache: SeriesCache,
+  servers: ServerSeries | null = null,
+  backends: BackendSeries | null = null,
+): string {
   const out = new ExpositionWriter();
-  writeHaproxyMetrics(out, snapshot, watcher, { collect, cache }, servers);
+  writeHaproxyMetrics(out, snapshot, watcher, { collect, cache }, servers, backends);
   writeDiagnosisMetrics(out, diagnosis, { collect, cache });
   return out.text();
 }
@@ -91,21 +100,28 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
   async function gatheredReads(collect: CollectOptions): Promise<void> {
     const watcher = new Watcher();
     const gatherer = new ServerSeriesGatherer(collect, watcher);
+    const backendGatherer = new BackendSeriesGatherer(collect);
     const cache = new SeriesCache();
     const reads = ['haproxy-2.6.12-lab.txt', 'haproxy-2.6.12-going-down.txt', 'haproxy-2.6.12-lab.txt', 'haproxy-2.6.12-going-down.txt', 'haproxy-2.6.12-going-down.txt'];
     for (const [k, name] of reads.entries()) {
       const at = takenAt + k * 1000;
       watcher.begin(at);
       gatherer.begin();
+      backendGatherer.begin();
       const snapshot = snapshotOf(name, {
         takenAt: at,
-        onServer: (s, columns) => {
-          watcher.server(s.backend, s.name, s, s.check?.status ?? null, s.lastChangeAt);
-          gatherer.add(s, columns);
+        listener: {
+          server: (s, columns) => {
+            watcher.server(s.backend, s.name, s, s.check?.status ?? null, s.lastChangeAt);
+            gatherer.add(s, columns);
+          },
+          backend: (b, columns) => backendGatherer.add(b, columns),
         },
       });
       watcher.end(snapshot.backends.map((b) => b.name));
       const servers = gatherer.finish(snapshot.stat.columns);
+      const backends = backendGatherer.finish(snapshot.stat.columns);
+      assert.ok(backends.backends.length > 0);
       assert.ok(servers.servers.length > 0);
       // Written as gathered: a value changed in a copy of them shows in the answer.
       const poked = { ...servers, values: servers.values.slice(), columns: [] };
@@ -113,7 +129,7 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
       const first = servers.servers[0];
       assert.match(fastExposition(snapshot, watcher, diagnosisOf(snapshot, watcher), collect, new SeriesCache(), poked), new RegExp(`\\{proxy="${first?.backend}",server="${first?.name}"\\} 12345\\n`));
       const diagnosis = diagnosisOf(snapshot, watcher, PROCS);
-      await assertSameContent(fastExposition(snapshot, watcher, diagnosis, collect, cache, servers), straightforwardExposition(snapshot, watcher, diagnosis, collect));
+      await assertSameContent(fastExposition(snapshot, watcher, diagnosis, collect, cache, servers, backends), straightforwardExposition(snapshot, watcher, diagnosis, collect));
     }
   }
 
@@ -129,7 +145,7 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
     }
     const gatherer = new ServerSeriesGatherer(DEFAULTS, watcher);
     gatherer.begin();
-    const snapshot = snapshotOf('haproxy-2.6.12-lab.txt', { takenAt, onServer: (s, columns) => gatherer.add(s, columns) });
+    const snapshot = snapshotOf('haproxy-2.6.12-lab.txt', { takenAt, listener: { server: (s, columns) => gatherer.add(s, columns) } });
     const diagnosis = diagnosisOf(snapshot, watcher, PROCS);
     const text = fastExposition(snapshot, watcher, diagnosis, DEFAULTS, new SeriesCache(), gatherer.finish(snapshot.stat.columns));
     for (const [to, count] of Object.entries({ up: 6, down: 2, maint: 3, drain: 1, nolb: 4 })) {
@@ -159,18 +175,23 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
     ];
     const watcher = new Watcher();
     const gatherer = new ServerSeriesGatherer(DEFAULTS, watcher);
+    const backendGatherer = new BackendSeriesGatherer(DEFAULTS);
     const cache = new SeriesCache();
     for (const [k, read] of reads.entries()) {
       gatherer.begin();
-      const snapshot = specSnapshot({ be: { servers: read.servers } }, [], (s, columns) => gatherer.add(s, columns));
+      backendGatherer.begin();
+      // The backend's queue and its servers' counts move with the reads too.
+      const spec = { be: { queue: k % 3, servers: read.servers }, be_other: { queue: k % 2, servers: { a: { status: k % 4 === 0 ? 'DOWN' : 'UP' } } } };
+      const snapshot = specSnapshot(spec, [], { server: (s, columns) => gatherer.add(s, columns), backend: (b, columns) => backendGatherer.add(b, columns) });
       const series = gatherer.finish(snapshot.stat.columns);
+      const backends = backendGatherer.finish(snapshot.stat.columns);
       // The same servers with the same values as the read before (whose answer had its own columns): nothing changed.
       if (k === 6) assert.ok(series.valuesChangedIn.every((read) => read < series.read), 'a read like the last changes nothing');
       if (!read.render) continue;
       const diagnosis = diagnosisOf(snapshot, watcher);
-      const text = fastExposition(snapshot, watcher, diagnosis, DEFAULTS, cache, series);
+      const text = fastExposition(snapshot, watcher, diagnosis, DEFAULTS, cache, series, backends);
       await assertSameContent(text, straightforwardExposition(snapshot, watcher, diagnosis, DEFAULTS));
-      assert.equal(text, fastExposition(snapshot, watcher, diagnosis, DEFAULTS, new SeriesCache(), series), `read ${k}`);
+      assert.equal(text, fastExposition(snapshot, watcher, diagnosis, DEFAULTS, new SeriesCache(), series, backends), `read ${k}`);
     }
   });
 

@@ -7,7 +7,7 @@ import { ParseError } from '../parse/errors.js';
 import { parseInfo } from '../parse/info.js';
 import { parseServersState, ServersStateParser, type ServersState, type ServersStateBuffers } from '../parse/serversState.js';
 import { cell, numberCell, parseStat, StatParser, type StatBuffers, type StatTable } from '../parse/stat.js';
-import { buildSnapshot, conditionFromRuntime, conditionFromStatus, SnapshotBuilder, type ServerCondition, type ServerListener, type Snapshot, type SourceKind } from '../snapshot.js';
+import { buildSnapshot, conditionFromRuntime, conditionFromStatus, SnapshotBuilder, type ServerCondition, type ReadListener, type Snapshot, type SourceKind } from '../snapshot.js';
 import { fromSystemError, HaproxyReadError } from './errors.js';
 import { describeAddress, runShowCommands, socatCommand, streamShowCommands, type CommandTiming, type RuntimeApiAddress } from './runtimeApi.js';
 
@@ -40,8 +40,8 @@ export interface HaproxySource {
   readonly target: string;
   /** `socat stdio ...` for the runtime API, to write fix commands a person can paste. */
   readonly socat: string;
-  /** A full read; `onServer` is told of each server as soon as it is built. */
-  readSnapshot(deadline: number, onServer?: ServerListener | null): Promise<Reading>;
+  /** A full read; `listener` is told of each server and backend as soon as it is built. */
+  readSnapshot(deadline: number, listener?: ReadListener | null): Promise<Reading>;
   readServerConditions(deadline: number): Promise<ServerConditions>;
 }
 
@@ -91,11 +91,11 @@ export class SocketSource implements HaproxySource {
 
   /**
    * `show servers state` and `show info;show stat` on two connections at once, each server built
-   * (and told to `onServer`) as its `show stat` row arrives: at 10,000 servers the work is done
+   * (and told to `listener`) as its `show stat` row arrives: at 10,000 servers the work is done
    * while HAProxy is still writing. Rows that arrive before the servers' states are built when
    * they come.
    */
-  async readSnapshot(deadline: number, onServer: ServerListener | null = null): Promise<Reading> {
+  async readSnapshot(deadline: number, listener: ReadListener | null = null): Promise<Reading> {
     const takenAt = Date.now();
     const options = { deadline, maxBytes: MAX_ANSWER_BYTES };
     // The last read's buffers, unless that read still runs (given up by its caller, not yet ended).
@@ -109,7 +109,7 @@ export class SocketSource implements HaproxySource {
     /** Once the servers' states are in: the rows that came before them, then each as it comes. */
     const startBuilding = (): SnapshotBuilder => {
       const { columns, rows } = stat.table();
-      builder = new SnapshotBuilder(columns, takenAt, runtime, onServer);
+      builder = new SnapshotBuilder(columns, takenAt, runtime, listener);
       for (const row of rows) builder.add(row);
       return builder;
     };
@@ -202,9 +202,9 @@ export class StatsPageSource implements HaproxySource {
     }
   }
 
-  async readSnapshot(deadline: number, onServer: ServerListener | null = null): Promise<Reading> {
+  async readSnapshot(deadline: number, listener: ReadListener | null = null): Promise<Reading> {
     const { table, seconds } = await this.fetchCsv(deadline);
-    const snapshot = buildSnapshot({ takenAt: Date.now(), source: 'stats_url', info: null, stat: table, serversState: null }, onServer);
+    const snapshot = buildSnapshot({ takenAt: Date.now(), source: 'stats_url', info: null, stat: table, serversState: null }, listener);
     return { snapshot, timings: [{ command: 'show stat', seconds }] };
   }
 

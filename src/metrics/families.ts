@@ -76,6 +76,8 @@ export const SERVER_FAMILIES: readonly StatFamily[] = [
   { column: 'bck', group: 'state', suffix: 'backup', type: 'gauge', help: '1 for a backup server.' },
 ];
 
+export const HTTP_RESPONSES_HELP = 'HTTP responses by status class (HAProxy-made 503s count on the backend, not on a server).';
+
 export const HTTP_CODES = [
   ['1xx', 'hrsp_1xx'],
   ['2xx', 'hrsp_2xx'],
@@ -84,6 +86,40 @@ export const HTTP_CODES = [
   ['5xx', 'hrsp_5xx'],
   ['other', 'hrsp_other'],
 ] as const;
+
+/** The families and HTTP code columns this HAProxy's `show stat` has: where their cells are, and how each scales. */
+export interface StatLayout {
+  readonly families: ReadonlyArray<{ readonly family: StatFamily; readonly index: number }>;
+  readonly codes: ReadonlyArray<{ readonly code: string; readonly index: number }>;
+  /** The families' cells, then the codes'. */
+  readonly indexes: Int32Array;
+  readonly scales: Float64Array;
+}
+
+export function statLayoutOf(families: readonly StatFamily[], columns: ReadonlyMap<string, number>, withCodes: boolean): StatLayout {
+  const present = families.flatMap((family) => {
+    const index = columns.get(family.column);
+    return index === undefined ? [] : [{ family, index }];
+  });
+  const codes = withCodes
+    ? HTTP_CODES.flatMap(([code, name]) => {
+        const index = columns.get(name);
+        return index === undefined ? [] : [{ code, index }];
+      })
+    : [];
+  const cells = [...present.map((f) => ({ index: f.index, scale: f.family.ms ? 1 / 1000 : 1 })), ...codes.map((c) => ({ index: c.index, scale: 1 }))];
+  return { families: present, codes, indexes: Int32Array.from(cells, (c) => c.index), scales: Float64Array.from(cells, (c) => c.scale) };
+}
+
+/** The same families at the same cells. */
+export function sameStatLayout(a: StatLayout, b: StatLayout): boolean {
+  return (
+    a.families.length === b.families.length &&
+    a.families.every((f, i) => f.family === b.families[i]?.family && f.index === b.families[i]?.index) &&
+    a.codes.length === b.codes.length &&
+    a.codes.every((c, i) => c.code === b.codes[i]?.code && c.index === b.codes[i]?.index)
+  );
+}
 
 /** show info field -> promex family; rates and maxima left out. */
 export const PROCESS_FAMILIES: ReadonlyArray<readonly [string, string, MetricType, string]> = [

@@ -7,8 +7,9 @@ import type { CollectOptions } from '../config.js';
 import type { StatRow, StatTable } from '../parse/stat.js';
 import type { Backend, Frontend, Snapshot } from '../snapshot.js';
 import type { Watcher } from '../watcher.js';
-import { escapeLabelValue, ExpositionWriter, labels, type MetricType, type SeriesCache, type SeriesColumn } from './exposition.js';
-import { BACKEND_FAMILIES, FRONTEND_FAMILIES, HTTP_CODES, PROCESS_FAMILIES, type StatFamily } from './families.js';
+import { escapeLabelValue, ExpositionWriter, labels, type SeriesCache, type SeriesColumn } from './exposition.js';
+import { BACKEND_COUNTS, writeBackendSeries, type BackendSeries } from './backendSeries.js';
+import { BACKEND_FAMILIES, FRONTEND_FAMILIES, HTTP_RESPONSES_HELP, PROCESS_FAMILIES, statLayoutOf, type StatFamily, type StatLayout } from './families.js';
 import { ServerSeriesGatherer, writeServerSeries, type ServerSeries } from './serverSeries.js';
 
 export interface RenderOptions {
@@ -16,13 +17,20 @@ export interface RenderOptions {
   readonly cache: SeriesCache;
 }
 
-/** `servers`: the series gathered while `snapshot` was read, if they were; else they are gathered now. */
-export function writeHaproxyMetrics(out: ExpositionWriter, snapshot: Snapshot, watcher: Watcher, options: RenderOptions, servers: ServerSeries | null = null): void {
+/** `servers`, `backends`: the series gathered while `snapshot` was read, if they were; else they are gathered now. */
+export function writeHaproxyMetrics(
+  out: ExpositionWriter,
+  snapshot: Snapshot,
+  watcher: Watcher,
+  options: RenderOptions,
+  servers: ServerSeries | null = null,
+  backendSeries: BackendSeries | null = null,
+): void {
   const filter = options.collect.backends;
   const backends = filter ? snapshot.backends.filter((b) => filter.test(b.name)) : snapshot.backends;
   writeProcess(out, snapshot);
   writeFrontends(out, options.cache, snapshot.stat, snapshot.frontends);
-  writeBackends(out, options.cache, snapshot.stat, backends, watcher);
+  writeBackends(out, options.cache, snapshot.stat, backends, watcher, backendSeries);
   if (options.collect.serverMetrics.size > 0) writeServerSeries(out, options.cache, serverSeriesOf(snapshot, backends, watcher, options.collect, servers), proxyLabel);
 }
 
@@ -64,12 +72,11 @@ function column(count: number, value: (i: number) => number | null | undefined, 
 }
 
 /** `show stat` columns' numbers, scaled, all read in one pass over the rows rather than a pass per column. */
-function cellColumns(rows: readonly StatRow[], indexes: readonly number[], scales: readonly number[], extras: readonly string[]): SeriesColumn[] {
+function cellColumns(rows: readonly StatRow[], layout: StatLayout): SeriesColumn[] {
   const n = rows.length;
-  const values = new Float64Array(indexes.length * n);
-  const at = Int32Array.from(indexes);
-  const by = Float64Array.from(scales);
-  rows.forEach((row, i) => row.numbers(at, by, values, i, n));
+  const values = new Float64Array(layout.indexes.length * n);
+  rows.forEach((row, i) => row.numbers(layout.indexes, layout.scales, values, i, n));
+  const extras = [...layout.families.map(() => ''), ...layout.codes.map((c) => `,code="${c.code}"`)];
   return extras.map((extra, c) => ({ extra, values: values.subarray(c * n, (c + 1) * n) }));
 }
 
@@ -83,23 +90,11 @@ function writeStatFamilies(
   rows: readonly StatRow[],
   labelSets: readonly string[],
 ): void {
-  const present = families.flatMap((f) => {
-    const index = stat.columns.get(f.column);
-    return index === undefined ? [] : [{ f, index }];
-  });
-  const codes = HTTP_CODES.flatMap(([code, name]) => {
-    const index = stat.columns.get(name);
-    return index === undefined ? [] : [{ code, index }];
-  });
-  const columns = cellColumns(
-    rows,
-    [...present.map((p) => p.index), ...codes.map((c) => c.index)],
-    [...present.map((p) => (p.f.ms ? 1 / 1000 : 1)), ...codes.map(() => 1)],
-    [...present.map(() => ''), ...codes.map((c) => `,code="${c.code}"`)],
-  );
-  present.forEach(({ f }, i) => cache.family(out, `haproxy_${scope}_${f.suffix}`, f.type, f.help, labelSets, [columns[i] as SeriesColumn]));
-  if (codes.length === 0) return;
-  cache.family(out, `haproxy_${scope}_http_responses_total`, 'counter', 'HTTP responses by status class (HAProxy-made 503s count on the backend, not on a server).', labelSets, columns.slice(present.length));
+  const layout = statLayoutOf(families, stat.columns, true);
+  const columns = cellColumns(rows, layout);
+  layout.families.forEach(({ family }, i) => cache.family(out, `haproxy_${scope}_${family.suffix}`, family.type, family.help, labelSets, [columns[i] as SeriesColumn]));
+  if (layout.codes.length === 0) return;
+  cache.family(out, `haproxy_${scope}_http_responses_total`, 'counter', HTTP_RESPONSES_HELP, labelSets, columns.slice(layout.families.length));
 }
 
 function proxyLabel(name: string): string {
@@ -116,22 +111,28 @@ function writeFrontends(out: ExpositionWriter, cache: SeriesCache, stat: StatTab
   cache.family(out, 'haproxy_frontend_sessions_utilization_ratio', 'gauge', 'Current sessions / maxconn of the frontend; at 1 it is FULL and new connections wait.', labelSets, [utilization]);
 }
 
-function writeBackends(out: ExpositionWriter, cache: SeriesCache, stat: StatTable, backends: readonly Backend[], watcher: Watcher): void {
+/** `gathered`: the backends' series gathered during the read, used when they are these backends. */
+function writeBackends(out: ExpositionWriter, cache: SeriesCache, stat: StatTable, backends: readonly Backend[], watcher: Watcher, gathered: BackendSeries | null): void {
   const labelSets = cache.labelSets('backend', backends.length, (i) => (backends[i] as Backend).name, null, (i) => proxyLabel((backends[i] as Backend).name));
-  const withRow = backends.flatMap((b) => (b.row ? [b] : []));
-  const rowLabelSets =
-    withRow.length === backends.length ? labelSets : cache.labelSets('backend row', withRow.length, (i) => (withRow[i] as Backend).name, null, (i) => proxyLabel((withRow[i] as Backend).name));
-  writeStatFamilies(out, cache, stat, 'backend', BACKEND_FAMILIES, withRow.map((b) => b.row as StatRow), rowLabelSets);
+  if (gathered !== null && sameItems(gathered.backends, backends)) {
+    writeBackendSeries(out, cache, gathered, labelSets);
+  } else {
+    const withRow = backends.flatMap((b) => (b.row ? [b] : []));
+    const rowLabelSets =
+      withRow.length === backends.length ? labelSets : cache.labelSets('backend row', withRow.length, (i) => (withRow[i] as Backend).name, null, (i) => proxyLabel((withRow[i] as Backend).name));
+    writeStatFamilies(out, cache, stat, 'backend', BACKEND_FAMILIES, withRow.map((b) => b.row as StatRow), rowLabelSets);
+    for (const count of BACKEND_COUNTS) cache.family(out, count.name, count.type, count.help, labelSets, [column(backends.length, (i) => count.value(backends[i] as Backend))]);
+  }
+  // The watcher's: it takes the read's backends only after the read.
+  cache.family(out, 'haproxy_backend_no_up_servers_seconds_total', 'counter', 'Time the watcher saw the backend with no server able to take a request.', labelSets, [
+    column(backends.length, (i) => watcher.noUsableSeconds((backends[i] as Backend).name)),
+  ]);
+}
 
-  const perBackend = (name: string, type: MetricType, help: string, value: (b: Backend) => number | null): void =>
-    cache.family(out, name, type, help, labelSets, [column(backends.length, (i) => value(backends[i] as Backend))]);
-  perBackend('haproxy_backend_servers', 'gauge', 'Servers configured, backups included.', (b) => b.counts.total);
-  perBackend('haproxy_backend_up_servers', 'gauge', 'Servers that can take a new request: UP, not MAINT, DRAIN or NOLB, weight above 0; backups counted.', (b) => b.counts.usable);
-  perBackend('haproxy_backend_no_up_servers', 'gauge', '1 when no server of the backend can take a new request: HAProxy answers 503.', (b) => (b.noUsableServer ? 1 : 0));
-  perBackend('haproxy_backend_sessions_utilization_ratio', 'gauge', 'Sessions / maxconn, summed over usable servers that have a maxconn.', (b) =>
-    b.capacity ? b.capacity.sessions / b.capacity.limit : null,
-  );
-  perBackend('haproxy_backend_no_up_servers_seconds_total', 'counter', 'Time the watcher saw the backend with no server able to take a request.', (b) => watcher.noUsableSeconds(b.name));
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The diagnosis as 0/1 series: every code for every object, so alerts see 0 before a 503. */

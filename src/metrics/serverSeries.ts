@@ -6,15 +6,11 @@ import type { CollectOptions } from '../config.js';
 import { SERVER_STATES, type Server } from '../snapshot.js';
 import type { Watcher } from '../watcher.js';
 import { escapeLabelValue, type ExpositionWriter, type MetricType, type SeriesCache, type SeriesColumn } from './exposition.js';
-import { HTTP_CODES, SERVER_FAMILIES, type StatFamily } from './families.js';
+import { HTTP_RESPONSES_HELP, sameStatLayout, SERVER_FAMILIES, statLayoutOf, type StatLayout } from './families.js';
 import { historyOf, trackedColumn, TrackedValues, type TrackedSeries } from './tracked.js';
 
 /** The `show stat` columns of the server families this HAProxy has, for the groups turned on. */
-interface Layout {
-  readonly families: ReadonlyArray<{ readonly family: StatFamily; readonly index: number }>;
-  readonly codes: ReadonlyArray<{ readonly code: string; readonly index: number }>;
-  readonly indexes: Int32Array;
-  readonly scales: Float64Array;
+interface Layout extends StatLayout {
   readonly state: boolean;
   readonly sessions: boolean;
   readonly changes: boolean;
@@ -24,43 +20,20 @@ interface Layout {
 
 function layoutOf(collect: CollectOptions, columns: ReadonlyMap<string, number>): Layout {
   const groups = collect.serverMetrics;
-  const families = SERVER_FAMILIES.filter((f) => groups.has(f.group)).flatMap((family) => {
-    const index = columns.get(family.column);
-    return index === undefined ? [] : [{ family, index }];
-  });
-  const codes = groups.has('traffic')
-    ? HTTP_CODES.flatMap(([code, name]) => {
-        const index = columns.get(name);
-        return index === undefined ? [] : [{ code, index }];
-      })
-    : [];
-  const cells = [...families.map((f) => ({ index: f.index, scale: f.family.ms ? 1 / 1000 : 1 })), ...codes.map((c) => ({ index: c.index, scale: 1 }))];
+  const cells = statLayoutOf(
+    SERVER_FAMILIES.filter((f) => groups.has(f.group)),
+    columns,
+    groups.has('traffic'),
+  );
   const state = groups.has('state');
   const sessions = groups.has('sessions');
   const changes = groups.has('changes');
-  return {
-    families,
-    codes,
-    indexes: Int32Array.from(cells, (c) => c.index),
-    scales: Float64Array.from(cells, (c) => c.scale),
-    state,
-    sessions,
-    changes,
-    width: cells.length + (state ? SERVER_STATES.length + 2 : 0) + (sessions ? 1 : 0) + (changes ? SERVER_STATES.length : 0),
-  };
+  const width = cells.indexes.length + (state ? SERVER_STATES.length + 2 : 0) + (sessions ? 1 : 0) + (changes ? SERVER_STATES.length : 0);
+  return { ...cells, state, sessions, changes, width };
 }
 
 function sameLayout(a: Layout, b: Layout): boolean {
-  return (
-    a.width === b.width &&
-    a.state === b.state &&
-    a.sessions === b.sessions &&
-    a.changes === b.changes &&
-    a.families.length === b.families.length &&
-    a.families.every((f, i) => f.family === b.families[i]?.family && f.index === b.families[i]?.index) &&
-    a.codes.length === b.codes.length &&
-    a.codes.every((c, i) => c.code === b.codes[i]?.code && c.index === b.codes[i]?.index)
-  );
+  return a.width === b.width && a.state === b.state && a.sessions === b.sessions && a.changes === b.changes && sameStatLayout(a, b);
 }
 
 /** A read's per-server series, as `ServerSeriesGatherer` kept them. */
@@ -182,7 +155,7 @@ export function writeServerSeries(out: ExpositionWriter, cache: SeriesCache, ser
   };
   for (const { family } of layout.families) write(`haproxy_server_${family.suffix}`, family.type, family.help, [next()]);
   if (layout.codes.length > 0) {
-    write('haproxy_server_http_responses_total', 'counter', 'HTTP responses by status class (HAProxy-made 503s count on the backend, not on a server).', layout.codes.map((c) => next(`,code="${c.code}"`)));
+    write('haproxy_server_http_responses_total', 'counter', HTTP_RESPONSES_HELP, layout.codes.map((c) => next(`,code="${c.code}"`)));
   }
   if (layout.state) {
     write('haproxy_server_state', 'gauge', "1 for the server's current state (up, down, maint, drain, nolb); only that state's series exists.", SERVER_STATES.map((state) => next(`,state="${state}"`)));

@@ -60,7 +60,7 @@ export function buildApp({ reader, watcher, ownMetrics, collect, web, logs }: Ap
       const out = new ExpositionWriter();
       // Until then the cache must not write over the families this answer sends.
       res.once('close', () => out.sent());
-      if (result.ok) writeHaproxyMetrics(out, result.reading.snapshot, watcher, { collect, cache: series }, result.servers);
+      if (result.ok) writeHaproxyMetrics(out, result.reading.snapshot, watcher, { collect, cache: series }, result.servers, result.backends);
       writeDiagnosisMetrics(out, result.diagnosis, { collect, cache: series });
       if (logs) writeLogMetrics(out, logs.ingest, await logs.receiver.dropped());
       out.family('haproxy_up', 'gauge', '1 when the last read of HAProxy succeeded.');

@@ -6,7 +6,7 @@ import { parseServersState } from '../../src/parse/serversState.js';
 import { parseStat } from '../../src/parse/stat.js';
 import { diagnose, type Diagnosis } from '../../src/diagnosis.js';
 import type { ProcList } from '../../src/parse/showProc.js';
-import { buildSnapshot, type ServerListener, type Snapshot } from '../../src/snapshot.js';
+import { buildSnapshot, type ReadListener, type Snapshot } from '../../src/snapshot.js';
 import type { Watcher } from '../../src/watcher.js';
 
 // dist/test/support -> test/fixtures
@@ -22,8 +22,8 @@ export function answers(name: string): { info: string; stat: string; serversStat
   return { info, stat, serversState };
 }
 
-/** `onServer`: told of each server as it is built, as a read tells the reader. */
-export function snapshotOf(name: string, options: { statsPageOnly?: boolean; takenAt?: number; onServer?: ServerListener } = {}): Snapshot {
+/** `listener`: told of each server and backend as it is built, as a read tells the reader. */
+export function snapshotOf(name: string, options: { statsPageOnly?: boolean; takenAt?: number; listener?: ReadListener } = {}): Snapshot {
   const a = answers(name);
   return buildSnapshot(
     {
@@ -33,7 +33,7 @@ export function snapshotOf(name: string, options: { statsPageOnly?: boolean; tak
       info: options.statsPageOnly ? null : parseInfo(a.info),
       serversState: options.statsPageOnly ? null : parseServersState(a.serversState),
     },
-    options.onServer ?? null,
+    options.listener ?? null,
   );
 }
 
