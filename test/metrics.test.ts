@@ -119,6 +119,28 @@ describe('exposition text', () => {
     });
   }
 
+  test('a family written over in its own buffer through many rounds of values growing and shrinking is the text written anew', () => {
+    // A fixed pseudo-random sequence: values from 0 to 6 digits, some objects with no sample.
+    let seed = 12345;
+    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const count = 300;
+    const sets = Array.from({ length: count }, (_, i) => `proxy="p${i % 7}",server="s${i}"`);
+    const absent = (c: number, i: number): boolean => (c + i) % 11 === 0;
+    const cache = new SeriesCache();
+    for (let round = 0; round < 60; round++) {
+      const columns: SeriesColumn[] = [0, 1, 2].map((c) => ({
+        extra: c === 0 ? '' : `,code="${c}xx"`,
+        values: Float64Array.from({ length: count }, (_, i) => (absent(c, i) ? NaN : Math.floor(random() * 10 ** Math.floor(random() * 7)))),
+      }));
+      const out = new ExpositionWriter();
+      cache.family(out, 'y_total', 'counter', 'Y.', sets, columns);
+      const fresh = new ExpositionWriter();
+      new SeriesCache().family(fresh, 'y_total', 'counter', 'Y.', sets, columns);
+      assert.equal(out.text(), fresh.text(), `round ${round}`);
+      out.sent();
+    }
+  });
+
   test('a cached family is not written over while an answer that holds it is being sent', () => {
     const cache = new SeriesCache();
     write(cache, [[1, 2, NaN, 3], [NaN, 4, 5, NaN]]).out.sent();

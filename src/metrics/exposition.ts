@@ -100,6 +100,20 @@ export interface SeriesHistory {
   changeSince(read: number): SeriesChange;
 }
 
+/** A family's text, where its values are, and what holds it. */
+interface Encoded {
+  readonly bytes: Buffer;
+  readonly room: Buffer;
+  readonly use: Use;
+  readonly valueAt: Int32Array;
+  readonly valueLengths: Uint8Array;
+}
+
+/** A text just encoded, in a buffer of its own size that no answer holds yet. */
+function fresh(encoded: { bytes: Buffer; valueAt: Int32Array; valueLengths: Uint8Array }): Encoded {
+  return { ...encoded, room: encoded.bytes, use: { answers: 0 } };
+}
+
 /** How many answers hold one encoded text and are not yet sent. */
 export interface Use {
   answers: number;
@@ -113,6 +127,8 @@ interface CachedFamily {
   /** The history's source and read the bytes were written from; null without one. */
   readonly from: { readonly source: object; readonly read: number } | null;
   readonly bytes: Buffer;
+  /** The buffer `bytes` begins, with room for a text a little longer. */
+  readonly room: Buffer;
   readonly use: Use;
   /** Where in `bytes` the value of object `i` in column `c` starts, at `c * count + i`; -1 for no sample. */
   readonly valueAt: Int32Array;
@@ -129,6 +145,11 @@ export class SeriesCache {
   private readonly families = new Map<string, CachedFamily>();
   /** Each sample's value length, as `rewrite` works them out. */
   private lengths = new Uint8Array(0);
+  /** The runs of bytes `rewrite` moves: from where, to where, how many. */
+  private runFrom: Int32Array = new Int32Array(64);
+  private runTo: Int32Array = new Int32Array(64);
+  private runLength: Int32Array = new Int32Array(64);
+  private runs = 0;
   private readonly namesByKind = new Map<string, { readonly proxies: string[]; readonly servers: string[]; readonly labelSets: readonly string[] }>();
 
   /**
@@ -173,10 +194,10 @@ export class SeriesCache {
       out.cached((cached as CachedFamily).bytes, (cached as CachedFamily).use);
       return;
     }
-    const { bytes, use, valueAt, valueLengths } = change === 'values' ? this.rewrite(cached as CachedFamily, columns) : { ...encodeFamily(name, type, help, labelSets, columns), use: { answers: 0 } };
+    const { bytes, room, use, valueAt, valueLengths } = change === 'values' ? this.rewrite(cached as CachedFamily, columns) : fresh(encodeFamily(name, type, help, labelSets, columns));
     const extras = columns.map((c) => c.extra);
     if (history !== null) {
-      this.families.set(name, { labelSets, extras, values: null, from: { source: history.source, read: history.read }, bytes, use, valueAt, valueLengths });
+      this.families.set(name, { labelSets, extras, values: null, from: { source: history.source, read: history.read }, bytes, room, use, valueAt, valueLengths });
     } else {
       // The last copies are filled again where they fit: megabytes a scrape not allocated.
       const values = columns.map((c, k) => {
@@ -185,22 +206,21 @@ export class SeriesCache {
         copy.set(c.values);
         return copy;
       });
-      this.families.set(name, { labelSets, extras, values, from: null, bytes, use, valueAt, valueLengths });
+      this.families.set(name, { labelSets, extras, values, from: null, bytes, room, use, valueAt, valueLengths });
     }
     out.cached(bytes, use);
   }
 
   /**
-   * The family's last encoding with each sample's value replaced. Most new values are as long as
-   * the old ones (a counter seldom crosses a power of ten): then the values are written over the
-   * old text where it says they start, in place when no answer still being sent holds it (else
-   * over a copy). Found by searching each line for its end and its last space, in a copy made
-   * line by line, a family of 10,000 servers took 1.5 ms, and under traffic a scrape writes twenty
-   * of them again; a new buffer for each was 20 MB a scrape that brought on full collections.
-   * Where lengths changed, the old bytes are copied into a new buffer in runs that end only at
-   * such a value (`Buffer.copy` makes an object a call).
+   * The family's last encoding with each sample's value replaced, found where that encoding says
+   * it starts (searching each line for its end and its last space took 1.5 ms a family of 10,000
+   * servers, and under traffic a scrape writes twenty of them again). The text is rewritten in its
+   * own buffer when no answer still being sent holds it and it fits: a new buffer for each family
+   * was 20 MB a scrape under traffic, kept until a full collection, which it brought on. Most new
+   * values are as long as the old ones (a counter seldom crosses a power of ten); where some are
+   * not, the bytes between them move in runs (`Buffer.copy` makes an object a call).
    */
-  private rewrite(cached: CachedFamily, columns: readonly SeriesColumn[]): { bytes: Buffer; use: Use; valueAt: Int32Array; valueLengths: Uint8Array } {
+  private rewrite(cached: CachedFamily, columns: readonly SeriesColumn[]): Encoded {
     const old = cached.bytes;
     const oldAt = cached.valueAt;
     const oldLengths = cached.valueLengths;
@@ -220,20 +240,20 @@ export class SeriesCache {
         }
       }
     }
-    let bytes = old;
-    let use = cached.use;
+    const length = old.length + growth;
+    const inPlace = cached.use.answers === 0 && length <= cached.room.length;
+    // A new buffer has room for a text 1/32 longer, so that counters growing a digit fit in it next time.
+    const room = inPlace ? cached.room : Buffer.allocUnsafe(length + (length >> 5));
+    const bytes = inPlace && length === old.length ? old : room.subarray(0, length);
     let valueAt = oldAt;
     let valueLengths = oldLengths;
-    if (alike && use.answers > 0) {
-      bytes = Buffer.allocUnsafe(old.length);
-      old.copy(bytes);
-      use = { answers: 0 };
-    } else if (!alike) {
-      bytes = Buffer.allocUnsafe(old.length + growth);
-      use = { answers: 0 };
+    if (alike) {
+      if (!inPlace) old.copy(room);
+    } else {
       valueAt = new Int32Array(oldAt.length);
       valueLengths = lengths.slice(0, oldLengths.length);
-      // The run not yet copied starts at old[from] and goes to bytes[to].
+      this.runs = 0;
+      // The run not yet placed starts at old[from] and goes to `to`.
       let from = 0;
       let to = 0;
       for (let k = 0; k < oldAt.length; k++) {
@@ -247,12 +267,14 @@ export class SeriesCache {
           valueAt[k] = to + start - from;
           continue;
         }
-        to += old.copy(bytes, to, from, start);
+        this.run(from, to, start - from);
+        to += start - from;
         valueAt[k] = to;
         to += valueLengths[k] as number;
         from = start + oldLength;
       }
-      old.copy(bytes, to, from);
+      this.run(from, to, old.length - from);
+      this.moveRuns(old, room);
     }
     at = 0;
     for (const { values } of columns) {
@@ -261,7 +283,42 @@ export class SeriesCache {
         if (start >= 0) putValueEnding(bytes, values[i] as number, start + (valueLengths[at] as number));
       }
     }
-    return { bytes, use, valueAt, valueLengths };
+    return { bytes, room, use: inPlace ? cached.use : { answers: 0 }, valueAt, valueLengths };
+  }
+
+  /** Bytes `old[from, from + length)` go to `to`. */
+  private run(from: number, to: number, length: number): void {
+    if (this.runs === this.runFrom.length) {
+      const grow = (a: Int32Array): Int32Array => {
+        const grown = new Int32Array(a.length * 2);
+        grown.set(a);
+        return grown;
+      };
+      this.runFrom = grow(this.runFrom);
+      this.runTo = grow(this.runTo);
+      this.runLength = grow(this.runLength);
+    }
+    this.runFrom[this.runs] = from;
+    this.runTo[this.runs] = to;
+    this.runLength[this.runs++] = length;
+  }
+
+  /**
+   * Moves the runs from `old` to `room`. In the same buffer, runs going left move first, from the
+   * first, then runs going right, from the last: no run then lands on one not yet moved.
+   */
+  private moveRuns(old: Buffer, room: Buffer): void {
+    const { runFrom, runTo, runLength, runs } = this;
+    const move = (r: number): void => {
+      const from = runFrom[r] as number;
+      if (runLength[r] as number) old.copy(room, runTo[r] as number, from, from + (runLength[r] as number));
+    };
+    if (old.buffer !== room.buffer || old.byteOffset !== room.byteOffset) {
+      for (let r = 0; r < runs; r++) move(r);
+      return;
+    }
+    for (let r = 0; r < runs; r++) if ((runTo[r] as number) < (runFrom[r] as number)) move(r);
+    for (let r = runs - 1; r >= 0; r--) if ((runTo[r] as number) > (runFrom[r] as number)) move(r);
   }
 }
 
