@@ -111,11 +111,13 @@ function httpTarget(name: string, url: string, pid: number | null): Target {
 function spawnDaemon(command: string, args: readonly string[]): ChildProcess {
   const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr?.resume();
+  // Said, not thrown: the wait for its answer then fails, and what was started is stopped.
+  child.once('error', (err) => process.stderr.write(`bench: ${command}: ${err.message}\n`));
   return child;
 }
 
 async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   process.kill(child.pid as number, 'SIGTERM');
   const timer = setTimeout(() => child.pid && process.kill(child.pid, 'SIGKILL'), 5000);
@@ -148,7 +150,7 @@ async function startLab({ backends, perBackend }: Sizes): Promise<{ haproxy: Hap
 }
 
 /** As the `nosrv` command starts, with the settings of its first line; or with Node's and glibc's defaults, to show what those settings trade. */
-async function startNosrv(haproxy: Haproxy, nodeDefaults = false): Promise<{ child: ChildProcess; url: string }> {
+async function startNosrv(haproxy: Haproxy, nodeDefaults: boolean, started: ChildProcess[]): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const main = path.join(here, '../src/main.js');
   const child = spawnDaemon(nodeDefaults ? process.execPath : main, [
@@ -158,6 +160,7 @@ async function startNosrv(haproxy: Haproxy, nodeDefaults = false): Promise<{ chi
     '--haproxy.timeout=60s',
     '--log.level=warn',
   ]);
+  started.push(child);
   const url = `http://127.0.0.1:${port}/metrics`;
   await waitFor(async () => (await fetch(url).catch(() => null))?.ok === true, { timeoutMs: 60_000, what: 'nosrv to answer' });
   return { child, url };
@@ -183,12 +186,18 @@ async function startFloor(haproxy: Haproxy, nosrvUrl: string): Promise<{ child: 
 
 async function measure(sizes: Sizes): Promise<Row> {
   const { haproxy, promexUrl, traffic } = await startLab(sizes);
-  const nosrv = await startNosrv(haproxy);
-  const nosrvDefaults = await startNosrv(haproxy, true);
-  const floor = await startFloor(haproxy, nosrv.url);
-  const goPort = await freePort();
-  const go = spawnDaemon(GO_EXPORTER, [`--haproxy.scrape-uri=unix:${haproxy.userSocket}`, `--web.listen-address=127.0.0.1:${goPort}`, '--haproxy.timeout=120s']);
+  // Whatever was started is stopped, whatever fails: a process left running would load every later measure.
+  const started: ChildProcess[] = traffic ? [traffic] : [];
+  const dirs: string[] = [];
   try {
+    const nosrv = await startNosrv(haproxy, false, started);
+    const nosrvDefaults = await startNosrv(haproxy, true, started);
+    const floor = await startFloor(haproxy, nosrv.url);
+    started.push(floor.child);
+    dirs.push(floor.dir);
+    const goPort = await freePort();
+    const go = spawnDaemon(GO_EXPORTER, [`--haproxy.scrape-uri=unix:${haproxy.userSocket}`, `--web.listen-address=127.0.0.1:${goPort}`, '--haproxy.timeout=120s']);
+    started.push(go);
     const goUrl = `http://127.0.0.1:${goPort}/metrics`;
     await waitFor(async () => (await fetch(goUrl).catch(() => null))?.ok === true, { timeoutMs: 120_000, what: 'the Go exporter to answer' });
     const targets: Target[] = [
@@ -221,12 +230,8 @@ async function measure(sizes: Sizes): Promise<Row> {
     }
     return { servers: sizes.backends * sizes.perBackend, cells };
   } finally {
-    await stopProcess(go);
-    await stopProcess(nosrv.child);
-    await stopProcess(nosrvDefaults.child);
-    await stopProcess(floor.child);
-    rmSync(floor.dir, { recursive: true, force: true });
-    if (traffic) await stopProcess(traffic);
+    for (const child of started.reverse()) await stopProcess(child);
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     await haproxy.stop();
   }
 }
@@ -243,8 +248,9 @@ async function measureWatcher(sizes: Sizes): Promise<string> {
       return cpuSeconds(haproxy.pid) - before;
     };
     const without = await idle();
-    const nosrv = await startNosrv(haproxy);
+    const started: ChildProcess[] = [];
     try {
+      const nosrv = await startNosrv(haproxy, false, started);
       // The scrapes that count polls are outside the window: their reads of HAProxy are not the watcher's.
       const pollsSoFar = async (): Promise<(result: string) => number> => {
         const own = await (await fetch(nosrv.url)).text();
@@ -261,7 +267,7 @@ async function measureWatcher(sizes: Sizes): Promise<string> {
         `the watcher's share: ${share(withWatcher - without)} of one core, in ${polls('observed')} polls (${polls('skipped_share')} skipped to stay below 1%).`
       );
     } finally {
-      await stopProcess(nosrv.child);
+      for (const child of started) await stopProcess(child);
     }
   } finally {
     await haproxy.stop();
