@@ -124,7 +124,7 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
       assert.ok(backends.backends.length > 0);
       assert.ok(servers.servers.length > 0);
       // Written as gathered: a value changed in a copy of them shows in the answer.
-      const poked = { ...servers, values: servers.values.slice(), columns: [] };
+      const poked = { ...servers, values: servers.values.slice() };
       poked.values[0] = 12345;
       const first = servers.servers[0];
       assert.match(fastExposition(snapshot, watcher, diagnosisOf(snapshot, watcher), collect, new SeriesCache(), poked), new RegExp(`\\{proxy="${first?.backend}",server="${first?.name}"\\} 12345\\n`));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { escapeLabelValue, ExpositionWriter, formatValue, SeriesCache, type SeriesColumn } from '../src/metrics/exposition.js';
+import { contiguous, escapeLabelValue, ExpositionWriter, formatValue, SeriesCache, type SeriesColumn } from '../src/metrics/exposition.js';
 import { SERVER_METRIC_GROUPS } from '../src/config.js';
 import { writeHaproxyMetrics } from '../src/metrics/haproxy.js';
 import { Watcher } from '../src/watcher.js';
@@ -85,7 +85,7 @@ describe('exposition text', () => {
 
   // Label values past ASCII and with spaces, a label-less series, several columns.
   const labelSets = ['proxy="bé ok",server="s 1"', 'proxy="b2",server="s2"', '', 'proxy="b3",server="s\\"3"'];
-  const columns = (values: number[][]): SeriesColumn[] => values.map((v, c) => ({ extra: c === 0 ? '' : `,code="${c}xx"`, values: Float64Array.from(v) }));
+  const columns = (values: number[][]): SeriesColumn[] => values.map((v, c) => contiguous(Float64Array.from(v), c === 0 ? '' : `,code="${c}xx"`));
   /** The family's answer, and the answer itself to tell when it is sent. */
   const write = (cache: SeriesCache, values: number[][]): { text: string; out: ExpositionWriter } => {
     const out = new ExpositionWriter();
@@ -128,10 +128,9 @@ describe('exposition text', () => {
     const absent = (c: number, i: number): boolean => (c + i) % 11 === 0;
     const cache = new SeriesCache();
     for (let round = 0; round < 60; round++) {
-      const columns: SeriesColumn[] = [0, 1, 2].map((c) => ({
-        extra: c === 0 ? '' : `,code="${c}xx"`,
-        values: Float64Array.from({ length: count }, (_, i) => (absent(c, i) ? NaN : Math.floor(random() * 10 ** Math.floor(random() * 7)))),
-      }));
+      // Kept object by object, as the gatherers keep them: column c of object i at 3i + c.
+      const values = Float64Array.from({ length: 3 * count }, (_, at) => (absent(at % 3, Math.floor(at / 3)) ? NaN : Math.floor(random() * 10 ** Math.floor(random() * 7))));
+      const columns: SeriesColumn[] = [0, 1, 2].map((c) => ({ extra: c === 0 ? '' : `,code="${c}xx"`, values, first: c, step: 3 }));
       const out = new ExpositionWriter();
       cache.family(out, 'y_total', 'counter', 'Y.', sets, columns);
       const fresh = new ExpositionWriter();

@@ -79,10 +79,21 @@ function familyHeader(name: string, type: MetricType, help: string): string {
   return `# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n# TYPE ${name} ${type}\n`;
 }
 
-/** Samples of one family that share a label suffix (`,code="5xx"`, or ''): a value per object, NaN for none. */
+/**
+ * Samples of one family that share a label suffix (`,code="5xx"`, or ''): a value per object, NaN
+ * for none, object `i`'s at `values[first + i * step]`, so a family is read where its values are
+ * kept (a server's values side by side) without gathering them first.
+ */
 export interface SeriesColumn {
   readonly extra: string;
   readonly values: Float64Array;
+  readonly first: number;
+  readonly step: number;
+}
+
+/** A column whose values are one after the other. */
+export function contiguous(values: Float64Array, extra = ''): SeriesColumn {
+  return { extra, values, first: 0, step: 1 };
 }
 
 /** What changed in a family's values since an earlier read of the same source. */
@@ -194,16 +205,18 @@ export class SeriesCache {
       out.cached((cached as CachedFamily).bytes, (cached as CachedFamily).use);
       return;
     }
-    const { bytes, room, use, valueAt, valueLengths } = change === 'values' ? this.rewrite(cached as CachedFamily, columns) : fresh(encodeFamily(name, type, help, labelSets, columns));
+    const { bytes, room, use, valueAt, valueLengths } =
+      change === 'values' ? this.rewrite(cached as CachedFamily, columns, labelSets.length) : fresh(encodeFamily(name, type, help, labelSets, columns));
     const extras = columns.map((c) => c.extra);
     if (history !== null) {
       this.families.set(name, { labelSets, extras, values: null, from: { source: history.source, read: history.read }, bytes, room, use, valueAt, valueLengths });
     } else {
       // The last copies are filled again where they fit: megabytes a scrape not allocated.
+      const count = labelSets.length;
       const values = columns.map((c, k) => {
         const before = cached?.values?.[k];
-        const copy = before !== undefined && before.length === c.values.length ? before : new Float64Array(c.values.length);
-        copy.set(c.values);
+        const copy = before !== undefined && before.length === count ? before : new Float64Array(count);
+        for (let i = 0, at = c.first; i < count; i++, at += c.step) copy[i] = c.values[at] as number;
         return copy;
       });
       this.families.set(name, { labelSets, extras, values, from: null, bytes, room, use, valueAt, valueLengths });
@@ -220,7 +233,7 @@ export class SeriesCache {
    * values are as long as the old ones (a counter seldom crosses a power of ten); where some are
    * not, the bytes between them move in runs (`Buffer.copy` makes an object a call).
    */
-  private rewrite(cached: CachedFamily, columns: readonly SeriesColumn[]): Encoded {
+  private rewrite(cached: CachedFamily, columns: readonly SeriesColumn[], count: number): Encoded {
     const old = cached.bytes;
     const oldAt = cached.valueAt;
     const oldLengths = cached.valueLengths;
@@ -229,10 +242,10 @@ export class SeriesCache {
     let growth = 0;
     let alike = true;
     let at = 0;
-    for (const { values } of columns) {
-      for (let i = 0; i < values.length; i++, at++) {
+    for (const { values, first, step } of columns) {
+      for (let i = 0, from = first; i < count; i++, at++, from += step) {
         if ((oldAt[at] as number) < 0) continue;
-        const length = valueLength(values[i] as number);
+        const length = valueLength(values[from] as number);
         lengths[at] = length;
         if (length !== oldLengths[at]) {
           growth += length - (oldLengths[at] as number);
@@ -277,10 +290,10 @@ export class SeriesCache {
       this.moveRuns(old, room);
     }
     at = 0;
-    for (const { values } of columns) {
-      for (let i = 0; i < values.length; i++, at++) {
+    for (const { values, first, step } of columns) {
+      for (let i = 0, from = first; i < count; i++, at++, from += step) {
         const start = valueAt[at] as number;
-        if (start >= 0) putValueEnding(bytes, values[i] as number, start + (valueLengths[at] as number));
+        if (start >= 0) putValueEnding(bytes, values[from] as number, start + (valueLengths[at] as number));
       }
     }
     return { bytes, room, use: inPlace ? cached.use : { answers: 0 }, valueAt, valueLengths };
@@ -376,9 +389,9 @@ function encodeFamily(
   const valueLengths = new Uint8Array(columns.length * count);
   let text = familyHeader(name, type, help);
   let at = 0;
-  for (const { extra, values } of columns) {
-    for (let i = 0; i < values.length; i++, at++) {
-      const v = values[i] as number;
+  for (const { extra, values, first, step } of columns) {
+    for (let i = 0, from = first; i < count; i++, at++, from += step) {
+      const v = values[from] as number;
       if (v !== v) {
         valueAt[at] = -1;
         continue;
@@ -414,11 +427,10 @@ function changeOf(cached: CachedFamily, columns: readonly SeriesColumn[], histor
   let change: SeriesChange = 'none';
   for (let c = 0; c < columns.length; c++) {
     const before = cached.values[c] as Float64Array;
-    const now = (columns[c] as SeriesColumn).values;
-    if (before.length !== now.length) return 'samples';
-    for (let i = 0; i < now.length; i++) {
+    const { values, first, step } = columns[c] as SeriesColumn;
+    for (let i = 0, at = first; i < before.length; i++, at += step) {
       const a = before[i] as number;
-      const b = now[i] as number;
+      const b = values[at] as number;
       if (a === b) continue;
       // NaN is no sample: equal to NaN, and a sample that comes or goes changes the lines.
       if (a !== a || b !== b) {

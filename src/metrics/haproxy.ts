@@ -7,7 +7,7 @@ import type { CollectOptions } from '../config.js';
 import type { StatRow, StatTable } from '../parse/stat.js';
 import type { Backend, Frontend, Snapshot } from '../snapshot.js';
 import type { Watcher } from '../watcher.js';
-import { escapeLabelValue, ExpositionWriter, labels, type SeriesCache, type SeriesColumn } from './exposition.js';
+import { contiguous, escapeLabelValue, ExpositionWriter, labels, type SeriesCache, type SeriesColumn } from './exposition.js';
 import { BACKEND_COUNTS, writeBackendSeries, type BackendSeries } from './backendSeries.js';
 import { BACKEND_FAMILIES, FRONTEND_FAMILIES, HTTP_RESPONSES_HELP, PROCESS_FAMILIES, statLayoutOf, type StatFamily, type StatLayout } from './families.js';
 import { ServerSeriesGatherer, writeServerSeries, type ServerSeries } from './serverSeries.js';
@@ -68,7 +68,7 @@ function writeProcess(out: ExpositionWriter, snapshot: Snapshot): void {
 function column(count: number, value: (i: number) => number | null | undefined, extra = ''): SeriesColumn {
   const values = new Float64Array(count);
   for (let i = 0; i < count; i++) values[i] = value(i) ?? NaN;
-  return { extra, values };
+  return contiguous(values, extra);
 }
 
 /** `show stat` columns' numbers, scaled, all read in one pass over the rows rather than a pass per column. */
@@ -77,7 +77,7 @@ function cellColumns(rows: readonly StatRow[], layout: StatLayout): SeriesColumn
   const values = new Float64Array(layout.indexes.length * n);
   rows.forEach((row, i) => row.numbers(layout.indexes, layout.scales, values, i, n));
   const extras = [...layout.families.map(() => ''), ...layout.codes.map((c) => `,code="${c.code}"`)];
-  return extras.map((extra, c) => ({ extra, values: values.subarray(c * n, (c + 1) * n) }));
+  return extras.map((extra, c) => ({ extra, values, first: c * n, step: 1 }));
 }
 
 /** Writes the families taken straight from `show stat` columns this HAProxy has. */

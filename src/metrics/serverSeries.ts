@@ -5,7 +5,7 @@
 import type { CollectOptions } from '../config.js';
 import { SERVER_STATES, type Server } from '../snapshot.js';
 import type { Watcher } from '../watcher.js';
-import { escapeLabelValue, type ExpositionWriter, type MetricType, type SeriesCache, type SeriesColumn } from './exposition.js';
+import { contiguous, escapeLabelValue, type ExpositionWriter, type MetricType, type SeriesCache, type SeriesColumn } from './exposition.js';
 import { HTTP_RESPONSES_HELP, sameStatLayout, SERVER_FAMILIES, statLayoutOf, type StatLayout } from './families.js';
 import { historyOf, trackedColumn, TrackedValues, type TrackedSeries } from './tracked.js';
 
@@ -182,6 +182,6 @@ function checkStatusColumns(statuses: ReadonlyArray<string | null>): SeriesColum
     // A loop, not Float64Array.from(statuses, ...): that iterates 10,000 statuses through objects.
     const values = new Float64Array(statuses.length);
     for (let i = 0; i < statuses.length; i++) values[i] = statuses[i] === status ? 1 : NaN;
-    return { extra: `,status="${escapeLabelValue(status)}"`, values };
+    return contiguous(values, `,status="${escapeLabelValue(status)}"`);
   });
 }
