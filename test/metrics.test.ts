@@ -140,6 +140,18 @@ describe('exposition text', () => {
     }
   });
 
+  test('an answer whose client left before it was written holds nothing: the next rewrite is in place', () => {
+    const cache = new SeriesCache();
+    write(cache, [[1, 2, NaN, 3], [NaN, 4, 5, NaN]]).out.sent();
+    const gone = new ExpositionWriter();
+    gone.sent();
+    cache.family(gone, 'x_total', 'counter', 'X.', labelSets, columns([[1, 2, NaN, 3], [NaN, 4, 5, NaN]]));
+    const [text] = gone.encoded().filter((part) => part.includes('x_total{'));
+    const before = text?.toString();
+    write(cache, [[6, 7, NaN, 8], [NaN, 9, 1, NaN]]);
+    assert.notEqual(text?.toString(), before, 'written over in place: nothing held it');
+  });
+
   test('a cached family is not written over while an answer that holds it is being sent', () => {
     const cache = new SeriesCache();
     write(cache, [[1, 2, NaN, 3], [NaN, 4, 5, NaN]]).out.sent();

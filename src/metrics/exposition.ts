@@ -18,6 +18,8 @@ export class ExpositionWriter {
   private pending = '';
   /** The cached families' texts in this answer: none may change until it is sent. */
   private readonly holding: Use[] = [];
+  /** Sent (or its client gone): what is added from now on is never sent, and holds nothing. */
+  private done = false;
 
   /** Starts a family; its samples must follow before the next family starts. */
   family(name: string, type: MetricType, help: string): void {
@@ -38,6 +40,7 @@ export class ExpositionWriter {
   cached(encoded: Buffer, use: Use): void {
     this.flush();
     this.parts.push(encoded);
+    if (this.done) return;
     use.answers++;
     this.holding.push(use);
   }
@@ -46,6 +49,7 @@ export class ExpositionWriter {
   sent(): void {
     for (const use of this.holding) use.answers--;
     this.holding.length = 0;
+    this.done = true;
   }
 
   /** The exposition, encoded, in pieces to send one after the other (joining them is a copy). */

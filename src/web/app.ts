@@ -56,10 +56,11 @@ export function buildApp({ reader, watcher, ownMetrics, collect, web, logs }: Ap
   const series = new SeriesCache();
   app.get('/metrics', async (req, res, next) => {
     try {
-      const result = await reader.read(scrapeDeadline(req));
       const out = new ExpositionWriter();
-      // Until then the cache must not write over the families this answer sends.
+      // Until then the cache must not write over the families this answer sends; told before the
+      // read, so a client gone while HAProxy answered holds none.
       res.once('close', () => out.sent());
+      const result = await reader.read(scrapeDeadline(req));
       if (result.ok) writeHaproxyMetrics(out, result.reading.snapshot, watcher, { collect, cache: series }, result.servers, result.backends);
       writeDiagnosisMetrics(out, result.diagnosis, { collect, cache: series });
       if (logs) writeLogMetrics(out, logs.ingest, await logs.receiver.dropped());
