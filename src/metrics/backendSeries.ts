@@ -5,11 +5,11 @@
 import type { CollectOptions } from '../config.js';
 import type { Backend } from '../snapshot.js';
 import type { ExpositionWriter, MetricType, SeriesCache } from './exposition.js';
-import { BACKEND_FAMILIES, HTTP_RESPONSES_HELP, sameStatLayout, statLayoutOf, type StatLayout } from './families.js';
-import { historyOf, trackedColumn, TrackedValues, type TrackedSeries } from './tracked.js';
+import { BACKEND_FAMILIES, sameStatLayout, statLayoutOf, type StatLayout } from './families.js';
+import { trackedFamilies, TrackedValues, type TrackedSeries } from './tracked.js';
 
 /** Families worked out from a backend's servers, written after its `show stat` families. */
-export const BACKEND_COUNTS: ReadonlyArray<{ readonly name: string; readonly type: MetricType; readonly help: string; readonly value: (b: Backend) => number | null }> = [
+const BACKEND_COUNTS: ReadonlyArray<{ readonly name: string; readonly type: MetricType; readonly help: string; readonly value: (b: Backend) => number | null }> = [
   { name: 'haproxy_backend_servers', type: 'gauge', help: 'Servers configured, backups included.', value: (b) => b.counts.total },
   {
     name: 'haproxy_backend_up_servers',
@@ -26,16 +26,24 @@ export const BACKEND_COUNTS: ReadonlyArray<{ readonly name: string; readonly typ
   },
 ];
 
-/** A read's per-backend series: backends with a BACKEND row, in the read's order. */
+/** The `show stat` columns of the backend families this HAProxy has, and the counts after them. */
+interface Layout extends StatLayout {
+  readonly width: number;
+}
+
+function layoutOf(columns: ReadonlyMap<string, number>): Layout {
+  const cells = statLayoutOf(BACKEND_FAMILIES, columns, true);
+  return { ...cells, width: cells.indexes.length + BACKEND_COUNTS.length };
+}
+
+/** A read's per-backend series, in the read's order. */
 export interface BackendSeries extends TrackedSeries {
   readonly backends: readonly Backend[];
-  readonly layout: StatLayout;
+  readonly layout: Layout;
 }
 
 export class BackendSeriesGatherer {
-  private readonly tracked = new TrackedValues();
-  private layout: StatLayout | null = null;
-  private columns: ReadonlyMap<string, number> | null = null;
+  private readonly tracked = new TrackedValues(layoutOf, sameStatLayout);
   private backends: Backend[] = [];
 
   constructor(private readonly collect: CollectOptions) {}
@@ -48,12 +56,14 @@ export class BackendSeriesGatherer {
   /** One backend of the read, once its servers and its BACKEND row are in. */
   add(backend: Backend, columns: ReadonlyMap<string, number>): void {
     const filter = this.collect.backends;
-    // A backend without its row has no cells: the render then writes the backends from the snapshot.
-    if (backend.row === null || (filter !== null && !filter.test(backend.name))) return;
-    const layout = this.layoutFor(columns);
+    if (filter !== null && !filter.test(backend.name)) return;
+    const layout = this.tracked.layoutFor(columns);
     const next = this.tracked.next;
-    backend.row.numbers(layout.indexes, layout.scales, next, 0, 1);
-    let k = layout.indexes.length;
+    const cells = layout.indexes.length;
+    // A backend without its row (never seen from HAProxy, but not assumed) has counts and no cells.
+    if (backend.row !== null) backend.row.numbers(layout.indexes, layout.scales, next, 0, 1);
+    else next.fill(NaN, 0, cells);
+    let k = cells;
     for (const count of BACKEND_COUNTS) next[k++] = count.value(backend) ?? NaN;
     this.tracked.add();
     this.backends.push(backend);
@@ -61,40 +71,17 @@ export class BackendSeriesGatherer {
 
   /** The read's series; `columns` are its `show stat` columns, for a read without backends. */
   finish(columns: ReadonlyMap<string, number>): BackendSeries {
-    const layout = this.layoutFor(columns);
+    const layout = this.tracked.layoutFor(columns);
     const series = { ...this.tracked.finish(), backends: this.backends, layout };
     // Not kept past the scrapes that render it: its backends hold the whole read.
     this.backends = [];
     return series;
   }
-
-  private layoutFor(columns: ReadonlyMap<string, number>): StatLayout {
-    if (this.columns === columns && this.layout !== null) return this.layout;
-    this.columns = columns;
-    const layout = statLayoutOf(BACKEND_FAMILIES, columns, true);
-    // Each answer has its own columns, nearly always where the last one had them.
-    if (this.layout !== null && sameStatLayout(this.layout, layout)) return this.layout;
-    this.layout = layout;
-    this.tracked.relayout(layout.indexes.length + BACKEND_COUNTS.length);
-    return layout;
-  }
 }
 
 /** The families `BackendSeriesGatherer` gathered, in the order of its values; `labelSets` by backend. */
 export function writeBackendSeries(out: ExpositionWriter, cache: SeriesCache, series: BackendSeries, labelSets: readonly string[]): void {
-  const { layout } = series;
-  let k = 0;
-  for (const { family } of layout.families) {
-    cache.family(out, `haproxy_backend_${family.suffix}`, family.type, family.help, labelSets, [trackedColumn(series, k)], historyOf(series, k, k + 1));
-    k++;
-  }
-  if (layout.codes.length > 0) {
-    const columns = layout.codes.map((c, j) => trackedColumn(series, k + j, `,code="${c.code}"`));
-    cache.family(out, 'haproxy_backend_http_responses_total', 'counter', HTTP_RESPONSES_HELP, labelSets, columns, historyOf(series, k, k + columns.length));
-    k += columns.length;
-  }
-  for (const count of BACKEND_COUNTS) {
-    cache.family(out, count.name, count.type, count.help, labelSets, [trackedColumn(series, k)], historyOf(series, k, k + 1));
-    k++;
-  }
+  const families = trackedFamilies(out, cache, series, labelSets);
+  families.statFamilies('backend', series.layout);
+  for (const count of BACKEND_COUNTS) families.family(count.name, count.type, count.help);
 }

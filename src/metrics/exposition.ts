@@ -210,7 +210,7 @@ export class SeriesCache {
     history: SeriesHistory | null = null,
   ): void {
     const cached = this.families.get(name);
-    const change = cached !== undefined && sameStrings(cached.labelSets, labelSets) && sameExtras(cached.extras, columns) ? changeOf(cached, columns, history) : 'samples';
+    const change = cached !== undefined && sameItems(cached.labelSets, labelSets) && sameExtras(cached.extras, columns) ? changeOf(cached, columns, history) : 'samples';
     if (change === 'none') {
       (cached as CachedFamily).labelSets = labelSets;
       out.cached((cached as CachedFamily).bytes, (cached as CachedFamily).use);
@@ -459,7 +459,8 @@ function sameExtras(extras: readonly string[], columns: readonly SeriesColumn[])
   return true;
 }
 
-function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+/** The same items in the same order. */
+export function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
   if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

@@ -2,7 +2,7 @@
 // one HAProxy's built-in exporter (promex) exports, the name and meaning are promex's.
 
 import type { ServerMetricGroup } from '../config.js';
-import type { MetricType } from './exposition.js';
+import type { ExpositionWriter, MetricType, SeriesCache, SeriesColumn, SeriesHistory } from './exposition.js';
 
 export interface StatFamily {
   readonly column: string;
@@ -119,6 +119,36 @@ export function sameStatLayout(a: StatLayout, b: StatLayout): boolean {
     a.codes.length === b.codes.length &&
     a.codes.every((c, i) => c.code === b.codes[i]?.code && c.index === b.codes[i]?.index)
   );
+}
+
+/**
+ * Writes one kind of object's families in the order their columns are kept: each family takes the
+ * next columns, from `column`, with what changed in them from `history` (null: the cache compares
+ * them with its copy).
+ */
+export class FamilyWriter {
+  private next = 0;
+
+  constructor(
+    private readonly out: ExpositionWriter,
+    private readonly cache: SeriesCache,
+    private readonly labelSets: readonly string[],
+    private readonly column: (k: number, extra: string) => SeriesColumn,
+    private readonly history: ((from: number, to: number) => SeriesHistory) | null,
+  ) {}
+
+  /** A family of one column per label suffix in `extras` (by default one, with none). */
+  family(name: string, type: MetricType, help: string, extras: readonly string[] = ['']): void {
+    const from = this.next;
+    const columns = extras.map((extra) => this.column(this.next++, extra));
+    this.cache.family(this.out, name, type, help, this.labelSets, columns, this.history?.(from, this.next) ?? null);
+  }
+
+  /** The `show stat` families of `layout`, then its HTTP status classes. */
+  statFamilies(scope: string, layout: StatLayout): void {
+    for (const { family } of layout.families) this.family(`haproxy_${scope}_${family.suffix}`, family.type, family.help);
+    if (layout.codes.length > 0) this.family(`haproxy_${scope}_http_responses_total`, 'counter', HTTP_RESPONSES_HELP, layout.codes.map((c) => `,code="${c.code}"`));
+  }
 }
 
 /** show info field -> promex family; rates and maxima left out. */

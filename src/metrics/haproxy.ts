@@ -4,12 +4,12 @@
 
 import { BACKEND_CAUSES, BACKEND_RISKS, FRONTEND_CAUSES, FRONTEND_RISKS, PROCESS_CAUSES, PROCESS_RISKS, type Diagnosis, type Finding } from '../diagnosis.js';
 import type { CollectOptions } from '../config.js';
-import type { StatRow, StatTable } from '../parse/stat.js';
+import type { StatTable } from '../parse/stat.js';
 import type { Backend, Frontend, Snapshot } from '../snapshot.js';
 import type { Watcher } from '../watcher.js';
-import { contiguous, escapeLabelValue, ExpositionWriter, labels, type SeriesCache, type SeriesColumn } from './exposition.js';
-import { BACKEND_COUNTS, writeBackendSeries, type BackendSeries } from './backendSeries.js';
-import { BACKEND_FAMILIES, FRONTEND_FAMILIES, HTTP_RESPONSES_HELP, PROCESS_FAMILIES, statLayoutOf, type StatFamily, type StatLayout } from './families.js';
+import { contiguous, escapeLabelValue, ExpositionWriter, labels, sameItems, type SeriesCache, type SeriesColumn } from './exposition.js';
+import { BackendSeriesGatherer, writeBackendSeries, type BackendSeries } from './backendSeries.js';
+import { FamilyWriter, FRONTEND_FAMILIES, PROCESS_FAMILIES, statLayoutOf } from './families.js';
 import { ServerSeriesGatherer, writeServerSeries, type ServerSeries } from './serverSeries.js';
 
 export interface RenderOptions {
@@ -17,21 +17,29 @@ export interface RenderOptions {
   readonly cache: SeriesCache;
 }
 
-/** `servers`, `backends`: the series gathered while `snapshot` was read, if they were; else they are gathered now. */
+/** `serverSeries`, `backendSeries`: the series gathered while `snapshot` was read, if they were; else they are gathered now. */
 export function writeHaproxyMetrics(
   out: ExpositionWriter,
   snapshot: Snapshot,
   watcher: Watcher,
   options: RenderOptions,
-  servers: ServerSeries | null = null,
+  serverSeries: ServerSeries | null = null,
   backendSeries: BackendSeries | null = null,
 ): void {
   const filter = options.collect.backends;
   const backends = filter ? snapshot.backends.filter((b) => filter.test(b.name)) : snapshot.backends;
   writeProcess(out, snapshot);
   writeFrontends(out, options.cache, snapshot.stat, snapshot.frontends);
-  writeBackends(out, options.cache, snapshot.stat, backends, watcher, backendSeries);
-  if (options.collect.serverMetrics.size > 0) writeServerSeries(out, options.cache, serverSeriesOf(snapshot, backends, watcher, options.collect, servers), proxyLabel);
+  writeBackends(out, options.cache, backends, watcher, backendSeriesOf(snapshot, backends, options.collect, backendSeries));
+  if (options.collect.serverMetrics.size > 0) writeServerSeries(out, options.cache, serverSeriesOf(snapshot, backends, watcher, options.collect, serverSeries), proxyLabel);
+}
+
+/** The gathered series when they are of these backends, in order; else gathered from the snapshot. */
+function backendSeriesOf(snapshot: Snapshot, backends: readonly Backend[], collect: CollectOptions, gathered: BackendSeries | null): BackendSeries {
+  if (gathered !== null && sameItems(gathered.backends, backends)) return gathered;
+  const gatherer = new BackendSeriesGatherer(collect);
+  for (const b of backends) gatherer.add(b, snapshot.stat.columns);
+  return gatherer.finish(snapshot.stat.columns);
 }
 
 /** The gathered series when they hold the servers to export, in their order (HAProxy lists a backend's servers together); else gathered from the snapshot. */
@@ -71,39 +79,18 @@ function column(count: number, value: (i: number) => number | null | undefined, 
   return contiguous(values, extra);
 }
 
-/** `show stat` columns' numbers, scaled, all read in one pass over the rows rather than a pass per column. */
-function cellColumns(rows: readonly StatRow[], layout: StatLayout): SeriesColumn[] {
-  const n = rows.length;
-  const values = new Float64Array(layout.indexes.length * n);
-  rows.forEach((row, i) => row.numbers(layout.indexes, layout.scales, values, i, n));
-  const extras = [...layout.families.map(() => ''), ...layout.codes.map((c) => `,code="${c.code}"`)];
-  return extras.map((extra, c) => ({ extra, values, first: c * n, step: 1 }));
-}
-
-/** Writes the families taken straight from `show stat` columns this HAProxy has. */
-function writeStatFamilies(
-  out: ExpositionWriter,
-  cache: SeriesCache,
-  stat: StatTable,
-  scope: string,
-  families: readonly StatFamily[],
-  rows: readonly StatRow[],
-  labelSets: readonly string[],
-): void {
-  const layout = statLayoutOf(families, stat.columns, true);
-  const columns = cellColumns(rows, layout);
-  layout.families.forEach(({ family }, i) => cache.family(out, `haproxy_${scope}_${family.suffix}`, family.type, family.help, labelSets, [columns[i] as SeriesColumn]));
-  if (layout.codes.length === 0) return;
-  cache.family(out, `haproxy_${scope}_http_responses_total`, 'counter', HTTP_RESPONSES_HELP, labelSets, columns.slice(layout.families.length));
-}
-
 function proxyLabel(name: string): string {
   return `proxy="${escapeLabelValue(name)}"`;
 }
 
 function writeFrontends(out: ExpositionWriter, cache: SeriesCache, stat: StatTable, frontends: readonly Frontend[]): void {
   const labelSets = cache.labelSets('frontend', frontends.length, (i) => (frontends[i] as Frontend).name, null, (i) => proxyLabel((frontends[i] as Frontend).name));
-  writeStatFamilies(out, cache, stat, 'frontend', FRONTEND_FAMILIES, frontends.map((f) => f.row), labelSets);
+  // A few rows: their cells read after the read, into one array, compared with the cache's copies.
+  const layout = statLayoutOf(FRONTEND_FAMILIES, stat.columns, true);
+  const n = frontends.length;
+  const cells = new Float64Array(layout.indexes.length * n);
+  frontends.forEach((f, i) => f.row.numbers(layout.indexes, layout.scales, cells, i, n));
+  new FamilyWriter(out, cache, labelSets, (k, extra) => ({ extra, values: cells, first: k * n, step: 1 }), null).statFamilies('frontend', layout);
   const utilization = column(frontends.length, (i) => {
     const f = frontends[i] as Frontend;
     return f.sessions.limit ? f.sessions.current / f.sessions.limit : null;
@@ -111,28 +98,13 @@ function writeFrontends(out: ExpositionWriter, cache: SeriesCache, stat: StatTab
   cache.family(out, 'haproxy_frontend_sessions_utilization_ratio', 'gauge', 'Current sessions / maxconn of the frontend; at 1 it is FULL and new connections wait.', labelSets, [utilization]);
 }
 
-/** `gathered`: the backends' series gathered during the read, used when they are these backends. */
-function writeBackends(out: ExpositionWriter, cache: SeriesCache, stat: StatTable, backends: readonly Backend[], watcher: Watcher, gathered: BackendSeries | null): void {
+function writeBackends(out: ExpositionWriter, cache: SeriesCache, backends: readonly Backend[], watcher: Watcher, series: BackendSeries): void {
   const labelSets = cache.labelSets('backend', backends.length, (i) => (backends[i] as Backend).name, null, (i) => proxyLabel((backends[i] as Backend).name));
-  if (gathered !== null && sameItems(gathered.backends, backends)) {
-    writeBackendSeries(out, cache, gathered, labelSets);
-  } else {
-    const withRow = backends.flatMap((b) => (b.row ? [b] : []));
-    const rowLabelSets =
-      withRow.length === backends.length ? labelSets : cache.labelSets('backend row', withRow.length, (i) => (withRow[i] as Backend).name, null, (i) => proxyLabel((withRow[i] as Backend).name));
-    writeStatFamilies(out, cache, stat, 'backend', BACKEND_FAMILIES, withRow.map((b) => b.row as StatRow), rowLabelSets);
-    for (const count of BACKEND_COUNTS) cache.family(out, count.name, count.type, count.help, labelSets, [column(backends.length, (i) => count.value(backends[i] as Backend))]);
-  }
+  writeBackendSeries(out, cache, series, labelSets);
   // The watcher's: it takes the read's backends only after the read.
   cache.family(out, 'haproxy_backend_no_up_servers_seconds_total', 'counter', 'Time the watcher saw the backend with no server able to take a request.', labelSets, [
     column(backends.length, (i) => watcher.noUsableSeconds((backends[i] as Backend).name)),
   ]);
-}
-
-function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** The diagnosis as 0/1 series: every code for every object, so alerts see 0 before a 503. */

@@ -5,9 +5,9 @@
 import type { CollectOptions } from '../config.js';
 import { SERVER_STATES, type Server } from '../snapshot.js';
 import type { Watcher } from '../watcher.js';
-import { contiguous, escapeLabelValue, type ExpositionWriter, type MetricType, type SeriesCache, type SeriesColumn } from './exposition.js';
-import { HTTP_RESPONSES_HELP, sameStatLayout, SERVER_FAMILIES, statLayoutOf, type StatLayout } from './families.js';
-import { historyOf, trackedColumn, TrackedValues, type TrackedSeries } from './tracked.js';
+import { contiguous, escapeLabelValue, type ExpositionWriter, type SeriesCache, type SeriesColumn } from './exposition.js';
+import { sameStatLayout, SERVER_FAMILIES, statLayoutOf, type StatLayout } from './families.js';
+import { trackedFamilies, TrackedValues, type TrackedSeries } from './tracked.js';
 
 /** The `show stat` columns of the server families this HAProxy has, for the groups turned on. */
 interface Layout extends StatLayout {
@@ -46,9 +46,7 @@ export interface ServerSeries extends TrackedSeries {
 
 /** Gathers the series of one read's servers as they arrive, each server's values in `TrackedValues`; `finish` hands them over. */
 export class ServerSeriesGatherer {
-  private readonly tracked = new TrackedValues();
-  private layout: Layout | null = null;
-  private columns: ReadonlyMap<string, number> | null = null;
+  private readonly tracked: TrackedValues<Layout>;
   private servers: Server[] = [];
   private checkStatuses: Array<string | null> = [];
   /** The last backend asked of the filter, and its answer: servers come backend by backend. */
@@ -58,7 +56,9 @@ export class ServerSeriesGatherer {
   constructor(
     private readonly collect: CollectOptions,
     private readonly watcher: Watcher,
-  ) {}
+  ) {
+    this.tracked = new TrackedValues((columns) => layoutOf(collect, columns), sameLayout);
+  }
 
   /** Starts gathering a read, in the room the last one left. */
   begin(): void {
@@ -71,7 +71,7 @@ export class ServerSeriesGatherer {
   /** One server of the read, after the watcher took it (for its change counts and change time). */
   add(server: Server, columns: ReadonlyMap<string, number>): void {
     if (this.collect.serverMetrics.size === 0 || (this.collect.noMaint && server.state === 'maint') || !this.wanted(server.backend)) return;
-    const layout = this.layoutFor(columns);
+    const layout = this.tracked.layoutFor(columns);
     this.servers.push(server);
     // The server's values are put together first, then compared with the last read's in one pass.
     const cells = this.tracked.next;
@@ -102,7 +102,7 @@ export class ServerSeriesGatherer {
 
   /** The read's series; `columns` are its `show stat` columns, for a read without servers. */
   finish(columns: ReadonlyMap<string, number>): ServerSeries {
-    const layout = this.layoutFor(columns);
+    const layout = this.tracked.layoutFor(columns);
     const series = { ...this.tracked.finish(), servers: this.servers, layout, checkStatuses: this.checkStatuses };
     // Not kept past the scrapes that render it: its servers hold the whole read.
     this.servers = [];
@@ -119,18 +119,6 @@ export class ServerSeriesGatherer {
     }
     return this.lastBackendWanted;
   }
-
-  /** The layout of a read's columns: a read's first server, or a read without servers, works it out. */
-  private layoutFor(columns: ReadonlyMap<string, number>): Layout {
-    if (this.columns === columns && this.layout !== null) return this.layout;
-    this.columns = columns;
-    const layout = layoutOf(this.collect, columns);
-    // Each answer has its own columns, nearly always where the last one had them.
-    if (this.layout !== null && sameLayout(this.layout, layout)) return this.layout;
-    this.layout = layout;
-    this.tracked.relayout(layout.width);
-    return layout;
-  }
 }
 
 /** The per-server families, from a read's series, in the order `add` keeps their values. */
@@ -145,20 +133,10 @@ export function writeServerSeries(out: ExpositionWriter, cache: SeriesCache, ser
     (i) => at(i).name,
     (i) => `${proxyLabel(at(i).backend)},server="${escapeLabelValue(at(i).name)}"`,
   );
-  let k = 0;
-  const next = (extra = ''): SeriesColumn => trackedColumn(series, k++, extra);
-  /** A family of the columns `next` gave since the last family. */
-  let from = 0;
-  const write = (name: string, type: MetricType, help: string, columns: readonly SeriesColumn[]): void => {
-    cache.family(out, name, type, help, labelSets, columns, historyOf(series, from, k));
-    from = k;
-  };
-  for (const { family } of layout.families) write(`haproxy_server_${family.suffix}`, family.type, family.help, [next()]);
-  if (layout.codes.length > 0) {
-    write('haproxy_server_http_responses_total', 'counter', HTTP_RESPONSES_HELP, layout.codes.map((c) => next(`,code="${c.code}"`)));
-  }
+  const families = trackedFamilies(out, cache, series, labelSets);
+  families.statFamilies('server', layout);
   if (layout.state) {
-    write('haproxy_server_state', 'gauge', "1 for the server's current state (up, down, maint, drain, nolb); only that state's series exists.", SERVER_STATES.map((state) => next(`,state="${state}"`)));
+    families.family('haproxy_server_state', 'gauge', "1 for the server's current state (up, down, maint, drain, nolb); only that state's series exists.", SERVER_STATES.map((state) => `,state="${state}"`));
     // Not among the gathered values: compared with the cache's copy.
     cache.family(
       out,
@@ -168,11 +146,11 @@ export function writeServerSeries(out: ExpositionWriter, cache: SeriesCache, ser
       labelSets,
       checkStatusColumns(series.checkStatuses),
     );
-    write('haproxy_server_checks_until_down', 'gauge', 'Failed health checks left before HAProxy marks the server DOWN (0 once DOWN).', [next()]);
-    write('haproxy_server_last_state_change_timestamp_seconds', 'gauge', "When the server's operational state last changed, seconds since the epoch.", [next()]);
+    families.family('haproxy_server_checks_until_down', 'gauge', 'Failed health checks left before HAProxy marks the server DOWN (0 once DOWN).');
+    families.family('haproxy_server_last_state_change_timestamp_seconds', 'gauge', "When the server's operational state last changed, seconds since the epoch.");
   }
-  if (layout.sessions) write('haproxy_server_sessions_utilization_ratio', 'gauge', 'Current sessions / maxconn; at 1 new requests queue.', [next()]);
-  if (layout.changes) write('haproxy_server_state_changes_total', 'counter', 'State changes the watcher saw, by the state entered.', SERVER_STATES.map((to) => next(`,to="${to}"`)));
+  if (layout.sessions) families.family('haproxy_server_sessions_utilization_ratio', 'gauge', 'Current sessions / maxconn; at 1 new requests queue.');
+  if (layout.changes) families.family('haproxy_server_state_changes_total', 'counter', 'State changes the watcher saw, by the state entered.', SERVER_STATES.map((to) => `,to="${to}"`));
 }
 
 /** A column per status seen, in name order: 1 for the servers whose last check had it. */

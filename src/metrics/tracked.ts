@@ -2,7 +2,13 @@
 // each compared with the value it replaces, so a read says which of its columns changed: the
 // cache then sends a family as it was without comparing its values, or keeping a copy of them.
 
-import type { SeriesChange, SeriesColumn, SeriesHistory } from './exposition.js';
+import type { ExpositionWriter, SeriesCache, SeriesChange, SeriesColumn, SeriesHistory } from './exposition.js';
+import { FamilyWriter } from './families.js';
+
+/** Which of an answer's `show stat` columns become which values, and how many values an object has. */
+export interface TrackedLayout {
+  readonly width: number;
+}
 
 /** What a read's objects' values are, as `TrackedValues.finish` hands them over. */
 export interface TrackedSeries {
@@ -30,7 +36,9 @@ export interface TrackedSeries {
  * the objects changed, whichever read wrote it last). Where the array is made again (more or fewer
  * objects, another width) every value is marked changed, since the old ones are gone.
  */
-export class TrackedValues {
+export class TrackedValues<L extends TrackedLayout> {
+  private layout: L | null = null;
+  private columns: ReadonlyMap<string, number> | null = null;
   private values = new Float64Array(0);
   /** Room for this many objects, of `width` values each. */
   private capacity = 0;
@@ -43,18 +51,33 @@ export class TrackedValues {
   /** The next object's values, filled by the caller, then compared and put in place by `add`. */
   next = new Float64Array(0);
 
+  constructor(
+    private readonly layoutOf: (columns: ReadonlyMap<string, number>) => L,
+    private readonly sameLayout: (a: L, b: L) => boolean,
+  ) {}
+
   /** Starts a read, in the room the last one left. */
   begin(): void {
     this.read++;
     this.count = 0;
   }
 
-  /** Objects of a new layout, `width` values each, from now on: every value is marked changed. */
-  relayout(width: number): void {
-    this.next = new Float64Array(width);
-    this.valuesChangedIn = new Int32Array(width);
-    this.samplesChangedIn = new Int32Array(width);
-    this.resize(width, this.capacity);
+  /**
+   * The layout of an answer's columns, worked out at a read's first object (or its end, for a read
+   * without objects). Each answer has its own columns, nearly always where the last one had them:
+   * only a layout that differs starts the values again, every one marked changed.
+   */
+  layoutFor(columns: ReadonlyMap<string, number>): L {
+    if (this.columns === columns && this.layout !== null) return this.layout;
+    this.columns = columns;
+    const layout = this.layoutOf(columns);
+    if (this.layout !== null && this.sameLayout(this.layout, layout)) return this.layout;
+    this.layout = layout;
+    this.next = new Float64Array(layout.width);
+    this.valuesChangedIn = new Int32Array(layout.width);
+    this.samplesChangedIn = new Int32Array(layout.width);
+    this.resize(layout.width, this.capacity);
+    return layout;
   }
 
   /** `next` as the values of the read's next object. */
@@ -99,13 +122,18 @@ export class TrackedValues {
   }
 }
 
+/** Writes the series' families in the order of its values, each sent as cached while the series says its values did not change. */
+export function trackedFamilies(out: ExpositionWriter, cache: SeriesCache, series: TrackedSeries, labelSets: readonly string[]): FamilyWriter {
+  return new FamilyWriter(out, cache, labelSets, (k, extra) => trackedColumn(series, k, extra), (from, to) => historyOf(series, from, to));
+}
+
 /** Value `k` of every object, as a family's column: read where it is kept, a family sent as cached reads none of it. */
-export function trackedColumn(series: TrackedSeries, k: number, extra = ''): SeriesColumn {
+function trackedColumn(series: TrackedSeries, k: number, extra: string): SeriesColumn {
   return { extra, values: series.values, first: k, step: series.width };
 }
 
 /** What changed in values `from` to `to` (not included) of the series after an earlier read of its source. */
-export function historyOf(series: TrackedSeries, from: number, to: number): SeriesHistory {
+function historyOf(series: TrackedSeries, from: number, to: number): SeriesHistory {
   return {
     source: series.source,
     read: series.read,
