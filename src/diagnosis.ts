@@ -389,7 +389,8 @@ function downFixes(b: Backend, down: readonly Server[], cmd: (c: string) => stri
     advice.push(`If the service is healthy and only the check is wrong, "set server ... health up" forces ${first.name} UP until its next check (needs a socket with "level admin").`);
     fix.push(cmd(`set server ${b.name}/${first.name} health up`));
   }
-  return { fix, advice };
+  // Servers at one address (or with no check to say more) would repeat the same command.
+  return { fix: [...new Set(fix)], advice };
 }
 
 function heldFixes(held: readonly Server[], cmd: (c: string) => string): Pick<Finding, 'fix' | 'advice'> {

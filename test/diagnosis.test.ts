@@ -75,8 +75,13 @@ describe('backend causes and risks, from snapshots', () => {
     assert.ok(cause);
     assert.match(cause.summary, /No server of be_api can take a request: 2 servers are DOWN/);
     assert.match(cause.evidence[0] ?? '', /^web1: DOWN for 1m; last check L4CON Connection refused; address 10\.0\.0\.1:8080$/);
-    assert.ok(cause.fix.includes('nc -zv -w3 10.0.0.1 8080'));
-    assert.ok(cause.fix.includes(`echo 'set server be_api/web1 health up' | ${SOCAT}`));
+    assert.deepEqual(cause.fix, ['nc -zv -w3 10.0.0.1 8080', 'nc -zv -w3 10.0.0.2 8080', `echo 'set server be_api/web1 health up' | ${SOCAT}`]);
+  });
+
+  test('servers_down: servers at one address get one probe, not one each', () => {
+    const down = { status: 'DOWN', address: '10.0.0.9:8080' };
+    const b = backendOf({ be_api: { servers: { web1: down, web2: down, web3: down } } });
+    assert.deepEqual(b.causes[0]?.fix, ['nc -zv -w3 10.0.0.9 8080', `echo 'set server be_api/web1 health up' | ${SOCAT}`]);
   });
 
   test('servers_maint: set server ... state ready for each held server', () => {

@@ -17,6 +17,8 @@ export interface ServerSpec {
   readonly health?: number;
   readonly rise?: number;
   readonly fall?: number;
+  /** `ip:port`; by default 10.0.0.N:8080, N the server's place in its backend. */
+  readonly address?: string;
 }
 
 export type Spec = Record<string, { readonly queue?: number; readonly servers: Record<string, ServerSpec> }>;
@@ -50,7 +52,8 @@ export function specSnapshot(spec: Spec, frontends: readonly string[] = [], list
       stat.push(
         `${backend},${name},0,${s.scur ?? 0},${s.maxconn ?? ''},0,${s.status},1,${s.backup ? 1 : 0},${word === 'MAINT' ? '' : check},${s.detail ?? (check === 'L4CON' ? 'Connection refused' : '')},,${checked ? rise : ''},${checked ? fall : ''},${checked ? health : ''},60,2,`,
       );
-      state.push(`${beId} ${backend} ${srvId} ${name} 10.0.0.${srvId} ${op} ${admin} 1 1 60 ${checkNumber} 2 ${health} ${checkState} 0 0 0 - 8080 - 0 0 - - 0`);
+      const [ip, port] = (s.address ?? `10.0.0.${srvId}:8080`).split(':');
+      state.push(`${beId} ${backend} ${srvId} ${name} ${ip} ${op} ${admin} 1 1 60 ${checkNumber} 2 ${health} ${checkState} 0 0 0 - ${port} - 0 0 - - 0`);
     }
     stat.push(`${backend},BACKEND,${b.queue ?? 0},0,100,0,UP,1,0,,,,,,,60,1,`);
   }
