@@ -363,34 +363,56 @@ function holdText(reason: string): string {
 
 function downFixes(b: Backend, down: readonly Server[], cmd: (c: string) => string, config: ConfigProxy | null): Pick<Finding, 'fix' | 'advice'> {
   const fix: string[] = [];
-  const advice: string[] = [];
+  // Each thing to say is said once for all the servers it is true of: ten servers refused at one
+  // address are one sentence and one probe, not ten of each.
+  const advice = new Map<string, { names: string[]; addresses: Set<string>; say: (names: readonly string[], addresses: ReadonlySet<string>) => string }>();
+  const say = (key: string, s: Server, text: (names: readonly string[], addresses: ReadonlySet<string>) => string): void => {
+    let said = advice.get(key);
+    if (!said) advice.set(key, (said = { names: [], addresses: new Set(), say: text }));
+    said.names.push(s.name);
+    said.addresses.add(s.address ?? '<address>');
+  };
   for (const s of down) {
     if (s.tracks) {
-      advice.push(`${s.name} follows ${s.tracks}: fix that server and ${s.name} follows.`);
+      const tracked = s.tracks;
+      say(`tracks ${tracked}`, s, (names) => `${nameList(names)} ${names.length === 1 ? 'follows' : 'follow'} ${tracked}: fix that server and ${names.length === 1 ? names[0] : 'they'} ${names.length === 1 ? 'follows' : 'follow'}.`);
       continue;
     }
     const status = s.check?.status ?? '';
     const address = s.address ?? '<address>';
     if (status.startsWith('L4') || status === 'SOCKERR') {
-      advice.push(`${s.name}: ${status === 'L4TOUT' ? 'nothing answers in time at' : 'nothing accepts connections at'} ${address}; start or fix the service there (try it from the HAProxy host).`);
+      const what = status === 'L4TOUT' ? 'nothing answers in time at' : 'nothing accepts connections at';
+      say(what, s, (names, addresses) => `${nameList(names)}: ${what} ${addresses.size === 1 ? address : 'their addresses'}; start or fix the ${addresses.size === 1 ? 'service' : 'services'} there (try it from the HAProxy host).`);
       fix.push(`nc -zv -w3 ${address.replace(/:(\d+)$/, ' $1')}`);
     } else if (status.startsWith('L7') || status.startsWith('L6')) {
-      advice.push(`${s.name}: the service answers but fails the check (${checkText(s)}); try the check's request from the HAProxy host.`);
+      const check = checkText(s);
+      say(`fails ${check}`, s, (names) => `${nameList(names)}: the service answers but fails the check (${check}); try the check's request from the HAProxy host.`);
       fix.push(`curl -sv --max-time 5 http://${address}/`);
     } else {
       fix.push(cmd(`show servers state ${b.name}`));
     }
-    const server = configServerOf(config, s.name);
     const rise = s.check?.rise;
-    if (rise) advice.push(`Once it answers, HAProxy marks ${s.name} UP after ${count(rise, 'good check', 'good checks')}${server ? ` (about ${formatMs(rise * server.interMs)})` : ''}.`);
+    if (rise) {
+      const interMs = configServerOf(config, s.name)?.interMs;
+      const after = `${count(rise, 'good check', 'good checks')}${interMs ? ` (about ${formatMs(rise * interMs)})` : ''}`;
+      say(`rise ${after}`, s, (names) => `Once ${names.length === 1 ? 'it answers' : 'they answer'}, HAProxy marks ${nameList(names)} UP after ${after}.`);
+    }
   }
   const first = down.find((s) => !s.tracks);
+  const sentences = [...advice.values()].map(({ names, addresses, say: text }) => text(names, addresses));
   if (first) {
-    advice.push(`If the service is healthy and only the check is wrong, "set server ... health up" forces ${first.name} UP until its next check (needs a socket with "level admin").`);
+    sentences.push(`If the service is healthy and only the check is wrong, "set server ... health up" forces ${first.name} UP until its next check (needs a socket with "level admin").`);
     fix.push(cmd(`set server ${b.name}/${first.name} health up`));
   }
   // Servers at one address (or with no check to say more) would repeat the same command.
-  return { fix: [...new Set(fix)], advice };
+  return { fix: [...new Set(fix)], advice: sentences };
+}
+
+/** Server names for a sentence: the first three, then how many more (the evidence lists each). */
+function nameList(names: readonly string[]): string {
+  if (names.length === 1) return names[0] as string;
+  if (names.length <= 4) return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+  return `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
 }
 
 function heldFixes(held: readonly Server[], cmd: (c: string) => string): Pick<Finding, 'fix' | 'advice'> {

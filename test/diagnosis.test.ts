@@ -78,10 +78,34 @@ describe('backend causes and risks, from snapshots', () => {
     assert.deepEqual(cause.fix, ['nc -zv -w3 10.0.0.1 8080', 'nc -zv -w3 10.0.0.2 8080', `echo 'set server be_api/web1 health up' | ${SOCAT}`]);
   });
 
-  test('servers_down: servers at one address get one probe, not one each', () => {
+  test('servers_down: servers at one address get one probe and one sentence, not one each', () => {
     const down = { status: 'DOWN', address: '10.0.0.9:8080' };
     const b = backendOf({ be_api: { servers: { web1: down, web2: down, web3: down } } });
     assert.deepEqual(b.causes[0]?.fix, ['nc -zv -w3 10.0.0.9 8080', `echo 'set server be_api/web1 health up' | ${SOCAT}`]);
+    assert.deepEqual(b.causes[0]?.advice.slice(0, 2), [
+      'web1, web2 and web3: nothing accepts connections at 10.0.0.9:8080; start or fix the service there (try it from the HAProxy host).',
+      'Once they answer, HAProxy marks web1, web2 and web3 UP after 2 good checks.',
+    ]);
+  });
+
+  test('servers_down: what is true of many servers is said once, naming a few (the evidence lists each)', () => {
+    const l7 = { status: 'DOWN', check: 'L7STS', detail: 'HTTP status check returned code <500>' };
+    const servers = {
+      web1: { status: 'DOWN' }, web2: { status: 'DOWN' },
+      app1: l7, app2: l7, app3: l7, app4: l7, app5: l7,
+      t1: { status: 'DOWN', tracks: 'be_core/c1' }, t2: { status: 'DOWN', tracks: 'be_core/c1' }, t3: { status: 'DOWN', tracks: 'be_core/c2' },
+    };
+    const cause = backendOf({ be_api: { servers } }).causes[0];
+    assert.ok(cause);
+    assert.equal(cause.evidence.length, 10);
+    assert.deepEqual(cause.advice, [
+      'web1 and web2: nothing accepts connections at their addresses; start or fix the services there (try it from the HAProxy host).',
+      'Once they answer, HAProxy marks web1, web2, app1 and 4 more UP after 2 good checks.',
+      "app1, app2, app3 and 2 more: the service answers but fails the check (L7STS HTTP status check returned code <500>); try the check's request from the HAProxy host.",
+      't1 and t2 follow be_core/c1: fix that server and they follow.',
+      't3 follows be_core/c2: fix that server and t3 follows.',
+      'If the service is healthy and only the check is wrong, "set server ... health up" forces web1 UP until its next check (needs a socket with "level admin").',
+    ]);
   });
 
   test('servers_maint: set server ... state ready for each held server', () => {

@@ -19,6 +19,8 @@ export interface ServerSpec {
   readonly fall?: number;
   /** `ip:port`; by default 10.0.0.N:8080, N the server's place in its backend. */
   readonly address?: string;
+  /** `backend/server` whose state this one follows (`track`): it then has no check of its own. */
+  readonly tracks?: string;
 }
 
 export type Spec = Record<string, { readonly queue?: number; readonly servers: Record<string, ServerSpec> }>;
@@ -27,7 +29,7 @@ export const NOW = Date.parse('2026-11-24T01:00:00Z');
 
 /** `listener`: told of each server and backend as it is built, as a read tells the reader. */
 export function specSnapshot(spec: Spec, frontends: readonly string[] = [], listener: ReadListener | null = null): Snapshot {
-  const stat = ['# pxname,svname,qcur,scur,slim,stot,status,weight,bck,check_status,last_chk,check_desc,check_rise,check_fall,check_health,lastchg,type,'];
+  const stat = ['# pxname,svname,qcur,scur,slim,stot,status,weight,bck,check_status,last_chk,check_desc,check_rise,check_fall,check_health,lastchg,type,tracked,'];
   const state = [
     '1',
     '# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port',
@@ -40,7 +42,7 @@ export function specSnapshot(spec: Spec, frontends: readonly string[] = [], list
     for (const [name, s] of Object.entries(b.servers)) {
       srvId++;
       const word = s.status.split(' ')[0];
-      const checked = s.status !== 'no check';
+      const checked = s.status !== 'no check' && !s.tracks;
       const rise = s.rise ?? 2;
       const fall = s.fall ?? 3;
       const health = s.health ?? (word === 'DOWN' ? 0 : rise + fall - 1);
@@ -50,7 +52,7 @@ export function specSnapshot(spec: Spec, frontends: readonly string[] = [], list
       const checkNumber = { L4OK: 6, L4CON: 8, L7OK: 15, L7STS: 17, L4TOUT: 7 }[check] ?? 0;
       const checkState = !checked ? 0 : word === 'MAINT' ? 14 : 6;
       stat.push(
-        `${backend},${name},0,${s.scur ?? 0},${s.maxconn ?? ''},0,${s.status},1,${s.backup ? 1 : 0},${word === 'MAINT' ? '' : check},${s.detail ?? (check === 'L4CON' ? 'Connection refused' : '')},,${checked ? rise : ''},${checked ? fall : ''},${checked ? health : ''},60,2,`,
+        `${backend},${name},0,${s.scur ?? 0},${s.maxconn ?? ''},0,${s.status},1,${s.backup ? 1 : 0},${word === 'MAINT' ? '' : check},${s.detail ?? (check === 'L4CON' ? 'Connection refused' : '')},,${checked ? rise : ''},${checked ? fall : ''},${checked ? health : ''},60,2,${s.tracks ?? ''},`,
       );
       const [ip, port] = (s.address ?? `10.0.0.${srvId}:8080`).split(':');
       state.push(`${beId} ${backend} ${srvId} ${name} ${ip} ${op} ${admin} 1 1 60 ${checkNumber} 2 ${health} ${checkState} 0 0 0 - ${port} - 0 0 - - 0`);
