@@ -550,6 +550,26 @@ function count(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
+/**
+ * What is failing (or at risk), counted by kind and then by cause (or risk) code, most first:
+ * "1000 backends: servers_down 990, servers_maint 10". Read first when many fail at once.
+ */
+export function tallyText(d: Diagnosis, verdict: 'failing' | 'at_risk'): string {
+  const items = [...d.backends, ...d.frontends];
+  const backends = d.backends.filter((b) => b.verdict === verdict).length;
+  const frontends = d.frontends.filter((f) => f.verdict === verdict).length;
+  const kinds = [
+    ...(backends ? [count(backends, 'backend', 'backends')] : []),
+    ...(frontends ? [count(frontends, 'frontend', 'frontends')] : []),
+    ...(d.process.verdict === verdict ? ['the process'] : []),
+  ];
+  const codes = new Map<string, number>();
+  for (const item of [...items, d.process].filter((i) => i.verdict === verdict)) {
+    for (const f of verdict === 'failing' ? item.causes : item.risks) codes.set(f.code, (codes.get(f.code) ?? 0) + 1);
+  }
+  return `${kinds.join(', ')}: ${[...codes].sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code} ${n}`).join(', ')}`;
+}
+
 export function formatMs(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   if (ms < 1000) return `${Math.round(ms)}ms`;

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SERVER_METRIC_GROUPS } from '../src/config.js';
-import { diagnose, type BackendDiagnosis, type Diagnosis, type DiagnosisInput } from '../src/diagnosis.js';
+import { diagnose, tallyText, type BackendDiagnosis, type Diagnosis, type DiagnosisInput } from '../src/diagnosis.js';
 import { diagnosisText } from '../src/diagnosisText.js';
 import { ExpositionWriter, SeriesCache } from '../src/metrics/exposition.js';
 import { writeDiagnosisMetrics } from '../src/metrics/haproxy.js';
 import { parseHaproxyConfig } from '../src/parse/haproxyConfig.js';
 import { parseShowProc } from '../src/parse/showProc.js';
+import { explainPage } from '../src/web/explainPage.js';
 import type { Snapshot } from '../src/snapshot.js';
 import { fixture } from './support/fixtures.js';
 import { sample } from './support/metrics.js';
@@ -139,6 +140,33 @@ describe('backend causes and risks, from snapshots', () => {
     assert.equal(d.haproxy.error, 'no socket');
     assert.deepEqual(d.backends, []);
     assert.match(diagnosisText(d, '/x.sock'), /CANNOT READ HAPROXY: no socket/);
+  });
+});
+
+describe('many failing at once', () => {
+  const fine = Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`fine${i}`, { servers: { a: { status: 'UP' }, b: { status: 'UP' } } }]));
+  const broken = { b1: { servers: {} }, b2: { servers: {} }, b3: { servers: {} } };
+  const down = { d1: { servers: { a: { status: 'DOWN' } } }, d2: { servers: { a: { status: 'DOWN' } } } };
+  const d = run(specSnapshot({ ...fine, ...broken, ...down, risky: { servers: { a: { status: 'UP' } } } }));
+
+  test('what fails is counted by kind and by cause before each is told, in text and HTML', () => {
+    assert.equal(tallyText(d, 'failing'), '5 backends: no_servers 3, servers_down 2');
+    assert.equal(tallyText(d, 'at_risk'), '1 backend: last_server_up 1');
+    const text = diagnosisText(d, '/x.sock');
+    assert.ok(text.indexOf('\nFAILING  5 backends: no_servers 3, servers_down 2\n') < text.indexOf('\nFAILING  backend b1\n'));
+    assert.match(text, /\nAT RISK  1 backend: last_server_up 1\n/);
+    const html = explainPage(d, '/x.sock', null);
+    assert.match(html, /<h2 id="failing">Failing now \(5\)<\/h2>\n<p class="counts" id="failing-tally">5 backends: no_servers 3, servers_down 2<\/p>/);
+    assert.doesNotMatch(html, /at_risk-tally/, 'one at risk needs no count');
+  });
+
+  test('one failing backend is told without a count', () => {
+    const one = run(specSnapshot({ b1: { servers: {} }, fine: { servers: { a: { status: 'UP' }, b: { status: 'UP' } } } }));
+    assert.doesNotMatch(diagnosisText(one, '/x.sock'), /FAILING {2}1 backend:/);
+  });
+
+  test('past twenty, the healthy are counted, not all named', () => {
+    assert.match(diagnosisText(d, '/x.sock'), /\nOK {2}25 backend\(s\): fine0, fine1, .*, fine19 and 5 more; 0 frontend\(s\)\n/);
   });
 });
 

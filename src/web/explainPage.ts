@@ -1,7 +1,7 @@
 // /explain for people: what fails first, then what is at risk, then how many are fine. Rendered
 // on the server with no front-end build; every value from HAProxy is escaped.
 
-import type { BackendDiagnosis, Diagnosis, Finding, FrontendDiagnosis, Verdict } from '../diagnosis.js';
+import { tallyText, type BackendDiagnosis, type Diagnosis, type Finding, type FrontendDiagnosis, type Verdict } from '../diagnosis.js';
 import { escapeHtml } from './html.js';
 
 const REFRESH_SECONDS = 10;
@@ -47,8 +47,8 @@ details{margin:.5rem 0}
 </header>
 ${d.haproxy.up ? '' : `<div class="down" id="haproxy-down"><strong>nosrv cannot read HAProxy:</strong> ${escapeHtml(d.haproxy.error ?? 'unknown error')}</div>`}
 <main>
-${failing.length ? `<h2 id="failing">Failing now (${failing.length})</h2>\n${failing.join('\n')}` : d.haproxy.up ? '<h2 id="failing">Nothing is failing</h2>' : ''}
-${atRisk.length ? `<h2 id="at-risk">At risk (${atRisk.length})</h2>\n${atRisk.join('\n')}` : ''}
+${failing.length ? `<h2 id="failing">Failing now (${failing.length})</h2>\n${tally(d, 'failing', failing.length)}${failing.join('\n')}` : d.haproxy.up ? '<h2 id="failing">Nothing is failing</h2>' : ''}
+${atRisk.length ? `<h2 id="at-risk">At risk (${atRisk.length})</h2>\n${tally(d, 'at_risk', atRisk.length)}${atRisk.join('\n')}` : ''}
 ${d.haproxy.up ? `<h2 id="ok">Healthy</h2><p>${okBackends.length} backend${okBackends.length === 1 ? '' : 's'} and ${okFrontends.length} frontend${okFrontends.length === 1 ? '' : 's'} have nothing to report.</p>
 ${okBackends.length + okFrontends.length ? `<details><summary>Show them</summary><p>${[...okBackends, ...okFrontends].map((x) => `<code>${escapeHtml(x.name)}</code>`).join(', ')}</p></details>` : ''}` : ''}
 ${configFindings.length ? `<h2 id="config">In the configuration</h2><ul>${configFindings.map(({ f }) => `<li>${escapeHtml(f.summary)}<ul>${f.evidence.map((e) => `<li>${escapeHtml(e)}</li>`).join('')}</ul>${fixBlock(f)}</li>`).join('')}</ul>` : ''}
@@ -116,4 +116,9 @@ ${fixBlock(f)}
 
 function fixBlock(f: Pick<Finding, 'fix' | 'advice'>): string {
   return [...f.advice.map((a) => `<p class="prose">${escapeHtml(a)}</p>`), ...f.fix.map((x) => `<pre><code>${escapeHtml(x)}</code></pre>`)].join('\n');
+}
+
+/** Above a list of many: how many of each kind, and of each code. */
+function tally(d: Diagnosis, verdict: 'failing' | 'at_risk', shown: number): string {
+  return shown > 1 ? `<p class="counts" id="${verdict}-tally">${escapeHtml(tallyText(d, verdict))}</p>\n` : '';
 }
