@@ -226,15 +226,18 @@ function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: Diagnosi
         ? `${b.name} has a single server, ${last.name}: if it fails, every request gets 503.`
         : `${b.name} runs on its last usable server, ${last.name} (${b.counts.total - 1} of ${b.counts.total} cannot take requests): one more failure and every request gets 503.`;
     risks.push(
-      new LaterFinding('last_server_up', summary, () => ({
-        evidence: [serverEvidence(last, now), ...b.servers.filter((s) => !s.usable).map((s) => serverEvidence(s, now))],
-        fix: [...held.length ? heldFixes(held, cmd).fix : [], ...(hasBackup ? [] : [`backend ${b.name}\n    server fallback <address>:<port> check backup`])],
-        advice: [
-          ...(held.length ? heldFixes(held, cmd).advice : []),
-          ...(down.length > 0 ? [`Bring the DOWN servers back (${down.map((s) => s.name).join(', ')}): their check results are above.`] : []),
-          ...(hasBackup ? [] : ['A backup server serves when the others cannot, so a failure shows a page instead of a 503.']),
-        ],
-      })),
+      new LaterFinding('last_server_up', summary, () => {
+        const release = heldFixes(held, cmd);
+        return {
+          evidence: [serverEvidence(last, now), ...b.servers.filter((s) => !s.usable).map((s) => serverEvidence(s, now))],
+          fix: [...release.fix, ...(hasBackup ? [] : [`backend ${b.name}\n    server fallback <address>:<port> check backup`])],
+          advice: [
+            ...release.advice,
+            ...(down.length > 0 ? [`Bring the DOWN servers back (${down.map((s) => s.name).join(', ')}): their check results are above.`] : []),
+            ...(hasBackup ? [] : ['A backup server serves when the others cannot, so a failure shows a page instead of a 503.']),
+          ],
+        };
+      }),
     );
   }
 
@@ -289,11 +292,6 @@ function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: Diagnosi
   };
 }
 
-/**
- * The last check failed while the server still takes requests. Not "health below its top":
- * HAProxy starts servers at health = rise, so that is also true of a healthy server before its
- * first check.
- */
 function configServerOf(config: ConfigProxy | null, name: string): ConfigServer | null {
   return config?.servers.find((s) => s.name === name) ?? null;
 }
@@ -317,6 +315,11 @@ function capacityFixes(b: Backend, usable: readonly Server[], cmd: (c: string) =
   };
 }
 
+/**
+ * The last check failed while the server still takes requests. Not "health below its top":
+ * HAProxy starts servers at health = rise, so that is also true of a healthy server before its
+ * first check.
+ */
 function isFailing(s: Server): boolean {
   const c = s.check;
   return c !== null && !c.paused && c.status !== null && isFailedCheck(c.status);
@@ -365,28 +368,33 @@ function downFixes(b: Backend, down: readonly Server[], cmd: (c: string) => stri
   const fix: string[] = [];
   // Each thing to say is said once for all the servers it is true of: ten servers refused at one
   // address are one sentence and one probe, not ten of each.
-  const advice = new Map<string, { names: string[]; addresses: Set<string>; say: (names: readonly string[], addresses: ReadonlySet<string>) => string }>();
-  const say = (key: string, s: Server, text: (names: readonly string[], addresses: ReadonlySet<string>) => string): void => {
-    let said = advice.get(key);
-    if (!said) advice.set(key, (said = { names: [], addresses: new Set(), say: text }));
-    said.names.push(s.name);
-    said.addresses.add(s.address ?? '<address>');
+  const advice = new Map<string, { servers: Server[]; say: (servers: readonly Server[]) => string }>();
+  const say = (key: string, s: Server, text: (servers: readonly Server[]) => string): void => {
+    const said = advice.get(key);
+    if (said) said.servers.push(s);
+    else advice.set(key, { servers: [s], say: text });
   };
   for (const s of down) {
     if (s.tracks) {
       const tracked = s.tracks;
-      say(`tracks ${tracked}`, s, (names) => `${nameList(names)} ${names.length === 1 ? 'follows' : 'follow'} ${tracked}: fix that server and ${names.length === 1 ? names[0] : 'they'} ${names.length === 1 ? 'follows' : 'follow'}.`);
+      say(`tracks ${tracked}`, s, (servers) =>
+        servers.length === 1 ? `${nameList(servers)} follows ${tracked}: fix that server and ${nameList(servers)} follows.` : `${nameList(servers)} follow ${tracked}: fix that server and they follow.`,
+      );
       continue;
     }
     const status = s.check?.status ?? '';
     const address = s.address ?? '<address>';
     if (status.startsWith('L4') || status === 'SOCKERR') {
       const what = status === 'L4TOUT' ? 'nothing answers in time at' : 'nothing accepts connections at';
-      say(what, s, (names, addresses) => `${nameList(names)}: ${what} ${addresses.size === 1 ? address : 'their addresses'}; start or fix the ${addresses.size === 1 ? 'service' : 'services'} there (try it from the HAProxy host).`);
+      say(what, s, (servers) => {
+        const addresses = new Set(servers.map((x) => x.address ?? '<address>'));
+        const one = addresses.size === 1;
+        return `${nameList(servers)}: ${what} ${one ? [...addresses][0] : 'their addresses'}; start or fix the ${one ? 'service' : 'services'} there (try it from the HAProxy host).`;
+      });
       fix.push(`nc -zv -w3 ${address.replace(/:(\d+)$/, ' $1')}`);
     } else if (status.startsWith('L7') || status.startsWith('L6')) {
       const check = checkText(s);
-      say(`fails ${check}`, s, (names) => `${nameList(names)}: the service answers but fails the check (${check}); try the check's request from the HAProxy host.`);
+      say(`fails ${check}`, s, (servers) => `${nameList(servers)}: the service answers but fails the check (${check}); try the check's request from the HAProxy host.`);
       fix.push(`curl -sv --max-time 5 http://${address}/`);
     } else {
       fix.push(cmd(`show servers state ${b.name}`));
@@ -395,11 +403,11 @@ function downFixes(b: Backend, down: readonly Server[], cmd: (c: string) => stri
     if (rise) {
       const interMs = configServerOf(config, s.name)?.interMs;
       const after = `${count(rise, 'good check', 'good checks')}${interMs ? ` (about ${formatMs(rise * interMs)})` : ''}`;
-      say(`rise ${after}`, s, (names) => `Once ${names.length === 1 ? 'it answers' : 'they answer'}, HAProxy marks ${nameList(names)} UP after ${after}.`);
+      say(`rise ${after}`, s, (servers) => `Once ${servers.length === 1 ? 'it answers' : 'they answer'}, HAProxy marks ${nameList(servers)} UP after ${after}.`);
     }
   }
   const first = down.find((s) => !s.tracks);
-  const sentences = [...advice.values()].map(({ names, addresses, say: text }) => text(names, addresses));
+  const sentences = [...advice.values()].map(({ servers, say: text }) => text(servers));
   if (first) {
     sentences.push(`If the service is healthy and only the check is wrong, "set server ... health up" forces ${first.name} UP until its next check (needs a socket with "level admin").`);
     fix.push(cmd(`set server ${b.name}/${first.name} health up`));
@@ -408,8 +416,9 @@ function downFixes(b: Backend, down: readonly Server[], cmd: (c: string) => stri
   return { fix: [...new Set(fix)], advice: sentences };
 }
 
-/** Server names for a sentence: the first three, then how many more (the evidence lists each). */
-function nameList(names: readonly string[]): string {
+/** Servers' names for a sentence: the first three, then how many more (the evidence lists each). */
+function nameList(servers: readonly Server[]): string {
+  const names = servers.map((s) => s.name);
   if (names.length === 1) return names[0] as string;
   if (names.length <= 4) return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
   return `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
