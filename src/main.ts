@@ -20,6 +20,7 @@ import { pino } from 'pino';
 import type { Config } from './config.js';
 import { createLogger } from './log.js';
 import { VERSION } from './version.js';
+import { parseRuleOptions, ruleFileText, RULES_USAGE } from './rules/ruleFile.js';
 
 const USAGE_ERROR = 2;
 
@@ -27,6 +28,7 @@ function usage(): string {
   const rows = Object.entries(FLAGS).map(([name, f]) => `  --${name}${f.default ? ` (default ${f.default})` : ''}\n      ${f.help} [${envName(name)}]`);
   return `Usage: nosrv [flags]            run the daemon
        nosrv explain [--json] [flags]   read HAProxy once, print why it answers 503, and exit
+       nosrv rules [flags]              print the Prometheus alert rules (nosrv rules --help)
 
 Flags:
 ${rows.join('\n')}
@@ -44,7 +46,23 @@ async function explain(config: Config, json: boolean): Promise<number> {
   return failing ? 1 : 0;
 }
 
+/** `nosrv rules`: the rule file on stdout. */
+function rules(argv: readonly string[]): number {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(RULES_USAGE);
+    return 0;
+  }
+  const parsed = parseRuleOptions(argv);
+  if (!parsed.ok) {
+    process.stderr.write(`nosrv rules: ${parsed.problems.length} problem(s) with the flags:\n${parsed.problems.map((p) => `  - ${p}`).join('\n')}\nSee nosrv rules --help.\n`);
+    return USAGE_ERROR;
+  }
+  process.stdout.write(ruleFileText(parsed.options));
+  return 0;
+}
+
 async function main(): Promise<number> {
+  if (process.argv[2] === 'rules') return rules(process.argv.slice(3));
   const loaded = loadInvocation(process.argv.slice(2), process.env, (path) => readFileSync(path, 'utf8'));
   if (!loaded.ok) {
     process.stderr.write(`nosrv: ${loaded.problems.length} problem(s) with the settings:\n${loaded.problems.map((p) => `  - ${p}`).join('\n')}\nSee nosrv --help.\n`);

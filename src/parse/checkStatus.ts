@@ -40,9 +40,11 @@ export function checkStatusDescription(name: string): string | null {
   return DESCRIPTIONS.get(name) ?? null;
 }
 
-const FAILED = new Set(['HANA', 'SOCKERR', 'L4TOUT', 'L4CON', 'L6TOUT', 'L6RSP', 'L7TOUT', 'L7RSP', 'L7STS', 'PROCERR', 'PROCTOUT']);
+/** The statuses that say the server failed its check (as opposed to passed, or not yet known). */
+export const FAILED_CHECK_STATUSES = ['HANA', 'SOCKERR', 'L4TOUT', 'L4CON', 'L6TOUT', 'L6RSP', 'L7TOUT', 'L7RSP', 'L7STS', 'PROCERR', 'PROCTOUT'] as const;
 
-/** A status that says the server failed its check (as opposed to passed, or not yet known). */
+const FAILED: ReadonlySet<string> = new Set(FAILED_CHECK_STATUSES);
+
 export function isFailedCheck(name: string): boolean {
   return FAILED.has(name);
 }
