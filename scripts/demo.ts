@@ -62,7 +62,7 @@ backend be_reports
   await haproxy.admin('set server be_legacy/old1 state drain');
 
   const port = await portOr(9503);
-  const flags = [`--haproxy.socket=${haproxy.userSocket}`, `--haproxy.master-socket=${haproxy.masterSocket}`, `--haproxy.config=${haproxy.configPath}`, `--web.listen-address=127.0.0.1:${port}`];
+  const flags = [`--haproxy.socket=${haproxy.userSocket}`, `--haproxy.master-socket=${haproxy.masterSocket}`, `--haproxy.admin-socket=${haproxy.adminSocket}`, `--haproxy.config=${haproxy.configPath}`, `--web.listen-address=127.0.0.1:${port}`];
   const nosrv = spawn(path.join(here, '../src/main.js'), flags, {
     stdio: 'inherit',
   });

@@ -13,6 +13,8 @@ export interface Config {
     readonly statsUsername: string | null;
     readonly statsPassword: string | null;
     readonly masterSocket: RuntimeApiAddress | null;
+    /** Printed in the commands that change HAProxy's state; never opened. */
+    readonly adminSocket: RuntimeApiAddress | null;
     readonly configFile: string | null;
     readonly timeoutMs: number;
   };
@@ -62,6 +64,7 @@ export const FLAGS: Readonly<Record<string, FlagSpec>> = {
   'haproxy.stats-username': { default: null, help: 'Basic-auth user for --haproxy.stats-url (or put it in the URL).' },
   'haproxy.stats-password': { default: null, help: 'Basic-auth password for --haproxy.stats-url; prefer NOSRV_HAPROXY_STATS_PASSWORD.', secret: true },
   'haproxy.master-socket': { default: null, help: 'Master CLI socket, for reloads and old workers.' },
+  'haproxy.admin-socket': { default: null, help: "HAProxy's admin socket (level admin), printed in the fix commands that change state; nosrv never opens it." },
   'haproxy.config': { default: null, help: 'HAProxy configuration file to analyse (read only).' },
   'haproxy.timeout': { default: '5s', help: 'Longest a read of HAProxy may take; a scrape never waits past its own timeout.' },
   'collect.server-metrics': {
@@ -141,6 +144,7 @@ export function loadInvocation(argv: readonly string[], env: Readonly<Record<str
     return text;
   });
   const masterSocket = checked('haproxy.master-socket', parseRuntimeApiAddress);
+  const adminSocket = checked('haproxy.admin-socket', parseRuntimeApiAddress);
   const timeoutMs = checked('haproxy.timeout', parseDuration);
   const logsListen = checked('logs.listen', (text) => {
     if (/^udp:\/\/.+:\d+$/.test(text) || /^unixgram:.+/.test(text)) return text;
@@ -184,6 +188,7 @@ export function loadInvocation(argv: readonly string[], env: Readonly<Record<str
           statsUsername: value('haproxy.stats-username'),
           statsPassword: value('haproxy.stats-password'),
           masterSocket,
+          adminSocket,
           configFile: value('haproxy.config'),
           timeoutMs,
         },

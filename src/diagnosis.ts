@@ -125,8 +125,10 @@ export interface DiagnosisInput {
   readonly procsError: string | null;
   readonly config: HaproxyConfig | null;
   readonly configError: string | null;
-  /** How to reach the runtime API from a shell: `socat stdio /run/haproxy/admin.sock`. */
+  /** How to reach the runtime API from a shell, for `show` commands: `socat stdio /run/haproxy/user.sock`. */
   readonly socat: string;
+  /** The same through the admin socket (--haproxy.admin-socket), for commands that change state. */
+  readonly adminSocat: string | null;
   readonly masterSocat: string | null;
   readonly configPath: string | null;
   readonly logs: LogEvidence | null;
@@ -139,7 +141,11 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
   if (input.procsError) unknown.push(`reloads and workers: ${input.procsError}`);
   if (input.configError) unknown.push(`the configuration file: ${input.configError}`);
 
-  const cmd = (command: string): string => `echo '${command}' | ${input.socat}`;
+  const cmd: Commands = {
+    show: (command) => `echo '${command}' | ${input.socat}`,
+    admin: (command) => `echo '${command}' | ${input.adminSocat ?? 'socat stdio <admin socket>'}`,
+    adminNote: input.adminSocat === null ? ADMIN_SOCKET_NOTE : null,
+  };
   const backends = (snapshot?.backends ?? []).map((b) => diagnoseBackend(b, configProxies.get(b.name) ?? null, input, cmd));
   const frontendNames = new Set([...(snapshot?.frontends ?? []).map((f) => f.name), ...(input.config?.proxies ?? []).filter((p) => p.kind !== 'backend').map((p) => p.name)]);
   const frontends = [...frontendNames].map((name) => diagnoseFrontend(name, configProxies.get(name) ?? null, input));
@@ -169,8 +175,20 @@ function verdictOf(causes: readonly Finding[], risks: readonly Finding[]): Verdi
 /** Shared by the backends that have none: a healthy backend's diagnosis makes no list of its servers. */
 const NONE: readonly never[] = Object.freeze([]);
 
-/** `cmd`: a runtime API command as a shell line. */
-function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: DiagnosisInput, cmd: (command: string) => string): BackendDiagnosis {
+/** Runtime API commands as shell lines a person can paste. */
+interface Commands {
+  /** Read only: nosrv's own socket answers them. */
+  show(command: string): string;
+  /** Changes HAProxy's state: only a `level admin` socket accepts it. */
+  admin(command: string): string;
+  /** Where the admin socket is not known: which socket to use, said once per finding. */
+  readonly adminNote: string | null;
+}
+
+const ADMIN_SOCKET_NOTE =
+  'Run these through HAProxy\'s admin socket (a "stats socket ... level admin" line): the socket nosrv reads is "level user" and refuses them. Start nosrv with --haproxy.admin-socket=PATH to print its path here.';
+
+function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: DiagnosisInput, cmd: Commands): BackendDiagnosis {
   const causes: Finding[] = [];
   const risks: Finding[] = [];
   const now = input.now;
@@ -305,12 +323,13 @@ function capacityEvidence(usable: readonly Server[]): string[] {
   return limitedOf(usable).map((s) => `${s.name}: ${s.sessions.current}/${s.sessions.limit} sessions (maxconn)`);
 }
 
-function capacityFixes(b: Backend, usable: readonly Server[], cmd: (c: string) => string, queueBudget: number | null): Pick<Finding, 'fix' | 'advice'> {
+function capacityFixes(b: Backend, usable: readonly Server[], cmd: Commands, queueBudget: number | null): Pick<Finding, 'fix' | 'advice'> {
   return {
-    fix: limitedOf(usable).map((s) => cmd(`set maxconn server ${b.name}/${s.name} ${(s.sessions.limit as number) * 2}`)),
+    fix: limitedOf(usable).map((s) => cmd.admin(`set maxconn server ${b.name}/${s.name} ${(s.sessions.limit as number) * 2}`)),
     advice: [
       'Raise maxconn at runtime only as far as the servers can take it; add servers to the backend, and raise "maxconn" on the server lines in the configuration.',
       `Requests wait in the queue at most "timeout queue"${queueBudget !== null ? ` (now ${formatMs(queueBudget)})` : ''}; a longer one trades 503s for slow answers.`,
+      ...(cmd.adminNote && limitedOf(usable).length > 0 ? [cmd.adminNote] : []),
     ],
   };
 }
@@ -364,7 +383,7 @@ function holdText(reason: string): string {
   );
 }
 
-function downFixes(b: Backend, down: readonly Server[], cmd: (c: string) => string, config: ConfigProxy | null): Pick<Finding, 'fix' | 'advice'> {
+function downFixes(b: Backend, down: readonly Server[], cmd: Commands, config: ConfigProxy | null): Pick<Finding, 'fix' | 'advice'> {
   const fix: string[] = [];
   // Each thing to say is said once for all the servers it is true of: ten servers refused at one
   // address are one sentence and one probe, not ten of each.
@@ -397,7 +416,7 @@ function downFixes(b: Backend, down: readonly Server[], cmd: (c: string) => stri
       say(`fails ${check}`, s, (servers) => `${nameList(servers)}: the service answers but fails the check (${check}); try the check's request from the HAProxy host.`);
       fix.push(`curl -sv --max-time 5 http://${address}/`);
     } else {
-      fix.push(cmd(`show servers state ${b.name}`));
+      fix.push(cmd.show(`show servers state ${b.name}`));
     }
     const rise = s.check?.rise;
     if (rise) {
@@ -409,8 +428,9 @@ function downFixes(b: Backend, down: readonly Server[], cmd: (c: string) => stri
   const first = down.find((s) => !s.tracks);
   const sentences = [...advice.values()].map(({ servers, say: text }) => text(servers));
   if (first) {
-    sentences.push(`If the service is healthy and only the check is wrong, "set server ... health up" forces ${first.name} UP until its next check (needs a socket with "level admin").`);
-    fix.push(cmd(`set server ${b.name}/${first.name} health up`));
+    sentences.push(`If the service is healthy and only the check is wrong, "set server ... health up" forces ${first.name} UP until its next check.`);
+    if (cmd.adminNote) sentences.push(cmd.adminNote);
+    fix.push(cmd.admin(`set server ${b.name}/${first.name} health up`));
   }
   // Servers at one address (or with no check to say more) would repeat the same command.
   return { fix: [...new Set(fix)], advice: sentences };
@@ -424,7 +444,7 @@ function nameList(servers: readonly Server[]): string {
   return `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
 }
 
-function heldFixes(held: readonly Server[], cmd: (c: string) => string): Pick<Finding, 'fix' | 'advice'> {
+function heldFixes(held: readonly Server[], cmd: Commands): Pick<Finding, 'fix' | 'advice'> {
   const fix: string[] = [];
   const advice: string[] = [];
   for (const s of held) {
@@ -432,20 +452,20 @@ function heldFixes(held: readonly Server[], cmd: (c: string) => string): Pick<Fi
     if (s.held.includes('inherited')) advice.push(`${s.name} follows ${s.tracks ?? 'the server it tracks'}: set that one ready and ${s.name} follows.`);
     else if (s.held.includes('resolution')) advice.push(`${s.name}: its name does not resolve; check DNS and the "resolvers" section.`);
     else if (s.held.includes('agent')) advice.push(`${s.name}: its agent check asked for DRAIN; fix it on the server's agent.`);
-    else if (s.held.includes('weight_zero')) fix.push(cmd(`set server ${path} weight 100%`));
+    else if (s.held.includes('weight_zero')) fix.push(cmd.admin(`set server ${path} weight 100%`));
     else {
-      fix.push(cmd(`set server ${path} state ready`));
+      fix.push(cmd.admin(`set server ${path} state ready`));
       if (s.held.includes('config')) advice.push(`${s.name} is "disabled" in the configuration: remove that word from its server line, or the next reload holds it again.`);
     }
   }
-  if (fix.length > 0) advice.push('These commands need a socket with "level admin".');
+  if (fix.length > 0 && cmd.adminNote) advice.push(cmd.adminNote);
   return { fix, advice };
 }
 
-function checkFixes(b: Backend, s: Server, cmd: (c: string) => string, config: ConfigServer | null): Pick<Finding, 'fix' | 'advice'> {
+function checkFixes(b: Backend, s: Server, cmd: Commands, config: ConfigServer | null): Pick<Finding, 'fix' | 'advice'> {
   const address = s.address ?? '<address>';
   return {
-    fix: [cmd(`show servers state ${b.name}`), s.check?.status?.startsWith('L7') ? `curl -sv --max-time 5 http://${address}/` : `nc -zv -w3 ${address.replace(/:(\d+)$/, ' $1')}`],
+    fix: [cmd.show(`show servers state ${b.name}`), s.check?.status?.startsWith('L7') ? `curl -sv --max-time 5 http://${address}/` : `nc -zv -w3 ${address.replace(/:(\d+)$/, ' $1')}`],
     advice: [
       'See what the check sees, and try the same from the HAProxy host.',
       ...(config ? [`The check runs every ${formatMs(config.fastinterMs ?? config.interMs)} while it fails (line ${config.line} of the configuration).`] : []),

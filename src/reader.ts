@@ -34,6 +34,8 @@ export interface ReaderOptions {
   /** --haproxy.timeout: the longest any read may take. */
   readonly timeoutMs: number;
   readonly master: RuntimeApiAddress | null;
+  /** Named in fix commands that change state; never opened. */
+  readonly adminSocket: RuntimeApiAddress | null;
   readonly configFile: ConfigFile | null;
   readonly logs: LogEvidence | null;
   /** Gather the metrics' per-server and per-backend series while a read arrives; null where nothing exports them. */
@@ -247,6 +249,7 @@ export class HaproxyReader {
       config: config.value,
       configError: config.error,
       socat: this.source.socat,
+      adminSocat: this.options.adminSocket ? socatCommand(this.options.adminSocket) : null,
       masterSocat: this.options.master ? socatCommand(this.options.master) : null,
       configPath: this.options.configFile?.path ?? null,
       logs: this.options.logs,

@@ -27,6 +27,7 @@ function run(snapshot: Snapshot | null, extra: Partial<DiagnosisInput> = {}): Di
     config: null,
     configError: null,
     socat: SOCAT,
+    adminSocat: SOCAT,
     masterSocat: null,
     configPath: null,
     logs: null,
@@ -105,7 +106,7 @@ describe('backend causes and risks, from snapshots', () => {
       "app1, app2, app3 and 2 more: the service answers but fails the check (L7STS HTTP status check returned code <500>); try the check's request from the HAProxy host.",
       't1 and t2 follow be_core/c1: fix that server and they follow.',
       't3 follows be_core/c2: fix that server and t3 follows.',
-      'If the service is healthy and only the check is wrong, "set server ... health up" forces web1 UP until its next check (needs a socket with "level admin").',
+      'If the service is healthy and only the check is wrong, "set server ... health up" forces web1 UP until its next check.',
     ]);
   });
 
@@ -113,6 +114,17 @@ describe('backend causes and risks, from snapshots', () => {
     const b = backendOf({ be: { servers: { a: { status: 'MAINT' }, b: { status: 'DRAIN' } } } });
     assert.deepEqual(b.causes[0]?.fix, [`echo 'set server be/a state ready' | ${SOCAT}`, `echo 'set server be/b state ready' | ${SOCAT}`]);
     assert.match(b.causes[0]?.evidence[0] ?? '', /held: set by an operator/);
+  });
+
+  test('without --haproxy.admin-socket, commands that change state name no socket that refuses them, and say which to use', () => {
+    const user = 'socat stdio /run/haproxy/user.sock';
+    const held = backendOf({ be: { servers: { a: { status: 'MAINT' } } } }, { socat: user, adminSocat: null });
+    assert.deepEqual(held.causes[0]?.fix, [`echo 'set server be/a state ready' | socat stdio <admin socket>`]);
+    assert.match(held.causes[0]?.advice.join('\n') ?? '', /admin socket.*"level user".*--haproxy\.admin-socket=PATH/);
+    const down = backendOf({ be: { servers: { a: { status: 'DOWN', check: 'L4CON' } } } }, { socat: user, adminSocat: null });
+    assert.ok(down.causes[0]?.fix.includes(`echo 'set server be/a health up' | socat stdio <admin socket>`));
+    assert.equal(down.causes[0]?.fix.some((f) => f.includes('set server') && f.includes(user)), false);
+    assert.ok(down.causes[0]?.advice.some((a) => a.includes('--haproxy.admin-socket=PATH')));
   });
 
   test('checks_failing is raised after the first failed check, with the time left when the interval is known', () => {

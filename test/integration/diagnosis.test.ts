@@ -2,6 +2,7 @@
 // `level user` socket, and seen in /explain and /metrics.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -65,7 +66,7 @@ backend be_failing
     await haproxy.admin('set server be_held/h1 state maint');
     await haproxy.admin('set server be_held/h2 state drain');
     await haproxy.admin('set server be_last/l2 state maint');
-    nosrv = await startNosrv([`--haproxy.socket=${haproxy.userSocket}`, `--haproxy.config=${haproxy.configPath}`]);
+    nosrv = await startNosrv([`--haproxy.socket=${haproxy.userSocket}`, `--haproxy.admin-socket=${haproxy.adminSocket}`, `--haproxy.config=${haproxy.configPath}`]);
     await waitFor(async () => backend(await explain(nosrv), 'be_down').verdict === 'failing', { timeoutMs: 5000, what: 'be_down failing' });
   });
 
@@ -86,8 +87,21 @@ backend be_failing
     const down = backend(d, 'be_down');
     assert.deepEqual(down.servers, { total: 2, up: 0, down: 2, maint: 0, drain: 0, nolb: 0, backup_up: 0 });
     assert.match(down.causes[0]?.evidence[0] ?? '', /^d1: DOWN for (under a second|\d+s); last check L4CON (Connection refused|Layer4 connection problem); address 127\.0\.0\.1:\d+$/);
-    assert.ok(backend(d, 'be_held').causes[0]?.fix.includes(`echo 'set server be_held/h1 state ready' | socat stdio ${haproxy.userSocket}`));
+    assert.ok(backend(d, 'be_held').causes[0]?.fix.includes(`echo 'set server be_held/h1 state ready' | socat stdio ${haproxy.adminSocket}`));
     assert.deepEqual(d.backends.slice(0, 3).map((b) => b.verdict), ['failing', 'failing', 'failing'], 'failing first');
+  });
+
+  test('a fix command pasted into a shell changes what it says, through the admin socket', { skip: missingTool('socat', 'socat') ?? false }, async () => {
+    const fix = backend(await explain(nosrv), 'be_held').causes[0]?.fix.find((f) => f.startsWith("echo 'set server be_held/h1 state ready'"));
+    assert.ok(fix);
+    const shell = spawnSync('sh', ['-c', fix], { encoding: 'utf8' });
+    assert.equal(shell.status, 0, shell.stderr);
+    assert.doesNotMatch(shell.stdout, /denied/i);
+    try {
+      await waitFor(async () => backend(await explain(nosrv), 'be_held').causes.length === 0, { timeoutMs: 5000, what: 'be_held served by h1 again' });
+    } finally {
+      await haproxy.admin('set server be_held/h1 state maint');
+    }
   });
 
   test('a frontend without default_backend, read from the configuration file', async () => {

@@ -46,7 +46,7 @@ test('ten concurrent scrapes are served by one read of HAProxy', { skip: missing
   };
   const watcher = new Watcher();
   const series = { servers: new ServerSeriesGatherer(DEFAULT_COLLECT, watcher), backends: new BackendSeriesGatherer(DEFAULT_COLLECT) };
-  const reader = new HaproxyReader(source, watcher, pino({ level: 'silent' }), { timeoutMs: 5000, master: null, configFile: null, logs: null, series });
+  const reader = new HaproxyReader(source, watcher, pino({ level: 'silent' }), { timeoutMs: 5000, master: null, adminSocket: null, configFile: null, logs: null, series });
   const server = http.createServer(buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader), collect: DEFAULT_COLLECT }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
@@ -105,7 +105,7 @@ test("a scrape's own deadline (X-Prometheus-Scrape-Timeout-Seconds) bounds its w
   const real = new SocketSource({ kind: 'unix', path: haproxy.userSocket });
   const source: HaproxySource = { kind: real.kind, target: real.target, socat: real.socat, readSnapshot: () => new Promise(() => {}), readServerConditions: (d) => real.readServerConditions(d) };
   const watcher = new Watcher();
-  const reader = new HaproxyReader(source, watcher, pino({ level: 'silent' }), { timeoutMs: 30_000, master: null, configFile: null, logs: null, series: null });
+  const reader = new HaproxyReader(source, watcher, pino({ level: 'silent' }), { timeoutMs: 30_000, master: null, adminSocket: null, configFile: null, logs: null, series: null });
   const server = http.createServer(buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader), collect: DEFAULT_COLLECT }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
@@ -160,7 +160,7 @@ test("the watcher's polls stay below 1% of HAProxy's time: a slow answer spaces 
     readSnapshot: (deadline) => real.readSnapshot(deadline),
     readServerConditions: async (deadline) => ({ ...(await real.readServerConditions(deadline)), answerSeconds }),
   };
-  const options = { timeoutMs: 5000, master: null, configFile: null, logs: null, series: null };
+  const options = { timeoutMs: 5000, master: null, adminSocket: null, configFile: null, logs: null, series: null };
   const reader = new HaproxyReader(source, new Watcher(), pino({ level: 'silent' }), options);
   try {
     assert.equal(await reader.poll(), 'observed');

@@ -49,6 +49,7 @@ export function diagnosisOf(snapshot: Snapshot, watcher: Watcher, procs: ProcLis
     config: null,
     configError: null,
     socat: 'socat stdio /run/haproxy/admin.sock',
+    adminSocat: null,
     masterSocat: null,
     configPath: null,
     logs: null,
