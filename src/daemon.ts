@@ -11,6 +11,7 @@ import { ConfigFile } from './haproxy/extras.js';
 import { LogIngest } from './logs/ingest.js';
 import { startLogReceiver, type LogReceiver } from './logs/receiver.js';
 import { SocketSource, StatsPageSource, type HaproxySource } from './haproxy/source.js';
+import { socatCommand } from './haproxy/runtimeApi.js';
 import { createOwnRegistry } from './metrics/own.js';
 import { BackendSeriesGatherer } from './metrics/backendSeries.js';
 import { ServerSeriesGatherer } from './metrics/serverSeries.js';
@@ -38,6 +39,7 @@ export function createReader(config: Config, watcher: Watcher, log: Logger, logs
   return new HaproxyReader(createSource(config.haproxy), watcher, log.child({ component: 'reader' }), {
     timeoutMs: config.haproxy.timeoutMs,
     master: config.haproxy.masterSocket,
+    adminSocket: config.haproxy.adminSocket,
     configFile: config.haproxy.configFile ? new ConfigFile(config.haproxy.configFile) : null,
     logs,
     series,
@@ -60,7 +62,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const logs = config.logsListen ? await startLogs(config.logsListen, watcher, log) : null;
   const series = { servers: new ServerSeriesGatherer(config.collect, watcher), backends: new BackendSeriesGatherer(config.collect) };
   const reader = createReader(config, watcher, log, logs?.ingest ?? null, series);
-  const app = buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader), collect: config.collect, web: config.web, logs });
+  const adminSocat = config.haproxy.adminSocket ? socatCommand(config.haproxy.adminSocket) : null;
+  const app = buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader), collect: config.collect, web: config.web, logs, adminSocat });
   const tls = config.web?.tls ?? null;
   const server = tls ? https.createServer(tlsServerOptions(tls), app) : http.createServer(app);
   if (tls) {

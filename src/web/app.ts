@@ -15,6 +15,7 @@ import type { HaproxyReader } from '../reader.js';
 import { VERSION } from '../version.js';
 import { escapeHtml } from './html.js';
 import { basicAuth, type WebConfig } from './webConfig.js';
+import { loadRunbooks, runbookIndex, runbookPage } from './runbooks.js';
 import type { Watcher } from '../watcher.js';
 
 export interface AppDeps {
@@ -24,12 +25,14 @@ export interface AppDeps {
   readonly collect: CollectOptions;
   readonly web?: WebConfig | null;
   readonly logs?: { readonly ingest: LogIngest; readonly receiver: LogReceiver } | null;
+  /** `socat stdio PATH` for --haproxy.admin-socket, printed in the runbooks' commands. */
+  readonly adminSocat?: string | null;
 }
 
 /** Seconds kept back from Prometheus's scrape timeout, to write and send the answer. */
 const SCRAPE_MARGIN_MS = 250;
 
-export function buildApp({ reader, watcher, ownMetrics, collect, web, logs }: AppDeps): Express {
+export function buildApp({ reader, watcher, ownMetrics, collect, web, logs, adminSocat }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   // An ETag means hashing every answer; at 10,000 servers /metrics is megabytes, never cached.
@@ -100,6 +103,17 @@ export function buildApp({ reader, watcher, ownMetrics, collect, web, logs }: Ap
     }
   });
 
+  const runbooks = loadRunbooks();
+  app.get('/runbooks/', (_req, res) => {
+    res.type('html').send(runbookIndex(runbooks));
+  });
+  app.get('/runbooks', (_req, res) => res.redirect(301, 'runbooks/'));
+  app.get('/runbooks/:alert', (req, res) => {
+    const markdown = runbooks.get(req.params.alert);
+    if (markdown === undefined) res.status(404).type('text').send(`no runbook named ${JSON.stringify(req.params.alert)}; see /runbooks/\n`);
+    else res.type('html').send(runbookPage(markdown, req.params.alert, adminSocat ?? null));
+  });
+
   return app;
 }
 
@@ -122,6 +136,7 @@ function landingPage(target: string): string {
 <ul>
 <li><a href="explain">/explain</a>: why HAProxy answers 503, and what to type to fix it (also <a href="explain?format=json">JSON</a>, <a href="explain?format=text">text</a>)</li>
 <li><a href="metrics">/metrics</a>: Prometheus metrics</li>
+<li><a href="runbooks/">/runbooks/</a>: what each alert means and what to do</li>
 <li><a href="ready">/ready</a>: 200 once HAProxy has been read</li>
 <li><a href="healthz">/healthz</a>: 200 while nosrv runs</li>
 </ul>
