@@ -9,5 +9,5 @@ npm run -s build
 if [ $# -gt 0 ] || [ -n "${NOSRV_HAPROXY_SOCKET:-}${NOSRV_HAPROXY_STATS_URL:-}" ]; then
   exec dist/src/main.js "$@"
 fi
-need_debian_packages haproxy:haproxy socat:socat
+need_debian_packages haproxy:haproxy socat:socat prometheus:prometheus prometheus-alertmanager:prometheus-alertmanager
 exec node dist/scripts/demo.js

@@ -6,6 +6,8 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startBackend, startHaproxy, waitFor, type Backend } from '../test/support/lab.js';
+import { startAlertmanager, startPrometheus, startReceiver } from '../test/support/monitoring.js';
+import { RULE_DEFAULTS, ruleFileText } from '../src/rules/ruleFile.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -66,8 +68,15 @@ backend be_reports
   const nosrv = spawn(path.join(here, '../src/main.js'), flags, {
     stdio: 'inherit',
   });
+  // The alerting pipeline of the README, with the receivers pointed at a page the demo serves.
+  const receiver = await startReceiver({ port: await portOr(9095) });
+  const alertmanager = await startAlertmanager(path.join(here, '../../deploy/alertmanager/alertmanager.yml'), receiver.url);
+  const prometheus = await startPrometheus({ targets: [`127.0.0.1:${port}`], rules: ruleFileText(RULE_DEFAULTS), alertmanager: alertmanager.address, interval: '5s' });
   const stop = async (): Promise<void> => {
     if (nosrv.exitCode === null) process.kill(nosrv.pid as number, 'SIGTERM');
+    await prometheus.stop();
+    await alertmanager.stop();
+    await receiver.close();
     await haproxy.stop();
     for (const b of backends) await b.close();
     process.exit(0);
@@ -84,7 +93,13 @@ nosrv is watching a demo HAProxy (${haproxy.userSocket}, level user).
   explain      http://127.0.0.1:${port}/explain   (why HAProxy answers 503, and the fix)
   metrics      http://127.0.0.1:${port}/metrics
   home         http://127.0.0.1:${port}/
+  runbooks     http://127.0.0.1:${port}/runbooks/
   HAProxy      http://127.0.0.1:${frontendPort}/  (try /api, /search, /checkout, /legacy, /reports)
+
+Alerts (deploy/prometheus/nosrv.rules.yml and deploy/alertmanager/alertmanager.yml, as shipped):
+  Prometheus   ${prometheus.url}/alerts   (critical alerts fire about a minute after a 503 starts)
+  Alertmanager ${alertmanager.url}/
+  sent         ${receiver.url}/   (what PagerDuty, Slack and the heartbeat would receive)
 
 What is wrong on purpose:
   be_api       every server DOWN (nothing listens): 503 now
@@ -98,11 +113,11 @@ Break and mend it through the admin socket, for example:
   echo 'set server be_shop/web1 state maint' | ${admin}
   echo 'set server be_search/search2 state ready' | ${admin}
 
-  ${path.join(here, '../src/main.js')} explain ${flags.slice(0, 3).join(' ')}
+  ${path.join(here, '../src/main.js')} explain ${flags.slice(0, 4).join(' ')}
   curl -s http://127.0.0.1:${port}/metrics | grep -E '^haproxy_backend_503_cause.* 1$'
   kill -USR2 ${haproxy.pid}   # reload HAProxy (break ${haproxy.configPath} first to see a failed reload)
 
-Ctrl-C stops nosrv, HAProxy (pid ${haproxy.pid}) and the demo backends.
+Ctrl-C stops nosrv, HAProxy (pid ${haproxy.pid}), Prometheus, Alertmanager and the demo backends.
 `);
 }
 

@@ -93,6 +93,15 @@ describe('nosrv rules', () => {
     }
   });
 
+  test("the README's table lists every alert with its severity and for:", () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    for (const a of ALERTS) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| [${a.alert}](docs/runbooks/${a.alert}.md) |`));
+      assert.ok(row, `${a.alert} in the README's Alerts table`);
+      assert.match(row, new RegExp(`\\| ${a.severity} \\|.*\\| ${a.for}( \\(kept ${a.keepFiringFor}\\))? \\|$`), row);
+    }
+  });
+
   test('flags: selector, ignored backends, for:, thresholds, links and the admin socket', () => {
     const text = ruleFileText(
       options([

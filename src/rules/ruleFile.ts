@@ -42,7 +42,7 @@ Flags:
   --threshold=ALERT=NUMBER   change an alert's threshold (repeatable)
   --for-scale=FACTOR         multiply every for: and keep_firing_for: (for tests; default 1)
 
-Alerts: ${ALERTS.map((a) => `\n  ${a.alert.padEnd(34)} ${a.severity.padEnd(8)} for ${a.for}${a.threshold ? `, threshold ${a.threshold.value}: ${a.threshold.meaning}` : ''}`).join('')}
+Alerts:${ALERTS.map((a) => `\n  ${a.alert.padEnd(34)} ${a.severity.padEnd(8)} for ${a.for}${a.threshold ? `, threshold ${a.threshold.value}: ${a.threshold.meaning}` : ''}`).join('')}
 `;
 
 export type RuleOptionsResult = { readonly ok: true; readonly options: RuleOptions } | { readonly ok: false; readonly problems: readonly string[] };
