@@ -5,6 +5,8 @@
 import { parse as parseYaml } from 'yaml';
 import { parseRuntimeApiAddress, type RuntimeApiAddress } from './haproxy/runtimeApi.js';
 import { loadWebConfig, type WebConfig } from './web/webConfig.js';
+import { parseAlertmanagerHttpConfig, type AlertmanagerHttpConfig } from './alerting/alertmanager.js';
+import type { Severity } from './rules/alerts.js';
 
 export interface Config {
   readonly haproxy: {
@@ -20,11 +22,22 @@ export interface Config {
   };
   readonly collect: CollectOptions;
   readonly logsListen: string | null;
+  readonly alerting: AlertingConfig;
+  /** Where people reach this nosrv (--web.external-url), for links in its alerts; null: this host's name and port. */
+  readonly externalUrl: string | null;
   readonly watchIntervalMs: number;
   readonly listen: { readonly host: string | undefined; readonly port: number };
   /** From --web.config.file: TLS, basic auth, headers. */
   readonly web: WebConfig | null;
   readonly logLevel: string;
+}
+
+export interface AlertingConfig {
+  /** Alertmanagers to send nosrv's own alerts to; none: nosrv sends none. */
+  readonly alertmanagers: readonly string[];
+  readonly httpConfig: AlertmanagerHttpConfig | null;
+  /** How long an alert holds before it is sent, by severity. */
+  readonly debounceMs: Readonly<Record<Severity, number>>;
 }
 
 export interface CollectOptions {
@@ -56,7 +69,15 @@ interface FlagSpec {
   readonly secret?: true;
   /** Given alone (`--collect.no-maint`) it means true. */
   readonly boolean?: true;
+  /** May be given more than once; the values make a comma-separated list. */
+  readonly repeatable?: true;
 }
+
+/**
+ * A cause HAProxy reached after "fall" failed checks pages within seconds; a check that fails once
+ * (2 s at HAProxy's default inter) is over before 3 s. Warnings wait as the rules' for: does.
+ */
+const ALERTMANAGER_FOR = 'critical=3s,warning=30s,info=1m';
 
 export const FLAGS: Readonly<Record<string, FlagSpec>> = {
   'haproxy.socket': { default: '/run/haproxy/admin.sock', help: 'Runtime API: a Unix socket path, unix:PATH or tcp://HOST:PORT.' },
@@ -75,6 +96,13 @@ export const FLAGS: Readonly<Record<string, FlagSpec>> = {
   'collect.no-maint': { default: 'false', boolean: true, help: 'Leave out servers in MAINT, as HAProxy\'s own exporter does with no-maint.' },
   'logs.listen': { default: null, help: "Receive HAProxy's syslog: udp://127.0.0.1:5140 or unixgram:PATH." },
   'watch.interval': { default: '1s', help: 'How often the watcher polls server states between scrapes (whole seconds or minutes that divide 60).' },
+  'alertmanager.url': { default: null, repeatable: true, help: "Send nosrv's own alerts to this Alertmanager (repeatable, or comma-separated: each member of a cluster)." },
+  'alertmanager.http-config.file': {
+    default: null,
+    help: 'Basic auth, a bearer token (from files) and TLS for the Alertmanagers, as in Prometheus\'s alertmanager_config (basic_auth, authorization, tls_config).',
+  },
+  'alertmanager.for': { default: ALERTMANAGER_FOR, help: 'How long an alert must hold before nosrv sends it, by severity: a check that fails once sends nothing.' },
+  'web.external-url': { default: null, help: "Where people reach nosrv (http://host:9503), for the links in the alerts it sends; by default this host's name and the listen port." },
   'web.listen-address': { default: ':9503', help: 'Address to serve on, [HOST]:PORT.' },
   'web.config.file': { default: null, help: 'TLS and basic auth, in the Prometheus exporter-toolkit format.' },
   'log.level': { default: 'info', help: 'Log level: trace, debug, info, warn, error or fatal.' },
@@ -108,8 +136,9 @@ export function loadInvocation(argv: readonly string[], env: Readonly<Record<str
         continue;
       }
       const value = eq >= 0 ? arg.slice(eq + 1) : FLAGS[name]?.boolean ? 'true' : argv[++i];
+      const earlier = fromFlags.get(name);
       if (value === undefined) problems.push(`--${name} needs a value`);
-      else fromFlags.set(name, value);
+      else fromFlags.set(name, FLAGS[name]?.repeatable && earlier !== undefined ? `${earlier},${value}` : value);
     } else if (arg === 'explain' && i === 0) command = 'explain';
     else problems.push(`unexpected argument "${arg}"`);
   }
@@ -156,6 +185,21 @@ export function loadInvocation(argv: readonly string[], env: Readonly<Record<str
     return ms;
   });
   const listen = checked('web.listen-address', parseListenAddress);
+  const alertmanagers =
+    checked('alertmanager.url', (text) =>
+      text.split(',').map((u) => {
+        const url = new URL(u.trim());
+        if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${u}: not an http(s) URL`);
+        return u.trim();
+      }),
+    ) ?? [];
+  const httpConfig = checked('alertmanager.http-config.file', (file) => parseAlertmanagerHttpConfig(readFile(file), file));
+  const debounceMs = checked('alertmanager.for', parseSeverityDurations);
+  const externalUrl = checked('web.external-url', (text) => {
+    const url = new URL(text);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not an http(s) URL');
+    return text.replace(/\/+$/, '');
+  });
   const web = checked('web.config.file', (file) => loadWebConfig(file, readFile));
   const serverMetrics = checked('collect.server-metrics', (text) => {
     const groups = text.split(',').map((g) => g.trim()).filter(Boolean);
@@ -171,7 +215,7 @@ export function loadInvocation(argv: readonly string[], env: Readonly<Record<str
     return text;
   });
 
-  if (problems.length > 0 || socket === null || timeoutMs === null || watchIntervalMs === null || listen === null || logLevel === null) {
+  if (problems.length > 0 || socket === null || timeoutMs === null || watchIntervalMs === null || listen === null || logLevel === null || debounceMs === null) {
     return { ok: false, problems: problems.length > 0 ? problems : ['incomplete configuration'] };
   }
   return {
@@ -194,6 +238,8 @@ export function loadInvocation(argv: readonly string[], env: Readonly<Record<str
         },
         collect: { serverMetrics, backends: backendsFilter, noMaint },
         logsListen,
+        alerting: { alertmanagers, httpConfig, debounceMs },
+        externalUrl,
         watchIntervalMs,
         listen,
         web,
@@ -214,6 +260,17 @@ function flattenYaml(node: unknown, prefix: string, out: Map<string, string>, pr
     else if (!(name in FLAGS) || name === 'config') problems.push(`--config ${path}: unknown setting "${name}"`);
     else out.set(name, String(child));
   }
+}
+
+/** `critical=3s,warning=30s,info=1m`: any of them, the rest as by default. */
+function parseSeverityDurations(text: string): Record<Severity, number> {
+  const out: Record<Severity, number> = { critical: 0, warning: 0, info: 0 };
+  for (const pair of `${ALERTMANAGER_FOR},${text}`.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [severity, duration] = pair.split('=');
+    if (severity !== 'critical' && severity !== 'warning' && severity !== 'info') throw new Error(`${pair}: expected critical=, warning= or info= and a duration`);
+    out[severity] = duration === '0s' ? 0 : parseDuration(duration ?? '');
+  }
+  return out;
 }
 
 function parseBoolean(text: string): boolean {

@@ -17,6 +17,10 @@ import { BackendSeriesGatherer } from './metrics/backendSeries.js';
 import { ServerSeriesGatherer } from './metrics/serverSeries.js';
 import { HaproxyReader, type ReaderOptions } from './reader.js';
 import { buildApp } from './web/app.js';
+import type { Express } from 'express';
+import { Alerting } from './alerting/dispatcher.js';
+import { AlertmanagerClient } from './alerting/alertmanager.js';
+import { hostname } from 'node:os';
 import { refuseClient, tlsServerOptions } from './web/webConfig.js';
 import { Watcher } from './watcher.js';
 
@@ -57,15 +61,51 @@ async function startLogs(listen: string, watcher: Watcher, log: Logger): Promise
   return { ingest, receiver };
 }
 
+/** How often nosrv sends its firing alerts again; each ends four of these ahead unless sent again. */
+const ALERT_RESEND_MS = 30_000;
+
+function startAlerting(config: Config, externalUrl: string, reader: HaproxyReader, log: Logger): { alerting: Alerting; stop(): Promise<void> } | null {
+  if (config.alerting.alertmanagers.length === 0) return null;
+  const alerting = new Alerting(
+    config.alerting.alertmanagers.map((url) => new AlertmanagerClient(url, config.alerting.httpConfig)),
+    {
+      debounceMs: config.alerting.debounceMs,
+      resendMs: ALERT_RESEND_MS,
+      externalUrl,
+      labels: { instance: new URL(externalUrl).host, haproxy: reader.source.target, sender: 'nosrv' },
+    },
+    log.child({ component: 'alerts' }),
+  );
+  // A pending alert is read again the moment its debounce ends, not at the next tick: the page
+  // for a backend that lost its last server leaves within seconds.
+  let due: NodeJS.Timeout | null = null;
+  reader.onDiagnosis = (diagnosis, at) => {
+    alerting.observe(diagnosis, at);
+    if (due) clearTimeout(due);
+    const next = alerting.nextDue();
+    due = next === null ? null : setTimeout(() => void reader.read(), Math.max(0, next - Date.now())).unref();
+  };
+  log.info({ alertmanagers: config.alerting.alertmanagers }, 'sending alerts to Alertmanager');
+  return {
+    alerting,
+    async stop() {
+      if (due) clearTimeout(due);
+      await alerting.settled();
+    },
+  };
+}
+
 export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
   const watcher = new Watcher();
   const logs = config.logsListen ? await startLogs(config.logsListen, watcher, log) : null;
   const series = { servers: new ServerSeriesGatherer(config.collect, watcher), backends: new BackendSeriesGatherer(config.collect) };
   const reader = createReader(config, watcher, log, logs?.ingest ?? null, series);
   const adminSocat = config.haproxy.adminSocket ? socatCommand(config.haproxy.adminSocket) : null;
-  const app = buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader), collect: config.collect, web: config.web, logs, adminSocat });
+  // The server listens before the app exists: the links in nosrv's own alerts need the port it got.
+  let app: Express | null = null;
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => void app?.(req, res);
   const tls = config.web?.tls ?? null;
-  const server = tls ? https.createServer(tlsServerOptions(tls), app) : http.createServer(app);
+  const server = tls ? https.createServer(tlsServerOptions(tls), handler) : http.createServer(handler);
   if (tls) {
     server.on('secureConnection', (socket: TLSSocket) => {
       const certificate = socket.getPeerCertificate();
@@ -77,11 +117,26 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     server.listen(config.listen.port, config.listen.host, () => resolve());
   });
   const address = server.address() as AddressInfo;
+  // Where people reach nosrv, for the links in its alerts: as given, else this host and the port.
+  const externalUrl = config.externalUrl ?? `${tls ? 'https' : 'http'}://${hostname()}:${address.port}`;
+  const sending = startAlerting(config, externalUrl, reader, log);
+  const alerting = sending?.alerting ?? null;
+  // Set before this turn ends, so before any request is handled.
+  app = buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader, alerting), collect: config.collect, web: config.web, logs, adminSocat, alerting });
   log.info({ address: `${address.address}:${address.port}`, tls: tls !== null, haproxy: reader.source.target }, 'nosrv serving');
 
   void reader.read(); // so /ready turns green without waiting for the first scrape
   const cronLog = log.child({ component: 'watcher' });
-  const watch = cron.schedule(cronExpression(config.watchIntervalMs), () => reader.poll(), {
+  const tick = async (): Promise<void> => {
+    const changes = watcher.changesSeen;
+    await reader.poll();
+    if (alerting === null) return;
+    // A state change the poll saw, a debounced alert now due, or time to send again: a full read
+    // gives the diagnosis that decides, and the reader hands it to the alerts.
+    if (watcher.changesSeen !== changes || alerting.wantsRead(Date.now())) await reader.read();
+    alerting.tick(Date.now());
+  };
+  const watch = cron.schedule(cronExpression(config.watchIntervalMs), tick, {
     name: 'watcher',
     noOverlap: true,
     suppressMissedWarning: true,
@@ -99,6 +154,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     logsAddress: logs?.receiver.address ?? null,
     async close() {
       await watch.destroy();
+      await sending?.stop();
       await logs?.receiver.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

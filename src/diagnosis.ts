@@ -26,6 +26,14 @@ export interface Finding {
   readonly fix: readonly string[];
   /** What to do, in sentences, where a command alone would not say it. */
   readonly advice: readonly string[];
+  /** The servers the finding is about, where it is about some of them (servers_held, checks_failing). */
+  readonly servers?: readonly FindingServer[];
+}
+
+export interface FindingServer {
+  readonly name: string;
+  /** ISO time the server entered its state, where HAProxy says. */
+  readonly since: string | null;
 }
 
 type FindingDetails = Pick<Finding, 'evidence' | 'fix' | 'advice'>;
@@ -44,6 +52,7 @@ class LaterFinding implements Finding {
     readonly code: string,
     readonly summary: string,
     private readonly details: () => FindingDetails,
+    readonly servers?: readonly FindingServer[],
   ) {}
 
   get evidence(): readonly string[] {
@@ -60,7 +69,7 @@ class LaterFinding implements Finding {
 
   /** As JSON, the plain finding: its getters are not its own properties. */
   toJSON(): Finding {
-    return { code: this.code, summary: this.summary, evidence: this.evidence, fix: this.fix, advice: this.advice };
+    return { code: this.code, summary: this.summary, evidence: this.evidence, fix: this.fix, advice: this.advice, ...(this.servers ? { servers: this.servers } : {}) };
   }
 
   private texts(): FindingDetails {
@@ -266,7 +275,7 @@ function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: Diagnosi
       new LaterFinding('checks_failing', `${s.name} in ${b.name} is failing health checks (${checkText(s)}): ${untilDown(s, configServerOf(config, s.name))}${lastOne ? ' HAProxy marks it DOWN, and it is the last usable server: then every request gets 503.' : ' HAProxy marks it DOWN.'}`, () => ({
         evidence: [serverEvidence(s, now), ...(s.check?.health !== null && s.check?.rise !== null ? [`health ${s.check?.health} (UP while health >= rise ${s.check?.rise}, fall ${s.check?.fall}).`] : [])],
         ...checkFixes(b, s, cmd, configServerOf(config, s.name)),
-      })),
+      }), findingServers([s])),
     );
   }
 
@@ -294,7 +303,7 @@ function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: Diagnosi
       new LaterFinding('servers_held', `${count(held.length, 'server', 'servers')} of ${b.name} ${held.length === 1 ? 'is' : 'are'} held in MAINT or DRAIN while ${usable.length} serve${usable.length === 1 ? 's' : ''}: forgotten after a deploy, ${held.length === 1 ? 'it takes' : 'they take'} capacity away.`, () => ({
         evidence: held.map((s) => serverEvidence(s, now)),
         ...heldFixes(held, cmd),
-      })),
+      }), findingServers(held)),
     );
   }
 
@@ -434,6 +443,10 @@ function downFixes(b: Backend, down: readonly Server[], cmd: Commands, config: C
   }
   // Servers at one address (or with no check to say more) would repeat the same command.
   return { fix: [...new Set(fix)], advice: sentences };
+}
+
+function findingServers(servers: readonly Server[]): FindingServer[] {
+  return servers.map((s) => ({ name: s.name, since: s.lastChangeAt === null ? null : new Date(s.lastChangeAt).toISOString() }));
 }
 
 /** Servers' names for a sentence: the first three, then how many more (the evidence lists each). */

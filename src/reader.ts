@@ -98,6 +98,8 @@ export class HaproxyReader {
   lastError: HaproxyReadError | null = null;
   /** HAProxy has been read at least once: /ready. */
   hasRead = false;
+  /** Told of every full read's diagnosis (nosrv's own alerts). */
+  onDiagnosis: ((diagnosis: Diagnosis, at: number) => void) | null = null;
   readonly errorCounts = new Map<string, number>();
   readonly pollCounts = new Map<PollResult, number>();
 
@@ -231,6 +233,8 @@ export class HaproxyReader {
     }
     this.lastError = result.ok ? null : result.error;
     if (result.ok) this.lastTimings = result.reading.timings;
+    // Told before anyone else reads the result: its findings' texts are valid until the next read.
+    this.onDiagnosis?.(result.diagnosis, Date.now());
     return result;
   }
 

@@ -52,6 +52,7 @@ export const EVENTS_PER_BACKEND = 20;
 
 export class Watcher {
   private readonly backends = new Map<string, BackendTrack>();
+  private changeCount = 0;
   private lastAt: number | null = null;
   /** Numbers the observations, so a server knows the last one that listed it. */
   private observations = 0;
@@ -161,7 +162,13 @@ export class Watcher {
     if (previous && e.reason) track.events[index] = { ...previous, reason: e.reason, source: 'log' };
   }
 
+  /** State changes seen so far: a poll that moved it saw something change. */
+  get changesSeen(): number {
+    return this.changeCount;
+  }
+
   private push(backend: string, event: StateEvent): void {
+    this.changeCount++;
     const events = this.backend(backend).events;
     events.push(event);
     if (events.length > EVENTS_PER_BACKEND) events.shift();

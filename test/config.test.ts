@@ -19,6 +19,27 @@ describe('configuration', () => {
     assert.equal(config.logLevel, 'info');
   });
 
+  test('alerting: Alertmanagers repeated or listed, debounce by severity, the admin socket and external URL', () => {
+    const result = loadInvocation(
+      ['--alertmanager.url=http://am1:9093', '--alertmanager.url', 'http://am2:9093,https://am3:9093', '--alertmanager.for=critical=5s', '--haproxy.admin-socket=/run/haproxy/admin.sock', '--web.external-url=http://lb1.example:9503/'],
+      {},
+      noFile,
+    );
+    assert.ok(result.ok, JSON.stringify(result));
+    const { config } = result.invocation;
+    assert.deepEqual(config.alerting.alertmanagers, ['http://am1:9093', 'http://am2:9093', 'https://am3:9093']);
+    assert.deepEqual(config.alerting.debounceMs, { critical: 5000, warning: 30_000, info: 60_000 });
+    assert.deepEqual(config.haproxy.adminSocket, { kind: 'unix', path: '/run/haproxy/admin.sock' });
+    assert.equal(config.externalUrl, 'http://lb1.example:9503');
+    const defaults = loadInvocation([], { NOSRV_ALERTMANAGER_URL: 'http://am:9093' }, noFile);
+    assert.ok(defaults.ok);
+    assert.deepEqual(defaults.invocation.config.alerting.alertmanagers, ['http://am:9093']);
+    assert.deepEqual(defaults.invocation.config.alerting.debounceMs, { critical: 3000, warning: 30_000, info: 60_000 });
+    const bad = loadInvocation(['--alertmanager.url=ftp://am', '--alertmanager.for=page=1s', '--alertmanager.http-config.file=/nope.yml'], {}, noFile);
+    assert.equal(bad.ok, false);
+    assert.equal(bad.ok ? 0 : bad.problems.length, 3, bad.ok ? '' : bad.problems.join('\n'));
+  });
+
   test('flag over environment over file', () => {
     const file = 'haproxy:\n  socket: /from/file.sock\n  timeout: 3s\nlog.level: debug\nweb:\n  listen-address: "127.0.0.1:1000"\n';
     const env = { NOSRV_HAPROXY_SOCKET: '/from/env.sock', NOSRV_HAPROXY_TIMEOUT: '2s', NOSRV_CONFIG: '/etc/nosrv.yml' };

@@ -2,10 +2,11 @@
 // They read the reader's state in collect() without awaiting anything, so they cannot race.
 
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { Alerting } from '../alerting/dispatcher.js';
 import type { HaproxyReader } from '../reader.js';
 import { VERSION } from '../version.js';
 
-export function createOwnRegistry(reader: HaproxyReader): Registry {
+export function createOwnRegistry(reader: HaproxyReader, alerting: Alerting | null = null): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   // Gauges named like counters, which promtool rejects; the per-type nodejs_active_* stay.
@@ -44,5 +45,38 @@ export function createOwnRegistry(reader: HaproxyReader): Registry {
       for (const [result, n] of reader.pollCounts) this.inc({ result }, n);
     },
   });
+  if (alerting) registerAlertingMetrics(registry, alerting);
   return registry;
+}
+
+function registerAlertingMetrics(registry: Registry, alerting: Alerting): void {
+  new Counter({
+    name: 'nosrv_alerts_sent_total',
+    help: 'Posts of alerts to Alertmanager, by result: success, error.',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const result of ['success', 'error'] as const) this.inc({ result }, alerting.postCounts.get(result) ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'nosrv_alerts_active',
+    help: 'Alerts nosrv holds, by state: pending (not held long enough yet), firing, resolved (not yet told to every Alertmanager).',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const held = alerting.alerts();
+      for (const state of ['pending', 'firing', 'resolved'] as const) this.set({ state }, held.filter((h) => h.state === state).length);
+    },
+  });
+  new Gauge({
+    name: 'nosrv_alertmanager_up',
+    help: '1 when the last post of alerts to that Alertmanager succeeded.',
+    labelNames: ['url'],
+    registers: [registry],
+    collect() {
+      for (const r of alerting.receiverStatus()) this.set({ url: r.url }, r.up === true ? 1 : 0);
+    },
+  });
 }

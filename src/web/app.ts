@@ -16,6 +16,8 @@ import { VERSION } from '../version.js';
 import { escapeHtml } from './html.js';
 import { basicAuth, type WebConfig } from './webConfig.js';
 import { loadRunbooks, runbookIndex, runbookPage } from './runbooks.js';
+import { alertsPage, alertsReport } from './alertsPage.js';
+import type { Alerting } from '../alerting/dispatcher.js';
 import type { Watcher } from '../watcher.js';
 
 export interface AppDeps {
@@ -27,12 +29,14 @@ export interface AppDeps {
   readonly logs?: { readonly ingest: LogIngest; readonly receiver: LogReceiver } | null;
   /** `socat stdio PATH` for --haproxy.admin-socket, printed in the runbooks' commands. */
   readonly adminSocat?: string | null;
+  /** nosrv's own alerts, with --alertmanager.url. */
+  readonly alerting?: Alerting | null;
 }
 
 /** Seconds kept back from Prometheus's scrape timeout, to write and send the answer. */
 const SCRAPE_MARGIN_MS = 250;
 
-export function buildApp({ reader, watcher, ownMetrics, collect, web, logs, adminSocat }: AppDeps): Express {
+export function buildApp({ reader, watcher, ownMetrics, collect, web, logs, adminSocat, alerting }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   // An ETag means hashing every answer; at 10,000 servers /metrics is megabytes, never cached.
@@ -103,6 +107,13 @@ export function buildApp({ reader, watcher, ownMetrics, collect, web, logs, admi
     }
   });
 
+  app.get('/alerts', (req, res) => {
+    const report = alertsReport(alerting ?? null);
+    const json = req.query.format === 'json' || (req.query.format === undefined && req.accepts(['text/html', 'application/json']) === 'application/json');
+    if (json) res.json(report);
+    else res.type('html').send(alertsPage(report));
+  });
+
   const runbooks = loadRunbooks();
   app.get('/runbooks/', (_req, res) => {
     res.type('html').send(runbookIndex(runbooks));
@@ -137,6 +148,7 @@ function landingPage(target: string): string {
 <li><a href="explain">/explain</a>: why HAProxy answers 503, and what to type to fix it (also <a href="explain?format=json">JSON</a>, <a href="explain?format=text">text</a>)</li>
 <li><a href="metrics">/metrics</a>: Prometheus metrics</li>
 <li><a href="runbooks/">/runbooks/</a>: what each alert means and what to do</li>
+<li><a href="alerts">/alerts</a>: the alerts nosrv sends Alertmanager itself, and where it sent them</li>
 <li><a href="ready">/ready</a>: 200 once HAProxy has been read</li>
 <li><a href="healthz">/healthz</a>: 200 while nosrv runs</li>
 </ul>

@@ -43,7 +43,7 @@ details{margin:.5rem 0}
 <header>
 <h1>Why HAProxy answers 503</h1>
 <p>HAProxy ${escapeHtml(d.haproxy.version ?? '(version unknown)')} at <code>${escapeHtml(target)}</code>${narrowedTo ? `, backend <code>${escapeHtml(narrowedTo)}</code> only (<a href="?">all</a>)` : ''}</p>
-<p>Read at ${escapeHtml(d.generated_at)}; this page refreshes every ${REFRESH_SECONDS} s. Also as <a href="?${narrowedTo ? `backend=${encodeURIComponent(narrowedTo)}&amp;` : ''}format=json">JSON</a> and <a href="?${narrowedTo ? `backend=${encodeURIComponent(narrowedTo)}&amp;` : ''}format=text">text</a>.</p>
+<p>Read at ${escapeHtml(d.generated_at)}; this page refreshes every ${REFRESH_SECONDS} s. Also as <a href="?${narrowedTo ? `backend=${encodeURIComponent(narrowedTo)}&amp;` : ''}format=json">JSON</a> and <a href="?${narrowedTo ? `backend=${encodeURIComponent(narrowedTo)}&amp;` : ''}format=text">text</a>. <a href="alerts">Alerts</a> nosrv sent · <a href="runbooks/">runbooks</a>.</p>
 </header>
 ${d.haproxy.up ? '' : `<div class="down" id="haproxy-down"><strong>nosrv cannot read HAProxy:</strong> ${escapeHtml(d.haproxy.error ?? 'unknown error')}</div>`}
 <main>
