@@ -5,13 +5,11 @@
 
 import assert from 'node:assert/strict';
 import { renameSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseRuleOptions, ruleFileText } from '../../src/rules/ruleFile.js';
-import { missingTool, startBackend, startHaproxy, waitFor, type Backend, type Haproxy } from '../support/lab.js';
+import { missingTool, startBackend, startCheckedBackend, startHaproxy, waitFor, type Backend, type Haproxy } from '../support/lab.js';
 import { startAlertmanager, startPrometheus, startReceiver, type Received } from '../support/monitoring.js';
 import { startNosrv, type RunningNosrv } from '../support/nosrv.js';
 
@@ -19,27 +17,6 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 const FOR_SCALE = '0.05';
 
 const missing = missingTool('haproxy', 'haproxy') ?? missingTool('prometheus', 'prometheus') ?? missingTool('prometheus-alertmanager', 'prometheus-alertmanager');
-
-/** A backend whose health check (`GET /health`) can be made to fail while it serves everything else. */
-async function startCheckedBackend(): Promise<Backend & { failChecks(fail: boolean): void }> {
-  let failing = false;
-  const server = http.createServer((req, res) => {
-    const status = req.url === '/health' && failing ? 500 : 200;
-    res.writeHead(status, { 'content-type': 'text/plain' }).end(`${status}\n`);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    failChecks: (fail) => {
-      failing = fail;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
 
 interface PagerDutyEvent {
   routing_key: string;

@@ -52,6 +52,27 @@ export async function startBackend(options: { delayMs?: number; port?: number; s
   };
 }
 
+/** A backend whose health check (`GET /health`) can be made to fail while it serves everything else. */
+export async function startCheckedBackend(): Promise<Backend & { failChecks(fail: boolean): void }> {
+  let failing = false;
+  const server = http.createServer((req, res) => {
+    const status = req.url === '/health' && failing ? 500 : 200;
+    res.writeHead(status, { 'content-type': 'text/plain' }).end(`${status}\n`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    failChecks: (fail) => {
+      failing = fail;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
 export interface Haproxy {
   readonly dir: string;
   readonly pid: number;

@@ -72,7 +72,7 @@ export async function startPrometheus(options: { targets: readonly string[]; rul
  * sends: PagerDuty, Slack and webhook URLs point at `receiver`, and the secret files it names are
  * written with test values.
  */
-export async function startAlertmanager(configFile: string, receiver: string): Promise<Started & { readonly address: string; readonly secrets: ReadonlyMap<string, string> }> {
+export async function startAlertmanager(configFile: string, receiver: string, options: { port?: number } = {}): Promise<Started & { readonly address: string; readonly secrets: ReadonlyMap<string, string> }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'nosrv-alertmanager-'));
   const config = parseYaml(readFileSync(configFile, 'utf8')) as { templates?: string[]; receivers: Array<Record<string, unknown>> };
   for (const template of config.templates ?? []) writeFileSync(path.join(dir, template), readFileSync(path.join(path.dirname(configFile), template)));
@@ -97,7 +97,7 @@ export async function startAlertmanager(configFile: string, receiver: string): P
     }
   }
   writeFileSync(path.join(dir, 'alertmanager.yml'), stringify(config));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const address = `127.0.0.1:${port}`;
   const started = await startProcess(
     'prometheus-alertmanager',
