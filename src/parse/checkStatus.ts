@@ -1,12 +1,13 @@
 // Health-check statuses: `show servers state` prints the number (enum healthcheck_status in
 // include/haproxy/check-t.h), `show stat` the name and, in check_desc, the description.
 
-interface CheckStatusInfo {
+export interface CheckStatusInfo {
   readonly name: string;
   readonly description: string;
 }
 
-const BY_NUMBER: readonly CheckStatusInfo[] = [
+/** In the order of HAProxy's enum healthcheck_status. */
+export const CHECK_STATUSES: readonly CheckStatusInfo[] = [
   { name: 'UNK', description: 'Unknown' },
   { name: 'INI', description: 'Initializing' },
   { name: 'START', description: 'Check started' },
@@ -31,10 +32,10 @@ const BY_NUMBER: readonly CheckStatusInfo[] = [
 ];
 
 export function checkStatusByNumber(value: number): CheckStatusInfo {
-  return BY_NUMBER[value] ?? { name: `UNKNOWN_${value}`, description: `Unknown check status ${value}` };
+  return CHECK_STATUSES[value] ?? { name: `UNKNOWN_${value}`, description: `Unknown check status ${value}` };
 }
 
-const DESCRIPTIONS = new Map(BY_NUMBER.map((s) => [s.name, s.description]));
+const DESCRIPTIONS = new Map(CHECK_STATUSES.map((s) => [s.name, s.description]));
 
 export function checkStatusDescription(name: string): string | null {
   return DESCRIPTIONS.get(name) ?? null;

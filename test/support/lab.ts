@@ -99,6 +99,8 @@ export interface HaproxyOptions {
   readonly defaultsLines?: string;
   /** Starts `haproxy -W -S`: a master with its CLI, which reloads on SIGUSR2. */
   readonly masterWorker?: boolean;
+  /** Where the master CLI goes, when a test needs to know it before HAProxy starts. */
+  readonly masterSocket?: string;
 }
 
 export async function startHaproxy(options: HaproxyOptions): Promise<Haproxy> {
@@ -119,7 +121,7 @@ ${options.proxies}
 `;
   const configPath = path.join(dir, 'haproxy.cfg');
   writeFileSync(configPath, config);
-  const masterSocket = options.masterWorker ? path.join(dir, 'master.sock') : null;
+  const masterSocket = options.masterWorker ? (options.masterSocket ?? path.join(dir, 'master.sock')) : null;
   const args = masterSocket ? ['-W', '-S', masterSocket, '-db', '-f', configPath] : ['-db', '-f', configPath];
   const child: ChildProcess = spawn('haproxy', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
