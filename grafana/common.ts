@@ -71,3 +71,6 @@ export const BACKEND_LINK = {
   title: 'This backend: servers, checks, sessions',
   url: `/d/${UIDS.backend}?\${__url_time_range}&\${job:queryparam}&\${instance:queryparam}&\${datasource:queryparam}&var-backend=\${__data.fields.proxy}`,
 };
+
+/** The runbook of an alert's row, served by the nosrv that exported it. */
+export const RUNBOOK_LINK = { title: 'Runbook', url: 'http://${__data.fields.instance}/runbooks/${__data.fields.alertname}', targetBlank: true };

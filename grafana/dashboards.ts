@@ -8,7 +8,24 @@ import { PanelBuilder as StateTimelinePanel } from '@grafana/grafana-foundation-
 import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import { CHECK_STATUSES } from '../src/parse/checkStatus.js';
-import { BACKEND_LINK, DATASOURCE, EXPLAIN_LINK, SEL, UIDS, backendVariable, dashboardLinks, datasourceVariable, instanceVariable, instant, jobVariable, series } from './common.js';
+import { BACKEND_LINK, DATASOURCE, EXPLAIN_LINK, RUNBOOK_LINK, SEL, UIDS, backendVariable, dashboardLinks, datasourceVariable, instanceVariable, instant, jobVariable, series } from './common.js';
+
+/** During an incident: refreshed often, over the last hours. */
+const INCIDENT = { tags: ['nosrv', 'haproxy'], refresh: '30s', from: 'now-3h' };
+
+/** A dashboard with the datasource, job and instance variables and the links to the others. */
+function dashboard(title: string, uid: string, description: string, options: { tags: string[]; refresh: string; from: string }): DashboardBuilder {
+  return new DashboardBuilder(title)
+    .uid(uid)
+    .description(description)
+    .tags(options.tags)
+    .refresh(options.refresh)
+    .time({ from: options.from, to: 'now' })
+    .withVariable(datasourceVariable())
+    .withVariable(jobVariable())
+    .withVariable(instanceVariable())
+    .links(dashboardLinks());
+}
 
 const at = (x: number, y: number, w: number, h: number): { x: number; y: number; w: number; h: number } => ({ x, y, w, h });
 
@@ -47,7 +64,7 @@ export function overviewDashboard(): Dashboard {
   const alerts = table('Firing nosrv alerts', 'Alerts firing in Prometheus from nosrv\'s rules (ALERTS). The runbook link opens on the nosrv that exported the series.')
     .withTarget(instant('A', 'max by (alertname, severity, instance, proxy, cause, risk, server) (ALERTS{alertstate="firing",alertname=~"HAProxy.+",job=~"$job",instance=~"$instance"})'))
     .withTransformation({ id: 'organize', options: { excludeByName: HIDDEN } })
-    .overrideByName('alertname', [{ id: 'links', value: [{ title: 'Runbook', url: 'http://${__data.fields.instance}/runbooks/${__data.fields.alertname}', targetBlank: true }] }])
+    .overrideByName('alertname', [{ id: 'links', value: [RUNBOOK_LINK] }])
     .gridPos(at(8, 8, 16, 7));
   const made = timeseries('HAProxy-made 5xx against server 5xx', "5xx HAProxy answered itself (the backend's less its servers', from the counters) next to those its servers sent, and the 503s in HAProxy's logs by reason. Dashboards built on server responses never see the first: no server answered.", 'reqps')
     .withTarget(series('A', `sum by (proxy) (instance_proxy:haproxy_made_http_responses_5xx:rate5m{${SEL}})`, 'made by HAProxy: {{proxy}}'))
@@ -63,16 +80,7 @@ export function overviewDashboard(): Dashboard {
     .withTarget(series('B', `max by (instance) (haproxy_process_503_cause{${SEL},cause="failed_reload"}) > 0`, 'failed reload: {{instance}}'))
     .withTarget(series('C', `max by (instance) (haproxy_process_503_risk{${SEL},risk="old_workers"}) > 0`, 'old workers: {{instance}}'))
     .gridPos(at(0, 23, 24, 6));
-  return new DashboardBuilder('HAProxy 503s')
-    .uid(UIDS.overview)
-    .description('Which backends HAProxy answers 503 for now or soon, why, since when and on how many nodes: the first screen of an incident.')
-    .tags(['nosrv', 'haproxy'])
-    .refresh('30s')
-    .time({ from: 'now-3h', to: 'now' })
-    .withVariable(datasourceVariable())
-    .withVariable(jobVariable())
-    .withVariable(instanceVariable())
-    .links(dashboardLinks())
+  return dashboard('HAProxy 503s', UIDS.overview, 'Which backends HAProxy answers 503 for now or soon, why, since when and on how many nodes: the first screen of an incident.', INCIDENT)
     .withPanel(failing)
     .withPanel(atRisk)
     .withPanel(nodes)
@@ -129,19 +137,10 @@ export function backendDashboard(): Dashboard {
   const runbooks = table('Alerts firing for this backend', "nosrv's alerts firing for this backend, with their runbook.")
     .withTarget(instant('A', `max by (alertname, severity, instance, cause, risk, server) (ALERTS{alertstate="firing",alertname=~"HAProxy.+",${BACKEND_SEL}})`))
     .withTransformation({ id: 'organize', options: { excludeByName: HIDDEN } })
-    .overrideByName('alertname', [{ id: 'links', value: [{ title: 'Runbook', url: 'http://${__data.fields.instance}/runbooks/${__data.fields.alertname}', targetBlank: true }] }])
+    .overrideByName('alertname', [{ id: 'links', value: [RUNBOOK_LINK] }])
     .gridPos(at(12, 24, 12, 8));
-  return new DashboardBuilder('HAProxy backend')
-    .uid(UIDS.backend)
-    .description('One backend during an incident: its servers and their checks, sessions against maxconn, the queue, its 503s and the alerts that fire for it.')
-    .tags(['nosrv', 'haproxy'])
-    .refresh('30s')
-    .time({ from: 'now-3h', to: 'now' })
-    .withVariable(datasourceVariable())
-    .withVariable(jobVariable())
-    .withVariable(instanceVariable())
+  return dashboard('HAProxy backend', UIDS.backend, 'One backend during an incident: its servers and their checks, sessions against maxconn, the queue, its 503s and the alerts that fire for it.', INCIDENT)
     .withVariable(backendVariable())
-    .links(dashboardLinks())
     .annotation(
       new AnnotationQueryBuilder()
         .name('Server state changes')
@@ -185,16 +184,11 @@ export function nosrvDashboard(): Dashboard {
       .withTarget(series('A', `haproxy_up{${SEL}}`, '{{instance}}'))
       .max(1),
   ];
-  const builder = new DashboardBuilder('nosrv')
-    .uid(UIDS.nosrv)
-    .description('The exporter itself: its reads of HAProxy and their errors, the watcher, the logs it receives, its series, scrape time, memory and the alerts it sends.')
-    .tags(['nosrv'])
-    .refresh('1m')
-    .time({ from: 'now-6h', to: 'now' })
-    .withVariable(datasourceVariable())
-    .withVariable(jobVariable())
-    .withVariable(instanceVariable())
-    .links(dashboardLinks());
+  const builder = dashboard('nosrv', UIDS.nosrv, 'The exporter itself: its reads of HAProxy and their errors, the watcher, the logs it receives, its series, scrape time, memory and the alerts it sends.', {
+    tags: ['nosrv'],
+    refresh: '1m',
+    from: 'now-6h',
+  });
   panels.forEach((panel, i) => builder.withPanel(panel.gridPos(at((i % 2) * 12, Math.floor(i / 2) * 8, 12, 8))));
   return builder.build();
 }
