@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 # Without root the tests that need a missing tool skip and say why (in CI they fail).
-need_debian_packages haproxy:haproxy promtool:prometheus amtool:prometheus-alertmanager chromium:chromium openssl:openssl socat:socat || true
+need_debian_packages haproxy:haproxy promtool:prometheus amtool:prometheus-alertmanager chromium:chromium openssl:openssl socat:socat podman:podman runc:runc debootstrap:debootstrap systemd-analyze:systemd || true
 need_node_modules
 npm run -s build
 exec node --test --test-reporter=spec dist/test/*.test.js dist/test/integration/*.test.js
