@@ -29,6 +29,8 @@ export interface Config {
   readonly listen: { readonly host: string | undefined; readonly port: number };
   /** From --web.config.file: TLS, basic auth, headers. */
   readonly web: WebConfig | null;
+  /** That file, read again on SIGHUP. */
+  readonly webConfigFile: string | null;
   readonly logLevel: string;
 }
 
@@ -243,6 +245,7 @@ export function loadInvocation(argv: readonly string[], env: Readonly<Record<str
         watchIntervalMs,
         listen,
         web,
+        webConfigFile: value('web.config.file'),
         logLevel,
       },
     },

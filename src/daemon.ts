@@ -21,7 +21,8 @@ import type { Express } from 'express';
 import { Alerting } from './alerting/dispatcher.js';
 import { AlertmanagerClient } from './alerting/alertmanager.js';
 import { hostname } from 'node:os';
-import { refuseClient, tlsServerOptions } from './web/webConfig.js';
+import { loadWebConfig, refuseClient, tlsServerOptions } from './web/webConfig.js';
+import { readFileSync } from 'node:fs';
 import { Watcher } from './watcher.js';
 
 export interface Daemon {
@@ -29,6 +30,8 @@ export interface Daemon {
   readonly reader: HaproxyReader;
   /** Where HAProxy's logs are received, with --logs.listen. */
   readonly logsAddress: string | null;
+  /** Reads --web.config.file again (SIGHUP): a renewed certificate is served without a restart. */
+  reloadWebConfig(): void;
   close(): Promise<void>;
 }
 
@@ -104,12 +107,13 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   // The server listens before the app exists: the links in nosrv's own alerts need the port it got.
   let app: Express | null = null;
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => void app?.(req, res);
+  let web = config.web;
   const tls = config.web?.tls ?? null;
   const server = tls ? https.createServer(tlsServerOptions(tls), handler) : http.createServer(handler);
   if (tls) {
     server.on('secureConnection', (socket: TLSSocket) => {
       const certificate = socket.getPeerCertificate();
-      if (refuseClient(tls.clientAuth, certificate !== null && Object.keys(certificate).length > 0, socket.authorized)) socket.destroy();
+      if (refuseClient(web?.tls?.clientAuth ?? tls.clientAuth, certificate !== null && Object.keys(certificate).length > 0, socket.authorized)) socket.destroy();
     });
   }
   await new Promise<void>((resolve, reject) => {
@@ -122,7 +126,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const sending = startAlerting(config, externalUrl, reader, log);
   const alerting = sending?.alerting ?? null;
   // Set before this turn ends, so before any request is handled.
-  app = buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader, alerting), collect: config.collect, web: config.web, logs, adminSocat, alerting });
+  app = buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader, alerting), collect: config.collect, web: config.web ? () => web : null, logs, adminSocat, alerting });
   log.info({ address: `${address.address}:${address.port}`, tls: tls !== null, haproxy: reader.source.target }, 'nosrv serving');
 
   void reader.read(); // so /ready turns green without waiting for the first scrape
@@ -151,6 +155,19 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   return {
     address,
     reader,
+    reloadWebConfig() {
+      const file = config.webConfigFile;
+      if (file === null) return;
+      try {
+        const next = loadWebConfig(file, (f) => readFileSync(f, 'utf8'));
+        if ((next.tls === null) !== (tls === null)) throw new Error('TLS cannot be turned on or off without a restart');
+        if (next.tls && server instanceof https.Server) server.setSecureContext(tlsServerOptions(next.tls));
+        web = next;
+        log.info({ file }, 'web configuration read again');
+      } catch (err) {
+        log.warn({ file, error: err instanceof Error ? err.message : String(err) }, 'web configuration not read again: the last good one stays in force');
+      }
+    },
     logsAddress: logs?.receiver.address ?? null,
     async close() {
       await watch.destroy();

@@ -80,6 +80,7 @@ async function main(): Promise<number> {
   if (invocation.command === 'explain') return explain(invocation.config, invocation.json);
   const log = createLogger(invocation.config.logLevel);
   const daemon = await startDaemon(invocation.config, log);
+  process.on('SIGHUP', () => daemon.reloadWebConfig());
   await new Promise<void>((resolve) => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
   });

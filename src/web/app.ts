@@ -1,7 +1,7 @@
 // The HTTP face: `/`, `/metrics`, `/healthz`, `/ready`. Built here, listened on elsewhere, so
 // tests talk to the same app the daemon serves.
 
-import express, { type Express, type Request } from 'express';
+import express, { type Express, type Request, type RequestHandler } from 'express';
 import type { Registry } from 'prom-client';
 import type { CollectOptions } from '../config.js';
 import { ExpositionWriter, SeriesCache } from '../metrics/exposition.js';
@@ -25,7 +25,8 @@ export interface AppDeps {
   readonly watcher: Watcher;
   readonly ownMetrics: Registry;
   readonly collect: CollectOptions;
-  readonly web?: WebConfig | null;
+  /** The --web.config.file settings in force: read per request, so a reload applies at once. */
+  readonly web?: (() => WebConfig | null) | null;
   readonly logs?: { readonly ingest: LogIngest; readonly receiver: LogReceiver } | null;
   /** `socat stdio PATH` for --haproxy.admin-socket, printed in the runbooks' commands. */
   readonly adminSocat?: string | null;
@@ -42,9 +43,16 @@ export function buildApp({ reader, watcher, ownMetrics, collect, web, logs, admi
   // An ETag means hashing every answer; at 10,000 servers /metrics is megabytes, never cached.
   app.set('etag', false);
   if (web) {
-    const headers = web.headers;
-    if (Object.keys(headers).length > 0) app.use((_req, res, next) => (res.set(headers), next()));
-    if (web.users.size > 0) app.use(basicAuth(web.users));
+    // One basic-auth check per set of users, made again only when a reload changes them.
+    let auth: { users: ReadonlyMap<string, string>; check: RequestHandler } | null = null;
+    app.use((req, res, next) => {
+      const settings = web();
+      if (!settings) return next();
+      res.set(settings.headers);
+      if (settings.users.size === 0) return next();
+      if (auth?.users !== settings.users) auth = { users: settings.users, check: basicAuth(settings.users) };
+      return auth.check(req, res, next);
+    });
   }
 
   app.get('/', (_req, res) => {
