@@ -559,31 +559,43 @@ function diagnoseProcess(input: DiagnosisInput): ProcessDiagnosis {
   if (procs === null) return { verdict: 'ok', known: false, causes: [], risks: [] };
   const causes: Finding[] = [];
   const risks: Finding[] = [];
-  const current = procs.workers[0];
+  // After a failed reload the worker it meant to replace still serves: HAProxy 2.6 lists it as
+  // the current worker, having lived through the reload; 2.2 and 3.x list no current worker, and
+  // it among the old ones (the youngest). 2.6 and 3.x also count failures since the last good one.
+  const current = procs.workers[0] ?? null;
+  const serving = current ?? youngest(procs.oldWorkers);
   const failed = procs.master.failedReloads ?? 0;
   const check = `haproxy -c -f ${input.configPath ?? '<configuration file>'}`;
-  if (current && (current.reloads > 0 || failed > 0)) {
+  if (serving && (failed > 0 || (current?.reloads ?? 0) > 0 || current === null)) {
     causes.push({
       code: 'failed_reload',
-      summary: `The last reload failed: HAProxy still runs the configuration it loaded ${formatMs(current.uptimeSeconds * 1000)} ago, not the one in the file.`,
+      summary: `The last reload failed: HAProxy still runs the configuration it loaded ${formatMs(serving.uptimeSeconds * 1000)} ago, not the one in the file.`,
       evidence: [
-        `master ${procs.master.pid}: ${procs.master.reloads} reloads, ${failed} failed since the last good one.`,
-        `current worker ${current.pid} has lived through ${count(current.reloads, 'reload', 'reloads')}; a successful reload starts a new worker.`,
+        `master ${procs.master.pid}: ${procs.master.reloads} reloads${procs.master.failedReloads === null ? '' : `, ${failed} failed since the last good one`}.`,
+        current
+          ? `current worker ${current.pid} has lived through ${count(current.reloads, 'reload', 'reloads')}; a successful reload starts a new worker.`
+          : `no current worker: worker ${serving.pid}, listed among the old ones, still serves; a successful reload starts a new worker.`,
       ],
       fix: [check, 'systemctl reload haproxy'],
       advice: ['The check prints the error that stopped the reload; fix it, check again, then reload.'],
     });
   }
-  if (procs.oldWorkers.length > 0) {
+  const oldWorkers = procs.oldWorkers.filter((w) => w !== serving);
+  if (oldWorkers.length > 0) {
     risks.push({
       code: 'old_workers',
-      summary: `${count(procs.oldWorkers.length, 'old worker', 'old workers')} from earlier reloads still ${procs.oldWorkers.length === 1 ? 'runs' : 'run'}, serving the old configuration to ${procs.oldWorkers.length === 1 ? 'its' : 'their'} open connections.`,
-      evidence: procs.oldWorkers.map((w) => `old worker ${w.pid}: started ${formatMs(w.uptimeSeconds * 1000)} ago, ${count(w.reloads, 'reload', 'reloads')} behind.`),
+      summary: `${count(oldWorkers.length, 'old worker', 'old workers')} from earlier reloads still ${oldWorkers.length === 1 ? 'runs' : 'run'}, serving the old configuration to ${oldWorkers.length === 1 ? 'its' : 'their'} open connections.`,
+      evidence: oldWorkers.map((w) => `old worker ${w.pid}: started ${formatMs(w.uptimeSeconds * 1000)} ago, ${count(w.reloads, 'reload', 'reloads')} behind.`),
       fix: [`echo 'show proc' | ${input.masterSocat ?? 'socat stdio <master socket>'}`, 'global\n    hard-stop-after 30m'],
       advice: ['Old workers leave when their last connection closes; "hard-stop-after" in the global section bounds how long that may take.'],
     });
   }
   return { verdict: verdictOf(causes, risks), known: true, causes, risks };
+}
+
+/** The worker started last: the shortest uptime. */
+function youngest(workers: readonly ProcList['workers'][number][]): ProcList['workers'][number] | null {
+  return workers.reduce<ProcList['workers'][number] | null>((best, w) => (best === null || w.uptimeSeconds < best.uptimeSeconds ? w : best), null);
 }
 
 // --- words -----------------------------------------------------------------------------------

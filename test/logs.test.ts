@@ -74,6 +74,10 @@ describe('log lines from HAProxy 2.6.12', () => {
     assert.deepEqual(health('backend be_api has no server available!'), { kind: 'health', backend: 'be_api', server: null, event: 'no_server_left', reason: null });
   });
 
+  test("HAProxy's notices about itself are understood, not unparsed (2.2 logs one per proxy at start)", () => {
+    for (const notice of ['Proxy fe_main started.', 'Proxy be_api stopped (cumulated conns: FE: 0, BE: 3).', 'Stopping backend be_api in 0 ms.']) assert.deepEqual(parseLogMessage(notice), { kind: 'process' }, notice);
+  });
+
   test('a line cut short by HAProxy\'s len still counts its status', () => {
     const line = parseSyslog(find('GET /api/x')).message;
     const cut = parseLogMessage(line.slice(0, line.indexOf('"GET') + 8));
@@ -82,7 +86,7 @@ describe('log lines from HAProxy 2.6.12', () => {
   });
 
   test('anything else is not understood, never a crash', () => {
-    for (const junk of ['', 'hello', '\u0000\u0001', '127.0.0.1:1 [x] fe be/s a/b/c', 'Proxy fe_main started.', 'x'.repeat(100_000)]) {
+    for (const junk of ['', 'hello', '\u0000\u0001', '127.0.0.1:1 [x] fe be/s a/b/c', 'Proxy fe_main', 'x'.repeat(100_000)]) {
       assert.equal(parseLogMessage(junk), null, JSON.stringify(junk.slice(0, 30)));
     }
   });
@@ -109,7 +113,7 @@ describe('ingest', () => {
     assert.equal(ingest.errors.get('fe_main\0be_hang\u0000504\0sH\0haproxy'), 2);
     assert.equal(ingest.errors.get('fe_main\0be_reset\u0000502\0SH\0haproxy'), 1);
     assert.equal(ingest.errors.get('fe_main\0be_garbage\u0000502\0PH\0haproxy'), 1);
-    assert.deepEqual(Object.fromEntries(ingest.lines), { http: 18, tcp: 2, health: 20, truncated: 0, unparsed: 2, over_limit: 0 });
+    assert.deepEqual(Object.fromEntries(ingest.lines), { http: 18, tcp: 2, health: 20, process: 0, truncated: 0, unparsed: 2, over_limit: 0 });
     assert.equal(ingest.datagrams, DATAGRAMS.length + 2);
     assert.deepEqual(samples, ['garbage one'], 'one unparsed line is sampled');
   });

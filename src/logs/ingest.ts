@@ -6,8 +6,8 @@
 import type { ServerState } from '../snapshot.js';
 import { madeBy, parseLogMessage, parseSyslog, reasonFor503, type HealthEvent, type Reason503 } from './parse.js';
 
-export type LineResult = 'http' | 'tcp' | 'health' | 'truncated' | 'unparsed' | 'over_limit';
-export const LINE_RESULTS: readonly LineResult[] = ['http', 'tcp', 'health', 'truncated', 'unparsed', 'over_limit'];
+export type LineResult = 'http' | 'tcp' | 'health' | 'process' | 'truncated' | 'unparsed' | 'over_limit';
+export const LINE_RESULTS: readonly LineResult[] = ['http', 'tcp', 'health', 'process', 'truncated', 'unparsed', 'over_limit'];
 
 export interface Logged503 {
   readonly at: string;
@@ -77,8 +77,8 @@ export class LogIngest {
       this.onStateEvent({ backend: record.backend, server: record.server, to, reason: to === null ? `check failed: ${reason}` : reason, at: now });
       return;
     }
-    if (record.kind === 'tcp') {
-      this.count('tcp');
+    if (record.kind === 'tcp' || record.kind === 'process') {
+      this.count(record.kind);
       return;
     }
     this.count(record.truncated ? 'truncated' : 'http');

@@ -67,6 +67,8 @@ export type LogRecord =
       readonly truncated: boolean;
     }
   | { readonly kind: 'tcp'; readonly frontend: string; readonly backend: string; readonly server: string; readonly termination: string }
+  /** HAProxy's notices about itself: a proxy started or stopped (2.2 logs one per proxy at start). */
+  | { readonly kind: 'process' }
   | { readonly kind: 'health'; readonly backend: string; readonly server: string | null; readonly event: HealthEvent; readonly reason: string | null };
 
 // %ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq [{headers}] "request" [httpslog fields]
@@ -76,6 +78,7 @@ const TCP = /^\S+ \[[^\]]+\] (\S+) ([^\s/]+)\/(\S+) -?\d+\/-?\d+\/\+?-?\d+ \+?\d
 const CHECK = /^Health check for (?:backup )?server ([^\s/]+)\/(\S+) (succeeded|failed|conditionally succeeded), reason: (.*?)(?:, code: \d+)?(?:, info: "(.*)")?, check duration: \d+ms, status: \d+\/\d+ (?:UP|DOWN)\.?$/;
 const SERVER = /^(?:Backup )?Server ([^\s/]+)\/(\S+) is (DOWN|UP|going DOWN for maintenance|stopping)(?: via (\S+?))?(?:\/READY)?[.,( ]/;
 const NO_SERVER = /^backend (\S+) has no server available!$/;
+const PROCESS = /^(?:Proxy \S+ (?:started|stopped|paused|resumed)\b|(?:Stopping|Pausing|Resuming) (?:frontend|backend|proxy) )/;
 
 /** Null for a line nosrv does not understand: counted, never a crash. */
 export function parseLogMessage(message: string): LogRecord | null {
@@ -108,6 +111,7 @@ export function parseLogMessage(message: string): LogRecord | null {
   }
   const none = NO_SERVER.exec(message);
   if (none) return { kind: 'health', backend: none[1] as string, server: null, event: 'no_server_left', reason: null };
+  if (PROCESS.test(message)) return { kind: 'process' };
   return null;
 }
 

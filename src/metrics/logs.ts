@@ -25,6 +25,6 @@ export function writeLogMetrics(out: ExpositionWriter, ingest: LogIngest, droppe
     out.family('nosrv_log_datagrams_dropped_total', 'counter', 'Datagrams the kernel dropped before nosrv read them (the socket\'s receive buffer was full).');
     out.sample('nosrv_log_datagrams_dropped_total', '', dropped);
   }
-  out.family('nosrv_log_lines_total', 'counter', 'Log lines by how they were understood: http, tcp, health, truncated (cut short by HAProxy\'s len), unparsed, over_limit (label sets full).');
+  out.family('nosrv_log_lines_total', 'counter', 'Log lines by how they were understood: http, tcp, health, process (HAProxy\'s notices about itself: a proxy started or stopped), truncated (cut short by HAProxy\'s len), unparsed, over_limit (label sets full).');
   for (const result of LINE_RESULTS) out.sample('nosrv_log_lines_total', `result="${result}"`, ingest.lines.get(result) ?? 0);
 }

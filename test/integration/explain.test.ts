@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { Diagnosis } from '../../src/diagnosis.js';
-import { freePort, missingTool, startBackend, startHaproxy, waitFor, type Backend, type Haproxy } from '../support/lab.js';
+import { freePort, haproxyVersion, missingTool, startBackend, startHaproxy, waitFor, type Backend, type Haproxy } from '../support/lab.js';
 import { get } from '../support/metrics.js';
 import { startNosrv, type RunningNosrv } from '../support/nosrv.js';
 
@@ -76,7 +76,7 @@ describe('nosrv explain and /explain', { skip: missing ?? false }, () => {
     assert.deepEqual(narrowed.backends.map((b) => b.name), ['be_web']);
     assert.equal((await get(`${nosrv.url}/explain?backend=nope`)).status, 404);
     const text = await get(`${nosrv.url}/explain?format=text`);
-    assert.match(text.text, /^HAProxy 2\.\S+ at /);
+    assert.ok(text.text.startsWith(`HAProxy ${haproxyVersion()} at `), text.text.split('\n')[0]);
   });
 
   test('/explain HTML escapes every value from HAProxy', async () => {

@@ -5,18 +5,17 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { Diagnosis } from '../../src/diagnosis.js';
-import { freePort, missingTool, startBackend, startHaproxy, waitFor } from '../support/lab.js';
+import { freePort, haproxyVersion, missingTool, startBackend, startHaproxy, labTmpdir, waitFor } from '../support/lab.js';
 import { get, sample } from '../support/metrics.js';
 import { startNosrv } from '../support/nosrv.js';
 
 const missing = missingTool('haproxy', 'haproxy');
 
 test('every 5xx counted with its reason, and shown in /explain', { skip: missing ?? false }, async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'nosrv-logs-'));
+  const dir = mkdtempSync(path.join(labTmpdir(), 'nosrv-logs-'));
   const socket = path.join(dir, 'user.sock');
   const nosrv = await startNosrv([`--haproxy.socket=${socket}`, '--logs.listen=udp://127.0.0.1:0']);
   const logPort = Number(nosrv.daemon.logsAddress?.split(':').pop());
@@ -60,7 +59,11 @@ backend be_hang
   try {
     await waitFor(async () => (await request('/api/x')).status === 503, { timeoutMs: 3000, what: 'be_api DOWN' });
     assert.equal((await request('/nothing')).status, 503);
-    assert.equal((await request('/reset')).status, 502);
+    // HAProxy 2.2 closes the client's connection when the server resets it, and logs -1 and SD--:
+    // no 5xx was sent, so none is counted. Later versions answer 502 (SH--).
+    const resetAnswered = !haproxyVersion().startsWith('2.2.');
+    if (resetAnswered) assert.equal((await request('/reset')).status, 502);
+    else await assert.rejects(request('/reset'));
     assert.equal((await request('/hang')).status, 504);
     assert.equal((await request('/ok')).status, 200);
     const slowOnes = await Promise.all([request('/slow/1'), request('/slow/2'), request('/slow/3')]);
@@ -71,7 +74,7 @@ backend be_hang
     const { text } = await get(`${nosrv.url}/metrics`);
     assert.ok((sample(text, 'haproxy_log_503_total{frontend="fe_main",backend="be_api",reason="no_server"}') ?? 0) >= 1);
     assert.equal(sample(text, 'haproxy_log_503_total{frontend="fe_main",backend="fe_main",reason="no_backend_match"}'), 1);
-    assert.equal(sample(text, 'haproxy_log_http_errors_total{frontend="fe_main",backend="be_reset",code="502",termination="SH",origin="haproxy"}'), 1);
+    assert.equal(sample(text, 'haproxy_log_http_errors_total{frontend="fe_main",backend="be_reset",code="502",termination="SH",origin="haproxy"}'), resetAnswered ? 1 : undefined);
     assert.equal(sample(text, 'haproxy_log_http_errors_total{frontend="fe_main",backend="be_hang",code="504",termination="sH",origin="haproxy"}'), 1);
     assert.equal(sample(text, 'nosrv_log_lines_total{result="unparsed"}'), 0);
 
@@ -94,7 +97,7 @@ backend be_hang
 });
 
 test('logs over a Unix datagram socket', { skip: missing ?? false }, async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'nosrv-unixgram-'));
+  const dir = mkdtempSync(path.join(labTmpdir(), 'nosrv-unixgram-'));
   const logSocket = path.join(dir, 'log.sock');
   const socket = path.join(dir, 'user.sock');
   const nosrv = await startNosrv([`--haproxy.socket=${socket}`, `--logs.listen=unixgram:${logSocket}`]);

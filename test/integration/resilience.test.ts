@@ -3,17 +3,16 @@
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { freePort, missingTool, startBackend, startHaproxy, waitFor } from '../support/lab.js';
+import { freePort, missingTool, startBackend, startHaproxy, labTmpdir, waitFor } from '../support/lab.js';
 import { get, sample } from '../support/metrics.js';
 import { startNosrv } from '../support/nosrv.js';
 
 const missing = missingTool('haproxy', 'haproxy');
 
 test('a missing socket: haproxy_up 0, still serving, logged once, then recovery', { skip: missing ?? false }, async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'nosrv-missing-'));
+  const dir = mkdtempSync(path.join(labTmpdir(), 'nosrv-missing-'));
   const socket = path.join(dir, 'later.sock');
   const nosrv = await startNosrv([`--haproxy.socket=${socket}`, '--haproxy.timeout=1s']);
   try {

@@ -17,6 +17,34 @@ export function missingTool(command: string, debianPackage: string): string | nu
   return message;
 }
 
+/**
+ * With NOSRV_HAPROXY_ROOT (a Debian root holding its own HAProxy, see scripts/haproxy-roots.sh),
+ * the lab runs that HAProxy through chroot: its files live under the root, and it sees their paths
+ * without the root's prefix. Sockets under the root are plain Unix sockets for nosrv outside it.
+ */
+export const HAPROXY_ROOT = process.env.NOSRV_HAPROXY_ROOT || null;
+
+/** Where a test keeps files HAProxy reads or creates: under the root when there is one. */
+export function labTmpdir(): string {
+  return HAPROXY_ROOT ? path.join(HAPROXY_ROOT, 'tmp') : tmpdir();
+}
+
+/** A path or configuration as the lab's HAProxy sees it. */
+function seenByHaproxy(text: string): string {
+  return HAPROXY_ROOT ? text.replaceAll(HAPROXY_ROOT, '') : text;
+}
+
+/** `haproxy ARGS`, in the root when there is one. */
+function haproxyCommand(args: readonly string[]): [string, string[]] {
+  return HAPROXY_ROOT ? ['chroot', [HAPROXY_ROOT, 'haproxy', ...args]] : ['haproxy', [...args]];
+}
+
+/** The lab's HAProxy version, as `haproxy -v` says it: 2.6.12-1+deb12u4. */
+export function haproxyVersion(): string {
+  const [command, args] = haproxyCommand(['-v']);
+  return /version (\S+)/.exec(spawnSync(command, args, { encoding: 'utf8' }).stdout)?.[1] ?? 'unknown';
+}
+
 export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -104,7 +132,7 @@ export interface HaproxyOptions {
 }
 
 export async function startHaproxy(options: HaproxyOptions): Promise<Haproxy> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'nosrv-haproxy-'));
+  const dir = mkdtempSync(path.join(labTmpdir(), 'nosrv-haproxy-'));
   const userSocket = options.userSocket ?? path.join(dir, 'user.sock');
   const adminSocket = path.join(dir, 'admin.sock');
   const config = `global
@@ -120,10 +148,12 @@ ${options.defaultsLines ?? ''}
 ${options.proxies}
 `;
   const configPath = path.join(dir, 'haproxy.cfg');
-  writeFileSync(configPath, config);
+  writeFileSync(configPath, seenByHaproxy(config));
   const masterSocket = options.masterWorker ? (options.masterSocket ?? path.join(dir, 'master.sock')) : null;
-  const args = masterSocket ? ['-W', '-S', masterSocket, '-db', '-f', configPath] : ['-db', '-f', configPath];
-  const child: ChildProcess = spawn('haproxy', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const args = (masterSocket ? ['-W', '-S', masterSocket, '-db', '-f', configPath] : ['-db', '-f', configPath]).map(seenByHaproxy);
+  const [command, commandArgs] = haproxyCommand(args);
+  // chroot executes haproxy in its place: the PID is HAProxy's.
+  const child: ChildProcess = spawn(command, commandArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
@@ -147,7 +177,7 @@ ${options.proxies}
   }
   const reload = (newConfig?: string): void => {
     if (!masterSocket) throw new Error('reload needs masterWorker');
-    if (newConfig !== undefined) writeFileSync(configPath, newConfig);
+    if (newConfig !== undefined) writeFileSync(configPath, seenByHaproxy(newConfig));
     process.kill(child.pid as number, 'SIGUSR2');
   };
   return { dir, pid: child.pid as number, userSocket, adminSocket, configPath, masterSocket, admin: (command) => sendCommand(adminSocket, command), reload, stop };
