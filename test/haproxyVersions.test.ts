@@ -7,6 +7,8 @@ import type { Diagnosis } from '../src/diagnosis.js';
 import { parseLogMessage, parseSyslog, reasonFor503 } from '../src/logs/parse.js';
 import { parseShowProc } from '../src/parse/showProc.js';
 import { Watcher } from '../src/watcher.js';
+import { parseStat } from '../src/parse/stat.js';
+import { buildSnapshot } from '../src/snapshot.js';
 import { diagnosisOf, fixture, observeSnapshot, snapshotOf } from './support/fixtures.js';
 
 const VERSIONS = ['2.2.9', '2.6.12', '3.0.11', '3.2.26'];
@@ -14,6 +16,25 @@ const VERSIONS = ['2.2.9', '2.6.12', '3.0.11', '3.2.26'];
 /** Every backend's causes and risks, as `name: code, code`. */
 function verdicts(d: Diagnosis): string[] {
   return d.backends.map((b) => `${b.name}: ${[...b.causes.map((c) => c.code), ...b.risks.map((r) => r.code)].join(', ')}`).sort();
+}
+
+/** The diagnosis from the stats page CSV alone, as with --haproxy.stats-url. */
+function statsPageDiagnosis(version: string): Diagnosis {
+  const snapshot = buildSnapshot({ takenAt: Date.parse('2026-12-05T10:00:00Z'), source: 'stats_url', stat: parseStat(fixture(`haproxy-${version}-stats-page.csv`)), info: null, serversState: null }, null);
+  const watcher = new Watcher();
+  observeSnapshot(watcher, snapshot);
+  return diagnosisOf(snapshot, watcher);
+}
+
+/** The 503s a syslog capture holds, as `backend reason`. */
+function logged503s(file: string): string[] {
+  return fixture(file)
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => parseLogMessage(parseSyslog(l).message))
+    .filter((r) => r !== null && 'status' in r && r.status === 503)
+    .map((r) => `${(r as { backend: string }).backend} ${reasonFor503(r as never)}`)
+    .sort();
 }
 
 function labDiagnosis(version: string, procs: string | null = null): Diagnosis {
@@ -25,6 +46,13 @@ function labDiagnosis(version: string, procs: string | null = null): Diagnosis {
 
 describe('every HAProxy version, from its own captures', () => {
   const reference = verdicts(labDiagnosis('2.6.12'));
+
+  test("2.6.12's captures hold the lab's troubles: the comparisons are not empty", () => {
+    for (const d of [labDiagnosis('2.6.12'), statsPageDiagnosis('2.6.12')]) {
+      const v = verdicts(d);
+      for (const want of ['be_api: servers_down', 'be_empty: no_servers']) assert.ok(v.includes(want), `${want} in ${v.join('; ')}`);
+    }
+  });
 
   for (const version of VERSIONS.filter((v) => v !== '2.6.12')) {
     test(`${version}: the lab's verdicts are 2.6.12's`, () => {
@@ -46,13 +74,13 @@ describe('every HAProxy version, from its own captures', () => {
       assert.deepEqual(failed.risks, [], 'the worker that still serves is no old worker');
     });
 
-    test(`${version}: HAProxy's own 503s in its logs, with their reason`, () => {
-      const records = fixture(`haproxy-${version}-syslog.txt`)
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .map((l) => parseLogMessage(parseSyslog(l).message))
-        .filter((r) => r !== null && 'status' in r && r.status === 503);
-      const reasons = records.map((r) => `${(r as { backend: string }).backend} ${reasonFor503(r as never)}`).sort();
+    test(`${version}: the stats page CSV gives the verdicts 2.6.12's stats page gives`, () => {
+      assert.deepEqual(verdicts(statsPageDiagnosis(version)), verdicts(statsPageDiagnosis('2.6.12')));
+    });
+
+    test(`${version}: HAProxy's own 503s in its logs, with their reason, in RFC 3164 and RFC 5424`, () => {
+      const reasons = logged503s(`haproxy-${version}-syslog.txt`);
+      if (version !== '2.6.12') assert.deepEqual(logged503s(`haproxy-${version}-syslog-rfc5424.txt`), reasons);
       assert.ok(reasons.includes('be_api no_server'), reasons.join(', '));
       assert.ok(reasons.some((r) => r.endsWith(' no_backend_match')), reasons.join(', '));
       // 2.6.12's lines were captured by hand before the script, from another lab.
