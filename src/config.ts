@@ -40,6 +40,8 @@ export interface AlertingConfig {
   readonly httpConfig: AlertmanagerHttpConfig | null;
   /** How long an alert holds before it is sent, by severity. */
   readonly debounceMs: Readonly<Record<Severity, number>>;
+  /** Backends no alert is sent about (empty or failing by design), as the rules' --ignore-backends. */
+  readonly ignoreBackends: RegExp | null;
 }
 
 export interface CollectOptions {
@@ -104,6 +106,7 @@ export const FLAGS: Readonly<Record<string, FlagSpec>> = {
     help: 'Basic auth, a bearer token (from files) and TLS for the Alertmanagers, as in Prometheus\'s alertmanager_config (basic_auth, authorization, tls_config).',
   },
   'alertmanager.for': { default: ALERTMANAGER_FOR, help: 'How long an alert must hold before nosrv sends it, by severity: a check that fails once sends nothing.' },
+  'alertmanager.ignore-backends': { default: null, help: 'Backends nosrv sends no alert about, empty or failing by design (an anchored regular expression, as nosrv rules --ignore-backends).' },
   'web.external-url': { default: null, help: "Where people reach nosrv (http://host:9503), for the links in the alerts it sends; by default this host's name and the listen port." },
   'web.listen-address': { default: ':9503', help: 'Address to serve on, [HOST]:PORT.' },
   'web.config.file': { default: null, help: 'TLS and basic auth, in the Prometheus exporter-toolkit format.' },
@@ -197,6 +200,7 @@ export function loadInvocation(argv: readonly string[], env: Readonly<Record<str
     ) ?? [];
   const httpConfig = checked('alertmanager.http-config.file', (file) => parseAlertmanagerHttpConfig(readFile(file), file));
   const debounceMs = checked('alertmanager.for', parseSeverityDurations);
+  const ignoreBackends = checked('alertmanager.ignore-backends', (text) => new RegExp(`^(?:${text})$`));
   const externalUrl = checked('web.external-url', (text) => {
     const url = new URL(text);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not an http(s) URL');
@@ -240,7 +244,7 @@ export function loadInvocation(argv: readonly string[], env: Readonly<Record<str
         },
         collect: { serverMetrics, backends: backendsFilter, noMaint },
         logsListen,
-        alerting: { alertmanagers, httpConfig, debounceMs },
+        alerting: { alertmanagers, httpConfig, debounceMs, ignoreBackends },
         externalUrl,
         watchIntervalMs,
         listen,

@@ -76,6 +76,7 @@ function startAlerting(config: Config, externalUrl: string, reader: HaproxyReade
       resendMs: ALERT_RESEND_MS,
       externalUrl,
       labels: { instance: new URL(externalUrl).host, haproxy: reader.source.target, sender: 'nosrv' },
+      ignoreBackends: config.alerting.ignoreBackends,
     },
     log.child({ component: 'alerts' }),
   );

@@ -15,7 +15,7 @@ import type { BackendDiagnosis, Diagnosis, Finding } from '../src/diagnosis.js';
 import { capturedLogger } from './support/metrics.js';
 
 const T0 = Date.parse('2026-12-05T10:00:00Z');
-const CTX = { externalUrl: 'http://lb1:9503', labels: { instance: 'lb1:9503', haproxy: '/run/haproxy/nosrv.sock', sender: 'nosrv' }, now: T0 };
+const CTX = { externalUrl: 'http://lb1:9503', labels: { instance: 'lb1:9503', haproxy: '/run/haproxy/nosrv.sock', sender: 'nosrv' }, ignoreBackends: null, now: T0 };
 
 function finding(code: string, extra: Partial<Finding> = {}): Finding {
   return { code, summary: `${code} summary.`, evidence: [`${code} evidence.`], fix: [], advice: [], ...extra };
@@ -86,6 +86,11 @@ describe('the alerts a diagnosis holds', () => {
     assert.equal(pushedAlerts(d, CTX).find((a) => a.alertname === 'HAProxyOldWorkers')?.holdMs, 3600_000, "the rule's for: 1h");
   });
 
+  test('backends empty by design (--alertmanager.ignore-backends) are no alert', () => {
+    const d = diagnosis([backend('be_redirect', [finding('no_servers')], []), backend('be_api', [finding('no_servers')], [])]);
+    assert.deepEqual(names(pushedAlerts(d, { ...CTX, ignoreBackends: /^(?:be_redirect|be_static)$/ })), ['HAProxyBackendAnswering503 be_api']);
+  });
+
   test('HAProxy unreadable: that alone, with the reason', () => {
     const alerts = pushedAlerts(diagnosis([], { haproxy: { up: false, version: null, error: 'connect ENOENT /run/haproxy/nosrv.sock' } }), CTX);
     assert.deepEqual(names(alerts), ['HAProxyUnreadable']);
@@ -138,6 +143,9 @@ describe('the alert book over a sequence of reads', () => {
     book.observe(T0 + 5000, []);
     book.observe(T0 + 6000, down());
     assert.deepEqual(stateOf(book), ['HAProxyBackendAnswering503:pending'], 'back within its debounce again');
+    assert.equal(book.observe(T0 + 20_000, [], () => true), false, 'kept, not seen: not promoted on time alone');
+    assert.deepEqual(stateOf(book), ['HAProxyBackendAnswering503:pending']);
+    assert.equal(book.observe(T0 + 21_000, down()), true, 'seen again, held long enough: sent');
   });
 });
 
@@ -169,7 +177,7 @@ async function alertmanagerStandIn(status: () => number): Promise<{ url: string;
 describe('sending to Alertmanager', () => {
   test('sent when it starts, again while it holds with endsAt ahead, resolved with endsAt now', async () => {
     const am = await alertmanagerStandIn(() => 200);
-    const alerting = new Alerting([new AlertmanagerClient(am.url, null)], { debounceMs: { critical: 0, warning: 0, info: 0 }, resendMs: 30_000, externalUrl: CTX.externalUrl, labels: CTX.labels }, pino({ level: 'silent' }));
+    const alerting = new Alerting([new AlertmanagerClient(am.url, null)], { debounceMs: { critical: 0, warning: 0, info: 0 }, resendMs: 30_000, externalUrl: CTX.externalUrl, labels: CTX.labels, ignoreBackends: null }, pino({ level: 'silent' }));
     try {
       const failing = diagnosis([backend('be_api', [finding('servers_down')], [])]);
       const now = Date.now();
@@ -202,7 +210,7 @@ describe('sending to Alertmanager', () => {
     let status = 503;
     const am = await alertmanagerStandIn(() => status);
     const { log, lines } = capturedLogger();
-    const alerting = new Alerting([new AlertmanagerClient(am.url, null)], { debounceMs: { critical: 0, warning: 0, info: 0 }, resendMs: 30_000, externalUrl: CTX.externalUrl, labels: CTX.labels }, log);
+    const alerting = new Alerting([new AlertmanagerClient(am.url, null)], { debounceMs: { critical: 0, warning: 0, info: 0 }, resendMs: 30_000, externalUrl: CTX.externalUrl, labels: CTX.labels, ignoreBackends: null }, log);
     try {
       const now = Date.now();
       alerting.observe(diagnosis([backend('be_api', [finding('servers_down')], [])]), now);

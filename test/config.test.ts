@@ -29,6 +29,7 @@ describe('configuration', () => {
     const { config } = result.invocation;
     assert.deepEqual(config.alerting.alertmanagers, ['http://am1:9093', 'http://am2:9093', 'https://am3:9093']);
     assert.deepEqual(config.alerting.debounceMs, { critical: 5000, warning: 30_000, info: 60_000 });
+    assert.equal(config.alerting.ignoreBackends, null);
     assert.deepEqual(config.haproxy.adminSocket, { kind: 'unix', path: '/run/haproxy/admin.sock' });
     assert.equal(config.externalUrl, 'http://lb1.example:9503');
     const defaults = loadInvocation([], { NOSRV_ALERTMANAGER_URL: 'http://am:9093' }, noFile);

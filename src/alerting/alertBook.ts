@@ -52,14 +52,17 @@ export class AlertBook {
         changed = true;
       }
     }
-    return this.promote(now) || changed;
+    return this.promote(now, seen) || changed;
   }
 
-  /** Pending alerts that have held long enough start firing; true when any did. */
-  promote(now: number): boolean {
+  /**
+   * Pending alerts this read saw that have held long enough start firing; true when any did. One
+   * kept without being seen (HAProxy unreadable) waits for a read that sees it.
+   */
+  private promote(now: number, seen: ReadonlySet<string>): boolean {
     let changed = false;
     for (const [key, h] of this.held) {
-      if (h.state === 'pending' && now - h.since >= this.holdMs(h.alert)) {
+      if (h.state === 'pending' && seen.has(key) && now - h.since >= this.holdMs(h.alert)) {
         this.held.set(key, { ...h, state: 'firing', firingAt: now });
         changed = true;
       }

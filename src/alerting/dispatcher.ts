@@ -17,6 +17,7 @@ export interface AlertingOptions {
   readonly externalUrl: string;
   /** Labels naming this nosrv and its HAProxy, added to every alert. */
   readonly labels: Readonly<Record<string, string>>;
+  readonly ignoreBackends: RegExp | null;
 }
 
 export interface ReceiverStatus {
@@ -61,7 +62,7 @@ export class Alerting {
 
   /** Takes the diagnosis of a read; sends at once what starts or ends. */
   observe(diagnosis: Diagnosis, now: number): void {
-    const current = pushedAlerts(diagnosis, { externalUrl: this.options.externalUrl, labels: this.options.labels, now });
+    const current = pushedAlerts(diagnosis, { externalUrl: this.options.externalUrl, labels: this.options.labels, ignoreBackends: this.options.ignoreBackends, now });
     // A read that could not see HAProxy cannot end what it last knew: that stays, under HAProxyUnreadable.
     const keep = diagnosis.haproxy.up ? undefined : (): boolean => true;
     this.lastObservedAt = now;

@@ -22,6 +22,8 @@ export interface PushContext {
   readonly externalUrl: string;
   /** Labels naming this nosrv and the HAProxy it watches. */
   readonly labels: Readonly<Record<string, string>>;
+  /** Backends no alert is about: empty or failing by design. */
+  readonly ignoreBackends: RegExp | null;
   readonly now: number;
 }
 
@@ -57,6 +59,7 @@ export function pushedAlerts(d: Diagnosis, ctx: PushContext): PushedAlert[] {
 
   if (!d.haproxy.up) add('HAProxyUnreadable', {}, null, { description: `nosrv cannot read HAProxy: ${d.haproxy.error ?? 'unknown error'}.` });
   for (const b of d.backends) {
+    if (ctx.ignoreBackends?.test(b.name)) continue;
     for (const c of b.causes) add('HAProxyBackendAnswering503', { proxy: b.name, cause: c.code }, c);
     const risk = (code: string): Finding | undefined => b.risks.find((f) => f.code === code);
     const last = risk('last_server_up');
