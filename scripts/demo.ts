@@ -63,14 +63,23 @@ backend be_reports
   await haproxy.admin('set server be_search/search2 state maint');
   await haproxy.admin('set server be_legacy/old1 state drain');
 
+  // The alerting pipeline of the README, with the receivers pointed at a page the demo serves;
+  // nosrv sends its own alerts there too, and Prometheus evaluates the rules.
+  const receiver = await startReceiver({ port: await portOr(9095) });
+  const alertmanager = await startAlertmanager(path.join(here, '../../deploy/alertmanager/alertmanager.yml'), receiver.url);
   const port = await portOr(9503);
-  const flags = [`--haproxy.socket=${haproxy.userSocket}`, `--haproxy.master-socket=${haproxy.masterSocket}`, `--haproxy.admin-socket=${haproxy.adminSocket}`, `--haproxy.config=${haproxy.configPath}`, `--web.listen-address=127.0.0.1:${port}`];
+  const flags = [
+    `--haproxy.socket=${haproxy.userSocket}`,
+    `--haproxy.master-socket=${haproxy.masterSocket}`,
+    `--haproxy.admin-socket=${haproxy.adminSocket}`,
+    `--haproxy.config=${haproxy.configPath}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    `--web.external-url=http://127.0.0.1:${port}`,
+    `--alertmanager.url=${alertmanager.url}`,
+  ];
   const nosrv = spawn(path.join(here, '../src/main.js'), flags, {
     stdio: 'inherit',
   });
-  // The alerting pipeline of the README, with the receivers pointed at a page the demo serves.
-  const receiver = await startReceiver({ port: await portOr(9095) });
-  const alertmanager = await startAlertmanager(path.join(here, '../../deploy/alertmanager/alertmanager.yml'), receiver.url);
   const prometheus = await startPrometheus({ targets: [`127.0.0.1:${port}`], rules: ruleFileText(RULE_DEFAULTS), alertmanager: alertmanager.address, interval: '5s' });
   const stop = async (): Promise<void> => {
     if (nosrv.exitCode === null) process.kill(nosrv.pid as number, 'SIGTERM');
@@ -97,7 +106,8 @@ nosrv is watching a demo HAProxy (${haproxy.userSocket}, level user).
   HAProxy      http://127.0.0.1:${frontendPort}/  (try /api, /search, /checkout, /legacy, /reports)
 
 Alerts (deploy/prometheus/nosrv.rules.yml and deploy/alertmanager/alertmanager.yml, as shipped):
-  Prometheus   ${prometheus.url}/alerts   (critical alerts fire about a minute after a 503 starts)
+  nosrv's own  http://127.0.0.1:${port}/alerts   (sent to Alertmanager seconds after a 503 starts)
+  Prometheus   ${prometheus.url}/alerts   (the rules: about a minute after a 503 starts)
   Alertmanager ${alertmanager.url}/
   sent         ${receiver.url}/   (what PagerDuty, Slack and the heartbeat would receive)
 

@@ -262,3 +262,19 @@ describe('sending to Alertmanager', () => {
     }
   });
 });
+
+describe('/alerts', () => {
+  test('what nosrv holds and where it sent it, every value escaped; or how to turn it on', async () => {
+    const { alertsPage, alertsReport } = await import('../src/web/alertsPage.js');
+    assert.match(alertsPage(alertsReport(null)), /--alertmanager\.url=/);
+    const alerting = new Alerting([new AlertmanagerClient('http://127.0.0.1:1', null)], { debounceMs: { critical: 0, warning: 0, info: 0 }, resendMs: 30_000, externalUrl: CTX.externalUrl, labels: CTX.labels, ignoreBackends: null }, pino({ level: 'silent' }));
+    alerting.observe(diagnosis([backend('be_<script>', [finding('servers_down')], [])]), Date.now());
+    await alerting.settled();
+    const report = alertsReport(alerting);
+    assert.deepEqual([report.alerts[0]?.alertname, report.alerts[0]?.state, report.alertmanagers[0]?.up], ['HAProxyBackendAnswering503', 'firing', false]);
+    const page = alertsPage(report);
+    assert.match(page, /HAProxyBackendAnswering503/);
+    assert.match(page, /be_&#60;script&#62;/);
+    assert.doesNotMatch(page, /be_<script>/);
+  });
+});
