@@ -47,7 +47,7 @@ export function parseShowProc(text: string): ProcList {
       continue;
     }
     if (section === 'other') continue;
-    if (columns === null) throw new ParseError('show proc', 'no header line: is this the master CLI (haproxy -W -S)?');
+    if (columns === null) throw new ParseError('show proc', `unexpected line ${JSON.stringify(line.slice(0, 100))} before any header: is this the master CLI (haproxy -W -S)?`);
     const cells = rowCells(line, columns);
     const pid = Number(cells.get('<PID>'));
     const reloads = /^(\d+)(?: \[failed:(\d+)\])?$/.exec(cells.get('<reloads>') ?? '');
