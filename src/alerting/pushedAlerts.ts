@@ -93,7 +93,7 @@ function describe(f: Finding): string {
 }
 
 /** Alertmanager's identity of an alert: its labels, sorted. */
-export function labelKey(labels: Readonly<Record<string, string>>): string {
+function labelKey(labels: Readonly<Record<string, string>>): string {
   return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 

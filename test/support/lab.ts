@@ -131,6 +131,18 @@ export interface HaproxyOptions {
   readonly masterSocket?: string;
 }
 
+/** Stops `child` by its PID: SIGTERM, then SIGKILL after `graceMs`; resolves once it has exited. */
+export function stopper(child: ChildProcess, graceMs: number): () => Promise<void> {
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    process.kill(child.pid as number, 'SIGTERM');
+    const timer = setTimeout(() => child.pid && process.kill(child.pid, 'SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  };
+}
+
 export async function startHaproxy(options: HaproxyOptions): Promise<Haproxy> {
   const dir = mkdtempSync(path.join(labTmpdir(), 'nosrv-haproxy-'));
   const userSocket = options.userSocket ?? path.join(dir, 'user.sock');
@@ -158,14 +170,9 @@ ${options.proxies}
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stopChild = stopper(child, 3000);
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      process.kill(child.pid as number, 'SIGTERM');
-      const timer = setTimeout(() => child.pid && process.kill(child.pid, 'SIGKILL'), 3000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopChild();
     rmSync(dir, { recursive: true, force: true });
   };
   try {

@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
-import { freePort, waitFor } from './lab.js';
+import { escapeHtml } from '../../src/web/html.js';
+import { freePort, stopper, waitFor } from './lab.js';
 
 interface Started {
   readonly url: string;
@@ -24,14 +25,9 @@ async function startProcess(command: string, args: readonly string[], dir: strin
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stopChild = stopper(child, 5000);
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      process.kill(child.pid as number, 'SIGTERM');
-      const timer = setTimeout(() => child.pid && process.kill(child.pid, 'SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopChild();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -125,8 +121,7 @@ export function notificationTitle(r: Received): string {
 }
 
 function notificationsPage(received: readonly Received[]): string {
-  const escape = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-  const rows = [...received].reverse().map((r) => `<tr><td>${new Date(r.at).toISOString().slice(11, 19)}</td><td>${escape(r.path.slice(1))}</td><td>${escape(notificationTitle(r))}</td></tr>`);
+  const rows = [...received].reverse().map((r) => `<tr><td>${new Date(r.at).toISOString().slice(11, 19)}</td><td>${escapeHtml(r.path.slice(1))}</td><td>${escapeHtml(notificationTitle(r))}</td></tr>`);
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>notifications</title>
 <style>body{font-family:system-ui,sans-serif;margin:2rem}td,th{padding:.2em .6em;text-align:left;border-bottom:1px solid #ddd}</style></head><body>
 <h1>What PagerDuty, Slack and the heartbeat service would have received</h1>
