@@ -1,7 +1,7 @@
 // `nosrv explain` as a shell script or a deploy gate runs it, and /explain in its three formats.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
@@ -13,9 +13,13 @@ import { startNosrv, type RunningNosrv } from '../support/nosrv.js';
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/main.js');
 const missing = missingTool('haproxy', 'haproxy');
 
-function nosrvExplain(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [MAIN, 'explain', ...args], { encoding: 'utf8', timeout: 20_000 });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+// Asynchronous: the backends HAProxy checks live in this process and must keep answering meanwhile.
+function nosrvExplain(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [MAIN, 'explain', ...args], { encoding: 'utf8', timeout: 20_000 }, (error, stdout, stderr) => {
+      resolve({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+    });
+  });
 }
 
 describe('nosrv explain and /explain', { skip: missing ?? false }, () => {
@@ -43,27 +47,27 @@ describe('nosrv explain and /explain', { skip: missing ?? false }, () => {
     for (const b of backends) await b.close();
   });
 
-  test('exit 0 when nothing fails', () => {
-    const r = nosrvExplain([`--haproxy.socket=${healthy.userSocket}`]);
+  test('exit 0 when nothing fails', async () => {
+    const r = await nosrvExplain([`--haproxy.socket=${healthy.userSocket}`]);
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /OK {2}1 backend\(s\): be_web/);
   });
 
-  test('exit 1 when a backend fails, with the cause in words and in JSON', () => {
-    const text = nosrvExplain([`--haproxy.socket=${broken.userSocket}`]);
+  test('exit 1 when a backend fails, with the cause in words and in JSON', async () => {
+    const text = await nosrvExplain([`--haproxy.socket=${broken.userSocket}`]);
     assert.equal(text.status, 1);
     assert.match(text.stdout, /FAILING {2}backend be_empty\n {2}\[no_servers\]/);
-    const json = nosrvExplain([`--haproxy.socket=${broken.userSocket}`, '--json']);
+    const json = await nosrvExplain([`--haproxy.socket=${broken.userSocket}`, '--json']);
     assert.equal(json.status, 1);
     const d = JSON.parse(json.stdout) as Diagnosis;
     assert.deepEqual(d.backends.filter((b) => b.verdict === 'failing').map((b) => b.name).sort(), ['be_empty', 'be_gone', 'be_hostile']);
   });
 
-  test('exit 2 on a usage error, 3 when HAProxy cannot be read', () => {
-    const usage = nosrvExplain(['--no-such-flag']);
+  test('exit 2 on a usage error, 3 when HAProxy cannot be read', async () => {
+    const usage = await nosrvExplain(['--no-such-flag']);
     assert.equal(usage.status, 2);
     assert.match(usage.stderr, /unknown flag --no-such-flag/);
-    const unreadable = nosrvExplain(['--haproxy.socket=/nonexistent/haproxy.sock']);
+    const unreadable = await nosrvExplain(['--haproxy.socket=/nonexistent/haproxy.sock']);
     assert.equal(unreadable.status, 3);
     assert.match(unreadable.stdout, /CANNOT READ HAPROXY: no socket at \/nonexistent\/haproxy.sock/);
   });
@@ -80,8 +84,12 @@ describe('nosrv explain and /explain', { skip: missing ?? false }, () => {
   });
 
   test('/explain HTML escapes every value from HAProxy', async () => {
-    const html = (await get(`${nosrv.url}/explain`)).text;
+    // The hostile reason shows while HAProxy's last check of h got that answer.
+    let html = '';
+    await waitFor(async () => (html = (await get(`${nosrv.url}/explain`)).text).includes('&#60;script&#62;alert(1)&#60;/script&#62;'), {
+      timeoutMs: 5000,
+      what: 'the hostile check detail, escaped',
+    });
     assert.doesNotMatch(html, /<script>alert/);
-    assert.match(html, /&#60;script&#62;alert\(1\)&#60;\/script&#62;/);
   });
 });
