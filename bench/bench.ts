@@ -6,7 +6,7 @@
 // Writes the tables into docs/benchmarks.md between its bench markers.
 
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -35,6 +35,8 @@ const CHECKS = process.env.BENCH_CHECKS === 'true';
  */
 const TRAFFIC = process.env.BENCH_TRAFFIC === 'true';
 const TRAFFIC_RATE = 200;
+/** A git ref whose build is scraped in the same interleaved runs as this one: what a change cost. */
+const AGAINST = process.env.BENCH_AGAINST ?? null;
 
 interface Sizes {
   readonly backends: number;
@@ -156,10 +158,28 @@ async function startLab({ backends, perBackend }: Sizes): Promise<{ haproxy: Hap
   return { haproxy, promexUrl: `http://127.0.0.1:${promexPort}/metrics`, traffic };
 }
 
+/**
+ * `BENCH_AGAINST`'s build, made once per commit outside the clone: its files from git, this
+ * clone's node_modules (the dependencies a ref needs are those of about the same time), compiled.
+ */
+function buildAgainst(ref: string): { main: string; commit: string } {
+  const commit = execFileSync('git', ['rev-parse', '--short', `${ref}^{commit}`], { cwd: root, encoding: 'utf8' }).trim();
+  const dir = path.join(os.homedir(), '.cache/nosrv-bench', commit);
+  const main = path.join(dir, 'dist/src/main.js');
+  if (!existsSync(main)) {
+    process.stderr.write(`bench: building ${ref} (${commit}) in ${dir}...\n`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    execFileSync('sh', ['-c', `git archive ${commit} | tar -x -C '${dir}'`], { cwd: root, stdio: 'inherit' });
+    symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
+    execFileSync('npm', ['run', '-s', 'build'], { cwd: dir, stdio: 'inherit' });
+  }
+  return { main, commit };
+}
+
 /** As the `nosrv` command starts, with the settings of its first line; or with Node's and glibc's defaults, to show what those settings trade. */
-async function startNosrv(haproxy: Haproxy, nodeDefaults: boolean, started: ChildProcess[]): Promise<{ child: ChildProcess; url: string }> {
+async function startNosrv(haproxy: Haproxy, nodeDefaults: boolean, started: ChildProcess[], main = path.join(here, '../src/main.js')): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  const main = path.join(here, '../src/main.js');
   const child = spawnDaemon(nodeDefaults ? process.execPath : main, [
     ...(nodeDefaults ? [main] : []),
     `--haproxy.socket=${haproxy.userSocket}`,
@@ -191,7 +211,7 @@ async function startFloor(haproxy: Haproxy, nosrvUrl: string): Promise<{ child: 
   return { child, url: `http://127.0.0.1:${port}/metrics`, dir };
 }
 
-async function measure(sizes: Sizes): Promise<Row> {
+async function measure(sizes: Sizes, against: { main: string } | null): Promise<Row> {
   const { haproxy, promexUrl, traffic } = await startLab(sizes);
   // Whatever was started is stopped, whatever fails: a process left running would load every later measure.
   const started: ChildProcess[] = traffic ? [traffic] : [];
@@ -199,6 +219,7 @@ async function measure(sizes: Sizes): Promise<Row> {
   try {
     const nosrv = await startNosrv(haproxy, false, started);
     const nosrvDefaults = await startNosrv(haproxy, true, started);
+    const nosrvAgainst = against ? await startNosrv(haproxy, false, started, against.main) : null;
     const floor = await startFloor(haproxy, nosrv.url);
     started.push(floor.child);
     dirs.push(floor.dir);
@@ -213,6 +234,7 @@ async function measure(sizes: Sizes): Promise<Row> {
       { name: 'both', pid: null, scrape: () => readBoth(haproxy.userSocket), text: async () => '' },
       httpTarget('nosrv', nosrv.url, nosrv.child.pid as number),
       httpTarget('nosrv-defaults', nosrvDefaults.url, nosrvDefaults.child.pid as number),
+      ...(nosrvAgainst ? [httpTarget('against', nosrvAgainst.url, nosrvAgainst.child.pid as number)] : []),
       httpTarget('floor', floor.url, null),
       httpTarget('promex', promexUrl, null),
       httpTarget('go', goUrl, go.pid as number),
@@ -298,6 +320,26 @@ function measureLogs(): string {
   return `Log pipeline (framing, parsing, counting) on one core: median ${round(median(rates))} lines/s (${round(Math.min(...rates))}–${round(Math.max(...rates))}) over 5 runs of ${LINES.toLocaleString('en')} real 2.6.12 lines.`;
 }
 
+/** This build beside `BENCH_AGAINST`'s, scraped in the same runs. */
+function againstTable(rows: readonly Row[], ref: string, commit: string): string[] {
+  const out = [
+    `This build beside \`${ref}\` (${commit}), in the same interleaved runs; paired: the median (and quartiles) of each run's ratio.`,
+    '',
+    `| servers | \`/metrics\` median: this / ${ref} | ratio | paired | CPU per scrape: this / ${ref} | peak RSS: this / ${ref} |`,
+    '|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    const c = (name: string) => r.cells.get(name);
+    const times = (name: string): number[] => c(name)?.times ?? [NaN];
+    const paired = times('nosrv').map((t, run) => t / (times('against')[run] as number)).sort((a, b) => a - b);
+    const quartile = (q: number): string => (paired[Math.floor(q * (paired.length - 1))] as number).toFixed(2);
+    out.push(
+      `| ${r.servers.toLocaleString('en')} | ${ms(median(times('nosrv')))} / ${ms(median(times('against')))} | **${(median(times('nosrv')) / median(times('against'))).toFixed(2)}x** | ${median(paired).toFixed(2)}x (${quartile(0.25)}–${quartile(0.75)}) | ${ms(c('nosrv')?.cpu ?? 0)} / ${ms(c('against')?.cpu ?? 0)} | ${(c('nosrv')?.rssMb ?? 0).toFixed(0)} MB / ${(c('against')?.rssMb ?? 0).toFixed(0)} MB |`,
+    );
+  }
+  return out;
+}
+
 function table(rows: readonly Row[]): string[] {
   const out = [
     '| servers | raw `show stat` | nosrv `/metrics` | nosrv ÷ raw | paired | floor ÷ raw: both answers read + sent | promex | promex ÷ raw | Go exporter | Go ÷ raw | nosrv ÷ Go |',
@@ -358,10 +400,11 @@ async function main(): Promise<void> {
   const haproxyVersion = /version (\S+)/.exec(execFileSync('haproxy', ['-v'], { encoding: 'utf8' }))?.[1] ?? 'unknown';
   const goAnswer = spawnSync(GO_EXPORTER, ['--version'], { encoding: 'utf8' });
   const goVersion = /version (\S+)/.exec(`${goAnswer.stdout}${goAnswer.stderr}`)?.[1] ?? 'unknown';
+  const against = AGAINST === null ? null : buildAgainst(AGAINST);
   const rows: Row[] = [];
   for (const s of sizes) {
     process.stderr.write(`bench: ${(s.backends * s.perBackend).toLocaleString('en')} servers...\n`);
-    rows.push(await measure(s));
+    rows.push(await measure(s, against));
   }
   process.stderr.write('bench: the watcher...\n');
   const watcher = await measureWatcher(watchSizes);
@@ -373,21 +416,23 @@ async function main(): Promise<void> {
     '',
     ...table(rows),
     '',
+    ...(against && AGAINST ? [...againstTable(rows, AGAINST, against.commit), ''] : []),
     watcher,
     '',
     measureLogs(),
   ];
   const text = `${lines.join('\n')}\n`;
   process.stdout.write(text);
-  if (process.env.BENCH_WRITE !== 'false' && !CHECKS && !TRAFFIC) writeResults(text);
+  // The report keeps the idle and the traffic run; a run with checks or against another build is printed only.
+  if (process.env.BENCH_WRITE !== 'false' && !CHECKS && AGAINST === null) writeResults(text, TRAFFIC ? 'traffic' : 'idle');
 }
 
-/** Puts the run between the markers of docs/benchmarks.md; what is around them is kept. */
-function writeResults(text: string): void {
+/** Puts the run between its markers in docs/benchmarks.md; what is around them is kept. */
+function writeResults(text: string, kind: 'idle' | 'traffic'): void {
   const file = path.join(root, 'docs/benchmarks.md');
   const doc = readFileSync(file, 'utf8');
-  const start = '<!-- bench:start -->';
-  const end = '<!-- bench:end -->';
+  const start = `<!-- bench:${kind}:start -->`;
+  const end = `<!-- bench:${kind}:end -->`;
   const from = doc.indexOf(start);
   const to = doc.indexOf(end);
   if (from < 0 || to < from) throw new Error(`${file} has no ${start} ... ${end} markers`);
