@@ -4,7 +4,7 @@
 
 import { parse as parseYaml } from 'yaml';
 import { parseRuntimeApiAddress, type RuntimeApiAddress } from './haproxy/runtimeApi.js';
-import { loadWebConfig, type WebConfig } from './web/webConfig.js';
+import { loadWebConfig, type WebConfig } from './webConfig.js';
 import { parseAlertmanagerHttpConfig, type AlertmanagerHttpConfig } from './alerting/alertmanager.js';
 import type { Severity } from './rules/alerts.js';
 

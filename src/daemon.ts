@@ -13,15 +13,13 @@ import { startLogReceiver, type LogReceiver } from './logs/receiver.js';
 import { SocketSource, StatsPageSource, type HaproxySource } from './haproxy/source.js';
 import { socatCommand } from './haproxy/runtimeApi.js';
 import { createOwnRegistry } from './metrics/own.js';
-import { BackendSeriesGatherer } from './metrics/backendSeries.js';
-import { ServerSeriesGatherer } from './metrics/serverSeries.js';
-import { HaproxyReader, type ReaderOptions } from './reader.js';
+import { HaproxyReader } from './reader.js';
 import { buildApp } from './web/app.js';
 import type { Express } from 'express';
 import { Alerting } from './alerting/dispatcher.js';
 import { AlertmanagerClient } from './alerting/alertmanager.js';
 import { hostname } from 'node:os';
-import { loadWebConfig, refuseClient, tlsServerOptions } from './web/webConfig.js';
+import { loadWebConfig, refuseClient, tlsServerOptions } from './webConfig.js';
 import { readFileSync } from 'node:fs';
 import { Watcher } from './watcher.js';
 
@@ -42,14 +40,13 @@ export function createSource(haproxy: Config['haproxy']): HaproxySource {
   return new SocketSource(haproxy.socket);
 }
 
-export function createReader(config: Config, watcher: Watcher, log: Logger, logs: LogIngest | null, series: ReaderOptions['series']): HaproxyReader {
+export function createReader(config: Config, watcher: Watcher, log: Logger, logs: LogIngest | null): HaproxyReader {
   return new HaproxyReader(createSource(config.haproxy), watcher, log.child({ component: 'reader' }), {
     timeoutMs: config.haproxy.timeoutMs,
     master: config.haproxy.masterSocket,
     adminSocket: config.haproxy.adminSocket,
     configFile: config.haproxy.configFile ? new ConfigFile(config.haproxy.configFile) : null,
     logs,
-    series,
   });
 }
 
@@ -102,8 +99,7 @@ function startAlerting(config: Config, externalUrl: string, reader: HaproxyReade
 export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
   const watcher = new Watcher();
   const logs = config.logsListen ? await startLogs(config.logsListen, watcher, log) : null;
-  const series = { servers: new ServerSeriesGatherer(config.collect, watcher), backends: new BackendSeriesGatherer(config.collect) };
-  const reader = createReader(config, watcher, log, logs?.ingest ?? null, series);
+  const reader = createReader(config, watcher, log, logs?.ingest ?? null);
   const adminSocat = config.haproxy.adminSocket ? socatCommand(config.haproxy.adminSocket) : null;
   // The server listens before the app exists: the links in nosrv's own alerts need the port it got.
   let app: Express | null = null;

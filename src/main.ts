@@ -38,7 +38,7 @@ ${rows.join('\n')}
 /** `nosrv explain`: one read, the diagnosis on stdout; 0 fine, 1 failing, 3 HAProxy unreadable. */
 async function explain(config: Config, json: boolean): Promise<number> {
   // Everything worth saying is in the diagnosis itself, failures included.
-  const reader = createReader(config, new Watcher(), pino({ level: 'silent' }), null, null);
+  const reader = createReader(config, new Watcher(), pino({ level: 'silent' }), null);
   const { diagnosis } = await reader.read();
   process.stdout.write(json ? `${JSON.stringify(diagnosis, null, 2)}\n` : diagnosisText(diagnosis, reader.source.target));
   if (!diagnosis.haproxy.up) return 3;

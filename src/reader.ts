@@ -1,29 +1,23 @@
 // Reads HAProxy for everyone who asks: concurrent scrapes share one read in flight
-// (single-flight), each caller waiting no longer than its own deadline. Beside the snapshot it
-// reads the master CLI and the configuration file when configured, and computes the diagnosis
-// once per read. A failure is a normal result, logged once when it starts and once when it ends.
+// (single-flight), each caller waiting no longer than its own deadline. A read runs its stages in
+// order: the source's answers, the snapshot built from them, the watcher's observation of it, and
+// the diagnosis, with the master CLI and the configuration file when configured. A failure is a
+// normal result, logged once when it starts and once when it ends.
 
 import type { Logger } from 'pino';
 import { diagnose, type Diagnosis, type LogEvidence } from './diagnosis.js';
 import { HaproxyReadError } from './haproxy/errors.js';
 import { readProcs, type ConfigFile } from './haproxy/extras.js';
 import { socatCommand, type CommandTiming, type RuntimeApiAddress } from './haproxy/runtimeApi.js';
-import type { HaproxySource, Reading } from './haproxy/source.js';
+import type { HaproxySource } from './haproxy/source.js';
 import type { HaproxyConfig } from './parse/haproxyConfig.js';
 import type { ProcList } from './parse/showProc.js';
-import type { Backend, ReadListener, Server, Snapshot } from './snapshot.js';
-import type { BackendSeries, BackendSeriesGatherer } from './metrics/backendSeries.js';
-import type { ServerSeries, ServerSeriesGatherer } from './metrics/serverSeries.js';
+import { buildSnapshot, pollObservations, type Snapshot } from './snapshot.js';
 import type { Watcher } from './watcher.js';
 
+/** One full read: the snapshot and its diagnosis, or why HAProxy could not be read (and the diagnosis that says so). */
 export type ReadResult = (
-  | {
-      readonly ok: true;
-      readonly reading: Reading;
-      /** The series gathered while the servers and backends arrived (with `series`); good until the next read begins. */
-      readonly servers: ServerSeries | null;
-      readonly backends: BackendSeries | null;
-    }
+  | { readonly ok: true; readonly snapshot: Snapshot; readonly timings: readonly CommandTiming[] }
   | { readonly ok: false; readonly error: HaproxyReadError }
 ) & {
   readonly at: number;
@@ -38,8 +32,6 @@ export interface ReaderOptions {
   readonly adminSocket: RuntimeApiAddress | null;
   readonly configFile: ConfigFile | null;
   readonly logs: LogEvidence | null;
-  /** Gather the metrics' per-server and per-backend series while a read arrives; null where nothing exports them. */
-  readonly series: { readonly servers: ServerSeriesGatherer; readonly backends: BackendSeriesGatherer } | null;
 }
 
 /** Logs a failure when it starts or changes, and once when it ends; never on every read. */
@@ -149,8 +141,8 @@ export class HaproxyReader {
       const readsBefore = this.readsStarted;
       try {
         const deadline = Date.now() + this.options.timeoutMs;
-        const { observations, answerSeconds } = await beforeDeadline(this.source.readServerConditions(deadline), deadline, this.source.target);
-        this.watcher.observe(observations, null, Date.now());
+        const { table, answerSeconds } = await beforeDeadline(this.source.poll(deadline), deadline, this.source.target);
+        this.watcher.observe(pollObservations(table), null, Date.now());
         this.haproxyFailures.report(null);
         // A full read that began meanwhile kept nosrv busy while the answer waited to be read: its
         // time is not HAProxy's, and taken as such (a cold first scrape: 300 ms) it stopped the
@@ -182,58 +174,32 @@ export class HaproxyReader {
   }
 
   private async readNow(deadline: number): Promise<ReadResult> {
-    // The watcher takes the read server by server while it arrives; a read given up at its
-    // deadline may go on arriving, and is then no longer the watcher's.
-    let observing = this.watcher.begin(Date.now());
-    let gathering = true;
-    const series = this.options.series;
-    series?.servers.begin();
-    series?.backends.begin();
-    const listener: ReadListener = {
-      server: (s: Server, columns: ReadonlyMap<string, number>): void => {
-        // The server is its own condition: nothing is allocated per server.
-        if (observing) this.watcher.server(s.backend, s.name, s, s.check?.status ?? null, s.lastChangeAt);
-        if (gathering) series?.servers.add(s, columns);
-      },
-      backend: (b: Backend, columns: ReadonlyMap<string, number>): void => {
-        if (gathering) series?.backends.add(b, columns);
-      },
-    };
-    const [reading, procs, config] = await Promise.all([
-      beforeDeadline(this.source.readSnapshot(deadline, listener), deadline, this.source.target).then(
+    const [answers, procs, config] = await Promise.all([
+      beforeDeadline(this.source.read(deadline), deadline, this.source.target).then(
         (value) => ({ value, error: null }),
         (err: unknown) => ({ value: null, error: asReadError(err, this.source.target) }),
       ),
       this.readMaster(deadline),
       this.readConfig(),
     ]);
-    // From here on the series belong to this read, or (given up) to none: the next read begins them again.
-    gathering = false;
     let result: ReadResult;
-    if (observing) {
-      if (reading.value) this.watcher.end(reading.value.snapshot.backends.map((b) => b.name));
-      else this.watcher.abandon();
-      observing = false;
-    }
-    if (reading.value) {
-      const { snapshot } = reading.value;
+    if (answers.value) {
+      const snapshot = buildSnapshot(answers.value);
+      // Taken when its answers are in, as a poll is: the watcher takes reads in the order they end.
+      this.watcher.observe(
+        snapshot.backends.flatMap((b) => b.servers),
+        snapshot.backends.map((b) => b.name),
+        Date.now(),
+      );
       this.hasRead = true;
       this.haproxyFailures.report(null);
-      result = {
-        ok: true,
-        reading: reading.value,
-        servers: series?.servers.finish(snapshot.stat.columns) ?? null,
-        backends: series?.backends.finish(snapshot.stat.columns) ?? null,
-        at: snapshot.takenAt,
-        diagnosis: this.diagnose(snapshot, null, procs, config),
-      };
+      this.lastTimings = answers.value.timings;
+      result = { ok: true, snapshot, timings: answers.value.timings, at: snapshot.takenAt, diagnosis: this.diagnose(snapshot, null, procs, config) };
     } else {
-      result = this.failed(this.reportHaproxy(reading.error as HaproxyReadError), procs.value, procs.error, config.value, config.error);
-      this.count(result.ok ? null : result.error);
+      result = this.failed(this.reportHaproxy(answers.error), procs.value, procs.error, config.value, config.error);
+      this.count(answers.error);
     }
     this.lastError = result.ok ? null : result.error;
-    if (result.ok) this.lastTimings = result.reading.timings;
-    // Told before anyone else reads the result: its findings' texts are valid until the next read.
     this.onDiagnosis?.(result.diagnosis, Date.now());
     return result;
   }

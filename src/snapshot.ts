@@ -148,11 +148,38 @@ export interface Frontend {
 
 export type SourceKind = 'socket' | 'stats_url';
 
+/** What the watcher takes of a server from each read: a snapshot's servers are such, and so is each server of a poll. */
+export type ServerObservation = Pick<Server, 'backend' | 'name' | 'state' | 'held' | 'usable' | 'lastChangeAt'> & { readonly check: Pick<HealthCheck, 'status'> | null };
+
+/** The servers of a poll: from `show servers state`, or from the `status` texts of the stats page's CSV. */
+export function pollObservations(table: { readonly serversState: ServersState } | { readonly stat: StatTable }): ServerObservation[] {
+  const observations: ServerObservation[] = [];
+  if ('serversState' in table) {
+    const state = table.serversState;
+    for (let i = 0; i < state.length; i++) {
+      const condition = conditionFromRuntime(state.opState(i), state.number(i, 'adminState'), state.number(i, 'userWeight'));
+      const check = state.number(i, 'checkState') === 0 ? null : { status: checkStatusByNumber(state.number(i, 'checkStatus')).name };
+      observations.push({ backend: state.backend(i), name: state.server(i), ...condition, check, lastChangeAt: null });
+    }
+    return observations;
+  }
+  const { stat } = table;
+  const at = (name: string): number | undefined => stat.columns.get(name);
+  const [status, weight, checkStatus] = [at('status'), at('weight'), at('check_status')];
+  for (const row of stat.rows) {
+    if (row.type !== 'server') continue;
+    const condition = conditionFromStatus(text(row, status) ?? '', num(row, weight));
+    if (condition === null) continue;
+    const check = (text(row, checkStatus) ?? '').replace(/^\* /, '');
+    observations.push({ backend: row.proxy, name: row.name, ...condition, check: check ? { status: check } : null, lastChangeAt: null });
+  }
+  return observations;
+}
+
 /**
- * One read. Its rows, and what its servers and their checks read from their rows when asked
- * (address, weight, backup, tracks; a check's description, detail, code, duration and fall), come
- * from the answers' bytes, which the socket source's next read fills again: use them before the
- * next read begins (later, they throw). Everything else in it is its own.
+ * One read. Its servers and their checks read some fields from their `show stat` rows when asked
+ * (address, weight, backup, tracks; a check's description, detail, code, duration and fall): the
+ * rows are the read's own, so a snapshot, and anything made from it, stays valid for good.
  */
 export interface Snapshot {
   readonly takenAt: number;
@@ -173,16 +200,16 @@ export interface SnapshotInput {
   readonly info: Info | null;
 }
 
-export function buildSnapshot(input: SnapshotInput, listener: ReadListener | null = null): Snapshot {
-  const builder = new SnapshotBuilder(input.stat.columns, input.takenAt, input.serversState, listener);
+export function buildSnapshot(input: SnapshotInput): Snapshot {
+  const builder = new SnapshotBuilder(input.stat.columns, input.takenAt, input.serversState);
   for (const row of input.stat.rows) builder.add(row);
-  return builder.finish(input.source, input.stat, input.info);
-}
-
-/** Told of each server as soon as its row is in, and of each backend once its BACKEND row is, with where `show stat`'s columns are. */
-export interface ReadListener {
-  server(server: Server, columns: ReadonlyMap<string, number>): void;
-  backend?(backend: Backend, columns: ReadonlyMap<string, number>): void;
+  const unknown: string[] = [];
+  if (input.info === null) unknown.push('process information (show info)');
+  if (input.serversState === null) {
+    unknown.push('why a server is in MAINT or DRAIN (operator, configuration or tracking)');
+    unknown.push('health-check settings of servers in MAINT');
+  }
+  return { takenAt: input.takenAt, source: input.source, info: input.info, ...builder.finish(), unknown, stat: input.stat };
 }
 
 /** Where the columns the snapshot reads are in this version's `show stat`; undefined when it has none. */
@@ -213,56 +240,27 @@ function text(row: StatRow, index: number | undefined): string | undefined {
   return index === undefined ? undefined : row.cell(index);
 }
 
-/** A column's cell, as the same string as the last row's where the text is the same. */
-class RepeatedText {
-  private last = '';
-
-  read(row: StatRow, index: number | undefined): string | undefined {
-    if (index === undefined) return undefined;
-    if (row.cellIs(index, this.last)) return this.last;
-    const cell = row.cell(index);
-    if (cell !== undefined) this.last = cell;
-    return cell;
-  }
-}
-
 /** A number from the row; null without a row (a proxy with no BACKEND line), column or value. */
 function num(row: StatRow | null, index: number | undefined): number | null {
   return row === null || index === undefined ? null : row.number(index);
 }
 
-/**
- * Builds a snapshot row by row, so the work is done while HAProxy is still writing `show stat`:
- * at 10,000 servers building it, and the watcher taking it, afterwards would add a third to a scrape.
- */
-export class SnapshotBuilder {
+/** Groups `show stat`'s rows into frontends and backends with their servers, in HAProxy's order. */
+class SnapshotBuilder {
   private readonly columns: ReturnType<typeof statColumns>;
   private readonly read: ReadContext;
   private readonly frontends: Frontend[] = [];
   private readonly backends: Backend[] = [];
-  /**
-   * The proxy whose server rows are coming, and its servers so far: HAProxy lists a proxy's
-   * servers, then its BACKEND row. A map of every open proxy, emptied as each closed, made a
-   * new table a backend.
-   */
-  private openName: string | null = null;
-  private openServers: Server[] = [];
-  /** Servers of other proxies whose BACKEND row has not come yet (never seen from HAProxy, but not assumed). */
+  /** Servers by proxy until its BACKEND row comes: HAProxy lists a proxy's servers, then that row. */
   private readonly waiting = new Map<string, Server[]>();
   /** The next server of `show servers state` in order. */
   private cursor = 0;
   private byName: Map<string, Map<string, number>> | null = null;
-  // Servers share a few texts in these cells, so each server need not have strings of its own.
-  private readonly statusText = new RepeatedText();
-  private readonly checkStatusText = new RepeatedText();
-  /** The last server's sessions, shared by the next servers with the same (idle servers, mostly). */
-  private lastSessions: Server['sessions'] = { current: 0, limit: null };
 
   constructor(
-    private readonly statColumnsAt: ReadonlyMap<string, number>,
+    statColumnsAt: ReadonlyMap<string, number>,
     private readonly takenAt: number,
     private readonly serversState: ServersState | null,
-    private readonly listener: ReadListener | null,
   ) {
     this.columns = statColumns(statColumnsAt);
     this.read = { takenAt, columns: this.columns, runtime: serversState };
@@ -289,51 +287,27 @@ export class SnapshotBuilder {
   add(row: StatRow): void {
     const c = this.columns;
     if (row.type === 'frontend') {
-      const frontend = { name: row.proxy, status: text(row, c.status) ?? '', sessions: { current: num(row, c.scur) ?? 0, limit: num(row, c.slim) }, row };
-      this.frontends.push(frontend);
+      this.frontends.push({ name: row.proxy, status: text(row, c.status) ?? '', sessions: { current: num(row, c.scur) ?? 0, limit: num(row, c.slim) }, row });
     } else if (row.type === 'server') {
+      const servers = this.waiting.get(row.proxy);
       const server = this.server(row, this.runtimeOf(row.proxy, row.name));
-      if (row.proxy !== this.openName) this.open(row.proxy);
-      this.openServers.push(server);
-      this.listener?.server(server, this.statColumnsAt);
+      if (servers === undefined) this.waiting.set(row.proxy, [server]);
+      else servers.push(server);
     } else if (row.type === 'backend') {
       this.closeBackend(row.proxy, row);
     }
   }
 
-  /** The snapshot, once every row has been added. */
-  finish(source: SourceKind, stat: StatTable, info: Info | null): Snapshot {
-    // A proxy with servers but no BACKEND row.
-    if (this.openName !== null) this.closeBackend(this.openName, null);
+  /** The proxies, once every row has been added; a proxy with servers but no BACKEND row too. */
+  finish(): { frontends: Frontend[]; backends: Backend[] } {
     for (const name of [...this.waiting.keys()]) this.closeBackend(name, null);
-    const unknown: string[] = [];
-    if (info === null) unknown.push('process information (show info)');
-    if (this.serversState === null) {
-      unknown.push('why a server is in MAINT or DRAIN (operator, configuration or tracking)');
-      unknown.push('health-check settings of servers in MAINT');
-    }
-    return { takenAt: this.takenAt, source, info, frontends: this.frontends, backends: this.backends, unknown, stat };
-  }
-
-  private open(name: string): void {
-    if (this.openName !== null) this.waiting.set(this.openName, this.openServers);
-    this.openName = name;
-    this.openServers = this.waiting.get(name) ?? [];
-    this.waiting.delete(name);
+    return { frontends: this.frontends, backends: this.backends };
   }
 
   private closeBackend(name: string, row: StatRow | null): void {
-    let servers: Server[];
-    if (name === this.openName) {
-      servers = this.openServers;
-      this.openName = null;
-    } else {
-      servers = this.waiting.get(name) ?? [];
-      this.waiting.delete(name);
-    }
-    const backend = this.backend(name, servers, row);
-    this.backends.push(backend);
-    this.listener?.backend?.(backend, this.statColumnsAt);
+    const servers = this.waiting.get(name) ?? [];
+    this.waiting.delete(name);
+    this.backends.push(this.backend(name, servers, row));
   }
 
   private backend(name: string, servers: Server[], row: StatRow | null): Backend {
@@ -370,22 +344,20 @@ export class SnapshotBuilder {
   private server(row: StatRow, at: number): Server {
     const c = this.columns;
     const state = at < 0 ? null : this.serversState;
-    const status = this.statusText.read(row, c.status) ?? '';
+    const status = text(row, c.status) ?? '';
     const condition =
       (state ? conditionFromRuntime(state.opState(at), state.number(at, 'adminState'), state.number(at, 'userWeight')) : conditionFromStatus(status, num(row, c.weight))) ??
       // A status this version invented: not usable, and said as it is.
       DOWN;
     const secondsSinceChange = state ? state.number(at, 'secondsSinceChange') : num(row, c.lastchg);
-    const current = num(row, c.scur) ?? 0;
-    const limit = num(row, c.slim);
-    if (current !== this.lastSessions.current || limit !== this.lastSessions.limit) this.lastSessions = { current, limit };
-    return new ReadServer(this.read, row, at, condition, status, this.check(row, at, condition.state), this.lastSessions, secondsSinceChange);
+    const sessions = { current: num(row, c.scur) ?? 0, limit: num(row, c.slim) };
+    return new ReadServer(this.read, row, at, condition, status, this.check(row, at, condition.state), sessions, secondsSinceChange);
   }
 
   private check(row: StatRow, at: number, serverState: ServerState): HealthCheck | null {
     const c = this.columns;
     const state = at < 0 ? null : this.serversState;
-    const statusCell = this.checkStatusText.read(row, c.checkStatus) ?? '';
+    const statusCell = text(row, c.checkStatus) ?? '';
     const inProgress = statusCell.startsWith('* ');
     let status: string | null = inProgress ? statusCell.slice(2) : statusCell;
     let paused = false;
@@ -406,8 +378,7 @@ export class SnapshotBuilder {
 
 /**
  * A server's health check in one read: what the watcher and the metrics read of every server is
- * kept, the rest read from the row when a finding shows it (as `ReadServer` does, and for the
- * same reason: with checks on every server, the check was a read's largest object).
+ * kept, the rest read from the row when a finding shows it, as `ReadServer` does.
  */
 class ReadCheck implements HealthCheck {
   constructor(
@@ -466,9 +437,8 @@ interface ReadContext {
 
 /**
  * A server of one read. It keeps what was decided from its row (its condition, check and
- * sessions) and reads the rest from the row when asked. At 10,000 servers the servers live until
- * the scrape is answered, so every field was copied by each young collection of a read: a server
- * of 16 fields, made from an object of 17, was the largest thing a read allocated.
+ * sessions) and reads the rest from the row when asked: servers are a read's most numerous
+ * objects, and most of their fields are read only when a finding shows them.
  */
 class ReadServer implements Server {
   constructor(

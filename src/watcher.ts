@@ -2,9 +2,8 @@
 // and each scrape's) is an observation; from their sequence come the time each backend spent
 // with no usable server, the state changes of each server, and the recent ones as events.
 
-import type { ServerObservation } from './haproxy/source.js';
 import type { LoggedStateEvent } from './logs/ingest.js';
-import { SERVER_STATES, type ServerCondition, type ServerState } from './snapshot.js';
+import { SERVER_STATES, type ServerObservation, type ServerState } from './snapshot.js';
 
 export interface StateEvent {
   /** ISO time of the poll that saw the change. */
@@ -56,80 +55,51 @@ export class Watcher {
   private lastAt: number | null = null;
   /** Numbers the observations, so a server knows the last one that listed it. */
   private observations = 0;
-  /** The read being taken server by server. */
-  private current: { readonly at: number; readonly number: number } | null = null;
 
   /**
-   * Takes one poll. `backendNames`, from a full read, lists every backend (empty ones too) and
-   * drops those no longer configured; a poll of servers alone passes null.
+   * Takes one read of the servers, a poll's or a full read's, seen at `at`. `backendNames`, from a
+   * full read, lists every backend (empty ones too) and drops those no longer configured; a poll
+   * of servers alone passes null. A read older than the last one taken is ignored.
    */
-  observe(observations: readonly ServerObservation[], backendNames: readonly string[] | null, at: number): void {
-    if (!this.begin(at)) return;
-    for (const o of observations) this.server(o.backend, o.server, o.condition, o.checkStatus, null);
-    this.end(backendNames);
-  }
-
-  /**
-   * Starts taking a read server by server, as it arrives; false (and the read is not taken) when
-   * a newer one was taken already, or while another is being taken.
-   */
-  begin(at: number): boolean {
-    if (this.current !== null || (this.lastAt !== null && at < this.lastAt)) return false; // an older read that finished late
+  observe(servers: Iterable<ServerObservation>, backendNames: readonly string[] | null, at: number): void {
+    if (this.lastAt !== null && at < this.lastAt) return;
     const elapsed = this.lastAt === null ? 0 : Math.round(at - this.lastAt);
-    // The time since the last poll is counted in the state that poll saw.
-    for (const track of this.backends.values()) if (track.noUsableServer) track.noUsableMs += elapsed;
     this.lastAt = at;
-    for (const track of this.backends.values()) track.usableNow = false;
-    this.current = { at, number: ++this.observations };
-    return true;
-  }
-
-  /**
-   * One server of the read `begin` started, with its last check's status and when its state last
-   * changed (ms since the epoch) when known.
-   */
-  server(backend: string, name: string, condition: ServerCondition, checkStatus: string | null, lastChangeAt: number | null): void {
-    const current = this.current;
-    if (current === null) return;
-    const track = this.backend(backend);
-    if (condition.usable) track.usableNow = true;
-    const changedAt = lastChangeAt === null ? null : Math.floor(lastChangeAt / 1000);
-    const known = track.servers.get(name);
-    if (known === undefined) {
-      track.servers.set(name, { state: condition.state, changes: zeroChanges(), changedAt, seenIn: current.number });
-      return;
+    const number = ++this.observations;
+    for (const track of this.backends.values()) {
+      // The time since the last read is counted in the state that read saw.
+      if (track.noUsableServer) track.noUsableMs += elapsed;
+      track.usableNow = false;
     }
-    known.seenIn = current.number;
-    const changed = known.state !== condition.state;
-    if (changedAt !== null && (changed || known.changedAt === null || Math.abs(changedAt - known.changedAt) > 1)) known.changedAt = changedAt;
-    if (!changed) return;
-    known.changes[condition.state]++;
-    this.push(backend, { at: new Date(current.at).toISOString(), server: name, from: known.state, to: condition.state, reason: reasonFor(condition, checkStatus), source: 'poll' });
-    known.state = condition.state;
-  }
-
-  /** Gives up a read that failed part way: what it saw counts, but nothing is dropped for missing from it. */
-  abandon(): void {
-    this.current = null;
-  }
-
-  /** Ends the read: servers (and, given the backends' names, backends) not in it are dropped. */
-  end(backendNames: readonly string[] | null): void {
-    const current = this.current;
-    if (current === null) return;
-    this.current = null;
+    const iso = new Date(at).toISOString();
+    for (const server of servers) this.server(server, number, iso);
     if (backendNames !== null) {
       const keep = new Set(backendNames);
       for (const name of this.backends.keys()) if (!keep.has(name)) this.backends.delete(name);
       for (const name of backendNames) this.backend(name);
     }
     for (const track of this.backends.values()) {
-      // forEach, not for-of over entries: no [name, server] pair made for each of 10,000 servers.
-      track.servers.forEach((server, name, servers) => {
-        if (server.seenIn !== current.number) servers.delete(name);
-      });
+      for (const [name, server] of track.servers) if (server.seenIn !== number) track.servers.delete(name);
       track.noUsableServer = !track.usableNow;
     }
+  }
+
+  private server(o: ServerObservation, observation: number, at: string): void {
+    const track = this.backend(o.backend);
+    if (o.usable) track.usableNow = true;
+    const changedAt = o.lastChangeAt === null ? null : Math.floor(o.lastChangeAt / 1000);
+    const known = track.servers.get(o.name);
+    if (known === undefined) {
+      track.servers.set(o.name, { state: o.state, changes: zeroChanges(), changedAt, seenIn: observation });
+      return;
+    }
+    known.seenIn = observation;
+    const changed = known.state !== o.state;
+    if (changedAt !== null && (changed || known.changedAt === null || Math.abs(changedAt - known.changedAt) > 1)) known.changedAt = changedAt;
+    if (!changed) return;
+    known.changes[o.state]++;
+    this.push(o.backend, { at, server: o.name, from: known.state, to: o.state, reason: reasonFor(o), source: 'poll' });
+    known.state = o.state;
   }
 
   /**
@@ -201,7 +171,7 @@ function zeroChanges(): Record<ServerState, number> {
   return Object.fromEntries(SERVER_STATES.map((s) => [s, 0])) as Record<ServerState, number>;
 }
 
-function reasonFor(condition: ServerCondition, checkStatus: string | null): string | null {
-  if (condition.state === 'maint' || condition.state === 'drain') return `held: ${condition.held.join(', ')}`;
-  return checkStatus;
+function reasonFor(o: ServerObservation): string | null {
+  if (o.state === 'maint' || o.state === 'drain') return `held: ${o.held.join(', ')}`;
+  return o.check?.status ?? null;
 }

@@ -3,12 +3,13 @@ import { describe, test } from 'node:test';
 import { SERVER_METRIC_GROUPS } from '../src/config.js';
 import { diagnose, tallyText, type BackendDiagnosis, type Diagnosis, type DiagnosisInput } from '../src/diagnosis.js';
 import { diagnosisText } from '../src/diagnosisText.js';
-import { ExpositionWriter, SeriesCache } from '../src/metrics/exposition.js';
-import { writeDiagnosisMetrics } from '../src/metrics/haproxy.js';
+import { ExpositionWriter } from '../src/metrics/exposition.js';
+import { HaproxyMetrics } from '../src/metrics/haproxy.js';
 import { parseHaproxyConfig } from '../src/parse/haproxyConfig.js';
 import { parseShowProc } from '../src/parse/showProc.js';
 import { explainPage } from '../src/web/explainPage.js';
 import type { Snapshot } from '../src/snapshot.js';
+import { Watcher } from '../src/watcher.js';
 import { fixture } from './support/fixtures.js';
 import { sample } from './support/metrics.js';
 import { NOW, specSnapshot, type Spec } from './support/specSnapshot.js';
@@ -250,14 +251,14 @@ describe('the process, from the master CLI', () => {
 describe('cause and risk metrics', () => {
   test('every code for every backend, 0 or 1; process families only when known', () => {
     const out = new ExpositionWriter();
-    writeDiagnosisMetrics(out, run(specSnapshot({ be_api: { servers: { a: { status: 'DOWN' } } }, be_ok: { servers: { a: { status: 'UP' }, b: { status: 'UP' } } } })), { collect: ALL, cache: new SeriesCache() });
+    new HaproxyMetrics(ALL, new Watcher()).writeDiagnosis(out, run(specSnapshot({ be_api: { servers: { a: { status: 'DOWN' } } }, be_ok: { servers: { a: { status: 'UP' }, b: { status: 'UP' } } } })));
     const text = out.text();
     assert.equal(sample(text, 'haproxy_backend_503_cause{proxy="be_api",cause="servers_down"}'), 1);
     assert.equal(sample(text, 'haproxy_backend_503_cause{proxy="be_ok",cause="servers_down"}'), 0);
     assert.equal(sample(text, 'haproxy_backend_503_risk{proxy="be_ok",risk="last_server_up"}'), 0);
     assert.doesNotMatch(text, /haproxy_process_503/);
     const withMaster = new ExpositionWriter();
-    writeDiagnosisMetrics(withMaster, run(specSnapshot({}), { procs: parseShowProc(fixture('haproxy-2.6.12-show-proc-failed-reload.txt')) }), { collect: ALL, cache: new SeriesCache() });
+    new HaproxyMetrics(ALL, new Watcher()).writeDiagnosis(withMaster, run(specSnapshot({}), { procs: parseShowProc(fixture('haproxy-2.6.12-show-proc-failed-reload.txt')) }));
     assert.equal(sample(withMaster.text(), 'haproxy_process_503_cause{cause="failed_reload"}'), 1);
     assert.equal(sample(withMaster.text(), 'haproxy_process_503_risk{risk="old_workers"}'), 0);
   });

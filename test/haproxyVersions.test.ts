@@ -20,7 +20,7 @@ function verdicts(d: Diagnosis): string[] {
 
 /** The diagnosis from the stats page CSV alone, as with --haproxy.stats-url. */
 function statsPageDiagnosis(version: string): Diagnosis {
-  const snapshot = buildSnapshot({ takenAt: Date.parse('2026-12-05T10:00:00Z'), source: 'stats_url', stat: parseStat(fixture(`haproxy-${version}-stats-page.csv`)), info: null, serversState: null }, null);
+  const snapshot = buildSnapshot({ takenAt: Date.parse('2026-12-05T10:00:00Z'), source: 'stats_url', stat: parseStat(fixture(`haproxy-${version}-stats-page.csv`)), info: null, serversState: null });
   const watcher = new Watcher();
   observeSnapshot(watcher, snapshot);
   return diagnosisOf(snapshot, watcher);

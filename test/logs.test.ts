@@ -154,13 +154,12 @@ describe('ingest', () => {
 describe('the watcher takes log events', () => {
   test('a change is counted once whether the log or the poll sees it first; the log\'s reason wins', () => {
     const w = new Watcher();
-    const up = { state: 'up' as const, held: [], usable: true };
-    const down = { state: 'down' as const, held: [], usable: false };
-    w.observe([{ backend: 'be', server: 'a', condition: up, checkStatus: 'L4OK' }, { backend: 'be', server: 'b', condition: up, checkStatus: 'L4OK' }], ['be'], 0);
+    const server = (name: string, state: 'up' | 'down', check: string) => ({ backend: 'be', name, state, held: [], usable: state === 'up', check: { status: check }, lastChangeAt: null });
+    w.observe([server('a', 'up', 'L4OK'), server('b', 'up', 'L4OK')], ['be'], 0);
     // a: the log first, then the poll
     w.logged({ backend: 'be', server: 'a', to: 'down', reason: 'Layer4 connection problem: Connection refused', at: 500 });
     // b: the poll first, then the log
-    w.observe([{ backend: 'be', server: 'a', condition: down, checkStatus: 'L4CON' }, { backend: 'be', server: 'b', condition: down, checkStatus: 'L4CON' }], null, 1000);
+    w.observe([server('a', 'down', 'L4CON'), server('b', 'down', 'L4CON')], null, 1000);
     w.logged({ backend: 'be', server: 'b', to: 'down', reason: 'Layer7 wrong status: Service Unavailable', at: 1200 });
     assert.deepEqual([w.seen('be', 'a')?.changes.down, w.seen('be', 'b')?.changes.down], [1, 1]);
     assert.deepEqual(

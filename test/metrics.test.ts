@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { contiguous, escapeLabelValue, ExpositionWriter, formatValue, SeriesCache, type SeriesColumn } from '../src/metrics/exposition.js';
 import { SERVER_METRIC_GROUPS } from '../src/config.js';
-import { writeHaproxyMetrics } from '../src/metrics/haproxy.js';
+import { HaproxyMetrics } from '../src/metrics/haproxy.js';
 import { Watcher } from '../src/watcher.js';
 import { observeSnapshot, snapshotOf } from './support/fixtures.js';
 import { missingTool } from './support/lab.js';
@@ -16,7 +16,7 @@ function render(fixtureName: string): string {
   const watcher = new Watcher();
   observeSnapshot(watcher, snapshot);
   const out = new ExpositionWriter();
-  writeHaproxyMetrics(out, snapshot, watcher, { collect: ALL, cache: new SeriesCache() });
+  new HaproxyMetrics(ALL, watcher).write(out, snapshot);
   return out.text();
 }
 

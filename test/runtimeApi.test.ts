@@ -133,7 +133,7 @@ describe('runtime API client', () => {
     const { serversState } = answers('haproxy-2.6.12-lab.txt');
     const fake = await fakeHaproxy((socket, request) => socket.end(request === 'show servers state' ? `${serversState}\n\n` : 'Name: HAProxy\n\nnot csv at all\n\n'));
     try {
-      const err = await failure(new SocketSource({ kind: 'unix', path: fake.path }).readSnapshot(Date.now() + 2000));
+      const err = await failure(new SocketSource({ kind: 'unix', path: fake.path }).read(Date.now() + 2000));
       assert.equal(err.code, 'malformed_answer');
       assert.match(err.message, /show stat/);
     } finally {
@@ -148,7 +148,7 @@ describe('runtime API client', () => {
     assert.notEqual(broken, serversState);
     const fake = await fakeHaproxy((socket, request) => socket.end(request === 'show servers state' ? `${broken}\n\n` : `${info}\n\n${stat}\n\n`));
     try {
-      const err = await failure(new SocketSource({ kind: 'unix', path: fake.path }).readSnapshot(Date.now() + 2000));
+      const err = await failure(new SocketSource({ kind: 'unix', path: fake.path }).read(Date.now() + 2000));
       assert.equal(err.code, 'malformed_answer');
       assert.match(err.message, /show servers state.*srv_admin_state is "x"/);
     } finally {

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ServerObservation } from '../src/haproxy/source.js';
-import type { ServerState } from '../src/snapshot.js';
+import type { ServerObservation, ServerState } from '../src/snapshot.js';
 import { EVENTS_PER_BACKEND, Watcher } from '../src/watcher.js';
 
-function seen(backend: string, server: string, state: ServerState, checkStatus: string | null = null): ServerObservation {
-  return { backend, server, condition: { state, held: state === 'maint' ? ['forced'] : [], usable: state === 'up' }, checkStatus };
+function seen(backend: string, name: string, state: ServerState, checkStatus: string | null = null, lastChangeAt: number | null = null): ServerObservation {
+  return { backend, name, state, held: state === 'maint' ? ['forced'] : [], usable: state === 'up', check: checkStatus === null ? null : { status: checkStatus }, lastChangeAt };
 }
 
 describe('watcher', () => {
@@ -58,50 +57,20 @@ describe('watcher', () => {
     assert.equal(w.events('be').length, 0);
   });
 
-  test('a read taken server by server as it arrives; a poll meanwhile is not taken', () => {
-    const w = new Watcher();
-    w.observe([seen('be', 'a', 'up'), seen('be', 'b', 'up')], ['be'], 0);
-    assert.equal(w.begin(1000), true);
-    const a = seen('be', 'a', 'down', 'L4CON');
-    w.server(a.backend, a.server, a.condition, a.checkStatus, null);
-    w.observe([seen('be', 'a', 'up'), seen('be', 'b', 'up')], null, 1500);
-    assert.equal(w.seen('be', 'a')?.changes.down, 1, 'the poll in the middle of the read changed nothing');
-    assert.equal(w.seen('be', 'a')?.changes.up, 0);
-    w.end(['be']);
-    assert.equal(w.seen('be', 'b')?.changes, undefined, 'b was not in the read');
-    assert.deepEqual(w.events('be').map((e) => [e.server, e.to, e.reason]), [['a', 'down', 'L4CON']]);
-  });
-
-  test('a read given up part way keeps what it saw and drops nothing', () => {
-    const w = new Watcher();
-    w.observe([seen('be', 'a', 'up'), seen('be', 'b', 'up')], ['be'], 0);
-    w.begin(1000);
-    const a = seen('be', 'a', 'down');
-    w.server(a.backend, a.server, a.condition, a.checkStatus, null);
-    w.abandon();
-    assert.equal(w.seen('be', 'a')?.changes.down, 1);
-    assert.notEqual(w.seen('be', 'b')?.changes, undefined, 'b, missing from the broken read, is kept');
-    w.server('be', 'b', seen('be', 'b', 'down').condition, null, null);
-    assert.equal(w.seen('be', 'b')?.changes.down, 0, 'a server told after the read was given up is not taken');
-    assert.equal(w.begin(2000), true, 'the next read is taken');
-  });
-
   test("a server's change time stays put while reads put it within a second, and moves with a change", () => {
     const w = new Watcher();
-    const up = seen('be', 'a', 'up').condition;
-    const read = (at: number, condition: typeof up, lastChangeAt: number | null): number | null | undefined => {
-      w.begin(at);
-      w.server('be', 'a', condition, null, lastChangeAt);
-      w.end(null);
+    const read = (at: number, state: ServerState, lastChangeAt: number | null): number | null | undefined => {
+      w.observe([seen('be', 'a', state, null, lastChangeAt)], null, at);
       return w.seen('be', 'a')?.changedAt;
     };
+    const up = 'up';
     // HAProxy says whole seconds ago, so a read that ends just past a second is a second off.
     assert.equal(read(1000, up, 500_400), 500);
     assert.equal(read(2000, up, 499_900), 500, 'a second earlier: the same change');
     assert.equal(read(3000, up, 501_100), 500, 'a second later: the same change');
     assert.equal(read(4000, up, null), 500, 'a poll that does not say keeps it');
     assert.equal(read(5000, up, 503_000), 503, 'more than a second off: HAProxy has another time');
-    assert.equal(read(6000, seen('be', 'a', 'down').condition, 504_200), 504, 'within a second, but the state changed: taken as it is');
+    assert.equal(read(6000, 'down', 504_200), 504, 'within a second, but the state changed: taken as it is');
   });
 
   test('events per backend are bounded', () => {

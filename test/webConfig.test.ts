@@ -9,7 +9,7 @@ import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import bcrypt from 'bcryptjs';
-import { loadWebConfig, refuseClient } from '../src/web/webConfig.js';
+import { loadWebConfig, refuseClient } from '../src/webConfig.js';
 import { freePort, missingTool, waitFor } from './support/lab.js';
 import { startNosrv } from './support/nosrv.js';
 

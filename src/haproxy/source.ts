@@ -1,35 +1,31 @@
 // Where nosrv reads HAProxy from: the runtime API socket, or the stats page's CSV for
-// installations that expose no socket. Both give a Snapshot; the watcher's cheaper poll gives
-// only the servers' conditions.
+// installations that expose no socket. A source returns HAProxy's answers, parsed; what they mean
+// is the snapshot's to say.
 
-import { checkStatusByNumber } from '../parse/checkStatus.js';
 import { ParseError } from '../parse/errors.js';
-import { parseInfo } from '../parse/info.js';
-import { parseServersState, ServersStateParser, type ServersState, type ServersStateBuffers } from '../parse/serversState.js';
-import { cell, numberCell, parseStat, StatParser, type StatBuffers, type StatTable } from '../parse/stat.js';
-import { buildSnapshot, conditionFromRuntime, conditionFromStatus, SnapshotBuilder, type ServerCondition, type ReadListener, type Snapshot, type SourceKind } from '../snapshot.js';
+import { parseInfo, type Info } from '../parse/info.js';
+import { ServersStateParser, type ServersState, type ServersStateSize } from '../parse/serversState.js';
+import { parseStat, StatParser, type StatSize, type StatTable } from '../parse/stat.js';
+import type { SourceKind } from '../snapshot.js';
 import { fromSystemError, HaproxyReadError } from './errors.js';
-import { describeAddress, runShowCommands, socatCommand, streamShowCommands, type CommandTiming, type RuntimeApiAddress } from './runtimeApi.js';
+import { describeAddress, socatCommand, streamShowCommands, type CommandTiming, type RuntimeApiAddress } from './runtimeApi.js';
 
 /** 64 MiB: `show stat` of 50,000 servers is about 12 MB. */
 export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
-export interface Reading {
-  readonly snapshot: Snapshot;
+/** HAProxy's answers to one full read, parsed; `serversState` and `info` are null where the source has none. */
+export interface Answers {
+  readonly takenAt: number;
+  readonly source: SourceKind;
+  readonly stat: StatTable;
+  readonly serversState: ServersState | null;
+  readonly info: Info | null;
   readonly timings: readonly CommandTiming[];
 }
 
-export interface ServerObservation {
-  readonly backend: string;
-  readonly server: string;
-  readonly condition: ServerCondition;
-  /** The last check's status name, when the poll tells it. */
-  readonly checkStatus: string | null;
-}
-
-/** The watcher's poll: each server's condition, and how long HAProxy took to answer. */
-export interface ServerConditions {
-  readonly observations: ServerObservation[];
+/** The watcher's poll: the servers' states, from the table this source has, and how long HAProxy took to answer. */
+export interface PollAnswer {
+  readonly table: { readonly serversState: ServersState } | { readonly stat: StatTable };
   /** From the request to the answer's end, parsing not included: HAProxy's side of the poll. */
   readonly answerSeconds: number;
 }
@@ -40,9 +36,8 @@ export interface HaproxySource {
   readonly target: string;
   /** `socat stdio ...` for the runtime API, to write fix commands a person can paste. */
   readonly socat: string;
-  /** A full read; `listener` is told of each server and backend as soon as it is built. */
-  readSnapshot(deadline: number, listener?: ReadListener | null): Promise<Reading>;
-  readServerConditions(deadline: number): Promise<ServerConditions>;
+  read(deadline: number): Promise<Answers>;
+  poll(deadline: number): Promise<PollAnswer>;
 }
 
 /** axios is loaded by the first read of a stats page: it adds 20 MB to a process that reads a socket. */
@@ -76,13 +71,8 @@ export class SocketSource implements HaproxySource {
   readonly kind = 'socket' as const;
   readonly target: string;
   readonly socat: string;
-
-  /**
-   * The last read's buffers, which the next read fills again: a snapshot's rows, and what its
-   * servers read from them when asked, are good until the next read begins (reading one later
-   * throws; see `Snapshot`). Null while a read runs.
-   */
-  private spare: { readonly stat: StatBuffers; readonly state: ServersStateBuffers } | null = null;
+  /** The size of the last answers: the next are stored in room made for them at once. */
+  private lastSize: { stat: StatSize; state: ServersStateSize } | null = null;
 
   constructor(private readonly address: RuntimeApiAddress) {
     this.target = describeAddress(address);
@@ -90,58 +80,36 @@ export class SocketSource implements HaproxySource {
   }
 
   /**
-   * `show servers state` and `show info;show stat` on two connections at once, each server built
-   * (and told to `listener`) as its `show stat` row arrives: at 10,000 servers the work is done
-   * while HAProxy is still writing. Rows that arrive before the servers' states are built when
-   * they come.
+   * `show servers state` and `show info;show stat` on two connections at once, each parsed as it
+   * arrives, so parsing overlaps with HAProxy still writing.
    */
-  async readSnapshot(deadline: number, listener: ReadListener | null = null): Promise<Reading> {
+  async read(deadline: number): Promise<Answers> {
     const takenAt = Date.now();
     const options = { deadline, maxBytes: MAX_ANSWER_BYTES };
-    // The last read's buffers, unless that read still runs (given up by its caller, not yet ended).
-    const spare = this.spare;
-    this.spare = null;
-    const state = new ServersStateParser(spare?.state);
+    const state = new ServersStateParser(this.lastSize?.state);
+    const stat = new StatParser(this.lastSize?.stat);
     const info: string[] = [];
-    let runtime: ServersState | null = null;
-    let builder: SnapshotBuilder | null = null;
-    const stat = new StatParser({ reuse: spare?.stat, onRow: (row) => builder?.add(row) });
-    /** Once the servers' states are in: the rows that came before them, then each as it comes. */
-    const startBuilding = (): SnapshotBuilder => {
-      const { columns, rows } = stat.table();
-      builder = new SnapshotBuilder(columns, takenAt, runtime, listener);
-      for (const row of rows) builder.add(row);
-      return builder;
-    };
     const [stateRead, statRead] = await Promise.allSettled([
-      parsed(() =>
-        streamShowCommands(this.address, ['show servers state'], [state], options).then((timings) => {
-          runtime = state.table();
-          if (stat.started) startBuilding();
-          return timings;
-        }),
-      ),
+      parsed(() => streamShowCommands(this.address, ['show servers state'], [state], options)),
       parsed(() => streamShowCommands(this.address, ['show info', 'show stat'], [{ write: (lines) => void info.push(lines) }, stat], options)),
     ]);
-    // Both answers have ended: nothing writes into these buffers any more.
-    this.spare = { stat: stat.buffers(), state: state.buffers() };
     if (stateRead.status === 'rejected') throw stateRead.reason;
     if (statRead.status === 'rejected') throw statRead.reason;
-    const table = parsed(() => stat.table());
-    const snapshot = (builder ?? startBuilding()).finish('socket', table, parsed(() => parseInfo(info.join(''))));
-    return { snapshot, timings: [...statRead.value, ...stateRead.value] };
+    this.lastSize = { stat: stat.size(), state: state.size() };
+    return {
+      takenAt,
+      source: 'socket',
+      stat: parsed(() => stat.finish()),
+      serversState: parsed(() => state.finish()),
+      info: parsed(() => parseInfo(info.join(''))),
+      timings: [...statRead.value, ...stateRead.value],
+    };
   }
 
-  async readServerConditions(deadline: number): Promise<ServerConditions> {
-    const [answer] = await runShowCommands(this.address, ['show servers state'], { deadline, maxBytes: MAX_ANSWER_BYTES });
-    const rows = parsed(() => parseServersState(answer?.text ?? '').rows());
-    const observations = rows.map((row) => ({
-      backend: row.backend,
-      server: row.server,
-      condition: conditionFromRuntime(row.opState, row.adminState, row.userWeight),
-      checkStatus: row.checkState === 0 ? null : checkStatusByNumber(row.checkStatus).name,
-    }));
-    return { observations, answerSeconds: answer?.seconds ?? 0 };
+  async poll(deadline: number): Promise<PollAnswer> {
+    const state = new ServersStateParser(this.lastSize?.state);
+    const [timing] = await parsed(() => streamShowCommands(this.address, ['show servers state'], [state], { deadline, maxBytes: MAX_ANSWER_BYTES }));
+    return { table: { serversState: parsed(() => state.finish()) }, answerSeconds: timing?.seconds ?? 0 };
   }
 }
 
@@ -202,22 +170,14 @@ export class StatsPageSource implements HaproxySource {
     }
   }
 
-  async readSnapshot(deadline: number, listener: ReadListener | null = null): Promise<Reading> {
+  async read(deadline: number): Promise<Answers> {
+    const takenAt = Date.now();
     const { table, seconds } = await this.fetchCsv(deadline);
-    const snapshot = buildSnapshot({ takenAt: Date.now(), source: 'stats_url', info: null, stat: table, serversState: null }, listener);
-    return { snapshot, timings: [{ command: 'show stat', seconds }] };
+    return { takenAt, source: 'stats_url', stat: table, serversState: null, info: null, timings: [{ command: 'show stat', seconds }] };
   }
 
-  async readServerConditions(deadline: number): Promise<ServerConditions> {
+  async poll(deadline: number): Promise<PollAnswer> {
     const { table, seconds } = await this.fetchCsv(deadline);
-    const observations: ServerObservation[] = [];
-    for (const row of table.rows) {
-      if (row.type !== 'server') continue;
-      const condition = conditionFromStatus(cell(table, row, 'status') ?? '', numberCell(table, row, 'weight'));
-      if (condition === null) continue;
-      const check = (cell(table, row, 'check_status') ?? '').replace(/^\* /, '');
-      observations.push({ backend: row.proxy, server: row.name, condition, checkStatus: check || null });
-    }
-    return { observations, answerSeconds: seconds };
+    return { table: { stat: table }, answerSeconds: seconds };
   }
 }

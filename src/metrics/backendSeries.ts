@@ -1,11 +1,10 @@
-// The per-backend series of a read, gathered as each BACKEND row arrives, as the servers' are:
-// at 1,000 backends, reading their cells and comparing them with the cache's copies after the read
-// was a third of what a scrape wrote then.
+// The per-backend series of a read: each BACKEND row's cells and the counts worked out from its
+// servers, compared with the last read's as they are gathered, as the servers' are.
 
 import type { CollectOptions } from '../config.js';
 import type { Backend } from '../snapshot.js';
 import type { ExpositionWriter, MetricType, SeriesCache } from './exposition.js';
-import { BACKEND_FAMILIES, sameStatLayout, statLayoutOf, type StatLayout } from './families.js';
+import { BACKEND_FAMILIES, readCells, sameStatLayout, statLayoutOf, type StatLayout } from './families.js';
 import { trackedFamilies, TrackedValues, type TrackedSeries } from './tracked.js';
 
 /** Families worked out from a backend's servers, written after its `show stat` families. */
@@ -61,7 +60,7 @@ export class BackendSeriesGatherer {
     const next = this.tracked.next;
     const cells = layout.indexes.length;
     // A backend without its row (never seen from HAProxy, but not assumed) has counts and no cells.
-    if (backend.row !== null) backend.row.numbers(layout.indexes, layout.scales, next, 0, 1);
+    if (backend.row !== null) readCells(backend.row, layout, next, 0, 1);
     else next.fill(NaN, 0, cells);
     let k = cells;
     for (const count of BACKEND_COUNTS) next[k++] = count.value(backend) ?? NaN;

@@ -1,6 +1,7 @@
 // Which `show stat` and `show info` columns become which haproxy_* family. Where the fact is the
 // one HAProxy's built-in exporter (promex) exports, the name and meaning are promex's.
 
+import type { StatRow } from '../parse/stat.js';
 import type { ServerMetricGroup } from '../config.js';
 import type { ExpositionWriter, MetricType, SeriesCache, SeriesColumn, SeriesHistory } from './exposition.js';
 
@@ -109,6 +110,15 @@ export function statLayoutOf(families: readonly StatFamily[], columns: ReadonlyM
     : [];
   const cells = [...present.map((f) => ({ index: f.index, scale: f.family.ms ? 1 / 1000 : 1 })), ...codes.map((c) => ({ index: c.index, scale: 1 }))];
   return { families: present, codes, indexes: Int32Array.from(cells, (c) => c.index), scales: Float64Array.from(cells, (c) => c.scale) };
+}
+
+/** The row's cells of `layout`, scaled, NaN where a cell is missing or not a number, into out[at], out[at + stride], ... */
+export function readCells(row: StatRow, layout: StatLayout, out: Float64Array, at: number, stride: number): void {
+  const { indexes, scales } = layout;
+  for (let c = 0; c < indexes.length; c++, at += stride) {
+    const value = row.number(indexes[c] ?? -1);
+    out[at] = value === null ? NaN : value * (scales[c] ?? 1);
+  }
 }
 
 /** The same families at the same cells. */

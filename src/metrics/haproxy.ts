@@ -7,56 +7,56 @@ import type { CollectOptions } from '../config.js';
 import type { StatTable } from '../parse/stat.js';
 import type { Backend, Frontend, Snapshot } from '../snapshot.js';
 import type { Watcher } from '../watcher.js';
-import { contiguous, escapeLabelValue, ExpositionWriter, labels, sameItems, type SeriesCache, type SeriesColumn } from './exposition.js';
+import { contiguous, escapeLabelValue, labels, SeriesCache, type ExpositionWriter, type SeriesColumn } from './exposition.js';
 import { BackendSeriesGatherer, writeBackendSeries, type BackendSeries } from './backendSeries.js';
-import { FamilyWriter, FRONTEND_FAMILIES, PROCESS_FAMILIES, statLayoutOf } from './families.js';
+import { FamilyWriter, FRONTEND_FAMILIES, PROCESS_FAMILIES, readCells, statLayoutOf } from './families.js';
 import { ServerSeriesGatherer, writeServerSeries, type ServerSeries } from './serverSeries.js';
 
-export interface RenderOptions {
-  readonly collect: CollectOptions;
-  readonly cache: SeriesCache;
-}
+/**
+ * Writes the haproxy_* families of a read and of its diagnosis. Each family's text is cached and
+ * sent again while it is unchanged; a read's per-backend and per-server series are gathered once,
+ * by the first scrape that renders it, and compared with the last read's as they are.
+ */
+export class HaproxyMetrics {
+  private readonly cache = new SeriesCache();
+  private readonly serverGatherer: ServerSeriesGatherer;
+  private readonly backendGatherer: BackendSeriesGatherer;
+  private gathered: { readonly snapshot: Snapshot; readonly servers: ServerSeries; readonly backends: BackendSeries } | null = null;
 
-/** `serverSeries`, `backendSeries`: the series gathered while `snapshot` was read, if they were; else they are gathered now. */
-export function writeHaproxyMetrics(
-  out: ExpositionWriter,
-  snapshot: Snapshot,
-  watcher: Watcher,
-  options: RenderOptions,
-  serverSeries: ServerSeries | null = null,
-  backendSeries: BackendSeries | null = null,
-): void {
-  const filter = options.collect.backends;
-  const backends = filter ? snapshot.backends.filter((b) => filter.test(b.name)) : snapshot.backends;
-  writeProcess(out, snapshot);
-  writeFrontends(out, options.cache, snapshot.stat, snapshot.frontends);
-  writeBackends(out, options.cache, backends, watcher, backendSeriesOf(snapshot, backends, options.collect, backendSeries));
-  if (options.collect.serverMetrics.size > 0) writeServerSeries(out, options.cache, serverSeriesOf(snapshot, backends, watcher, options.collect, serverSeries), proxyLabel);
-}
-
-/** The gathered series when they are of these backends, in order; else gathered from the snapshot. */
-function backendSeriesOf(snapshot: Snapshot, backends: readonly Backend[], collect: CollectOptions, gathered: BackendSeries | null): BackendSeries {
-  if (gathered !== null && sameItems(gathered.backends, backends)) return gathered;
-  const gatherer = new BackendSeriesGatherer(collect);
-  for (const b of backends) gatherer.add(b, snapshot.stat.columns);
-  return gatherer.finish(snapshot.stat.columns);
-}
-
-/** The gathered series when they hold the servers to export, in their order (HAProxy lists a backend's servers together); else gathered from the snapshot. */
-function serverSeriesOf(snapshot: Snapshot, backends: readonly Backend[], watcher: Watcher, collect: CollectOptions, gathered: ServerSeries | null): ServerSeries {
-  let i = 0;
-  let same = gathered !== null;
-  for (const b of backends) {
-    for (const s of b.servers) {
-      if (!same) break;
-      if (collect.noMaint && s.state === 'maint') continue;
-      same = gathered?.servers[i++] === s;
-    }
+  constructor(
+    private readonly collect: CollectOptions,
+    private readonly watcher: Watcher,
+  ) {
+    this.serverGatherer = new ServerSeriesGatherer(collect, watcher);
+    this.backendGatherer = new BackendSeriesGatherer(collect);
   }
-  if (same && gathered !== null && i === gathered.servers.length) return gathered;
-  const gatherer = new ServerSeriesGatherer(collect, watcher);
-  for (const b of backends) for (const s of b.servers) gatherer.add(s, snapshot.stat.columns);
-  return gatherer.finish(snapshot.stat.columns);
+
+  write(out: ExpositionWriter, snapshot: Snapshot): void {
+    const filter = this.collect.backends;
+    const backends = filter ? snapshot.backends.filter((b) => filter.test(b.name)) : snapshot.backends;
+    const series = this.seriesOf(snapshot);
+    writeProcess(out, snapshot);
+    writeFrontends(out, this.cache, snapshot.stat, snapshot.frontends);
+    writeBackends(out, this.cache, backends, this.watcher, series.backends);
+    if (this.collect.serverMetrics.size > 0) writeServerSeries(out, this.cache, series.servers, proxyLabel);
+  }
+
+  writeDiagnosis(out: ExpositionWriter, diagnosis: Diagnosis): void {
+    writeDiagnosisMetrics(out, diagnosis, this.collect.backends, this.cache);
+  }
+
+  private seriesOf(snapshot: Snapshot): { servers: ServerSeries; backends: BackendSeries } {
+    if (this.gathered?.snapshot === snapshot) return this.gathered;
+    const columns = snapshot.stat.columns;
+    this.serverGatherer.begin();
+    this.backendGatherer.begin();
+    for (const backend of snapshot.backends) {
+      for (const server of backend.servers) this.serverGatherer.add(server, columns);
+      this.backendGatherer.add(backend, columns);
+    }
+    this.gathered = { snapshot, servers: this.serverGatherer.finish(columns), backends: this.backendGatherer.finish(columns) };
+    return this.gathered;
+  }
 }
 
 function writeProcess(out: ExpositionWriter, snapshot: Snapshot): void {
@@ -89,7 +89,7 @@ function writeFrontends(out: ExpositionWriter, cache: SeriesCache, stat: StatTab
   const layout = statLayoutOf(FRONTEND_FAMILIES, stat.columns, true);
   const n = frontends.length;
   const cells = new Float64Array(layout.indexes.length * n);
-  frontends.forEach((f, i) => f.row.numbers(layout.indexes, layout.scales, cells, i, n));
+  frontends.forEach((f, i) => readCells(f.row, layout, cells, i, n));
   new FamilyWriter(out, cache, labelSets, (k, extra) => ({ extra, values: cells, first: k * n, step: 1 }), null).statFamilies('frontend', layout);
   const utilization = column(frontends.length, (i) => {
     const f = frontends[i] as Frontend;
@@ -108,15 +108,14 @@ function writeBackends(out: ExpositionWriter, cache: SeriesCache, backends: read
 }
 
 /** The diagnosis as 0/1 series: every code for every object, so alerts see 0 before a 503. */
-export function writeDiagnosisMetrics(out: ExpositionWriter, diagnosis: Diagnosis, options: RenderOptions): void {
-  const filter = options.collect.backends;
+function writeDiagnosisMetrics(out: ExpositionWriter, diagnosis: Diagnosis, filter: RegExp | null, cache: SeriesCache): void {
   /** `proxy` is null for the process, which has no label. */
   type Found = { readonly proxy: string | null; readonly findings: readonly Finding[] };
   const family = (name: string, label: 'cause' | 'risk', help: string, codes: readonly string[], objects: readonly Found[]): void => {
     const at = (i: number): Found => objects[i] as Found;
-    const labelSets = options.cache.labelSets(name, objects.length, (i) => at(i).proxy ?? '', null, (i) => (at(i).proxy === null ? '' : proxyLabel(at(i).proxy as string)));
+    const labelSets = cache.labelSets(name, objects.length, (i) => at(i).proxy ?? '', null, (i) => (at(i).proxy === null ? '' : proxyLabel(at(i).proxy as string)));
     const columns = codes.map((code) => column(objects.length, (i) => (hasCode(at(i).findings, code) ? 1 : 0), `,${label}="${code}"`));
-    options.cache.family(out, name, 'gauge', help, labelSets, columns);
+    cache.family(out, name, 'gauge', help, labelSets, columns);
   };
   const backends = filter ? diagnosis.backends.filter((b) => filter.test(b.name)) : diagnosis.backends;
   family('haproxy_backend_503_cause', 'cause', '1 while HAProxy answers 503 for this backend for this cause.', BACKEND_CAUSES, backends.map((b) => ({ proxy: b.name, findings: b.causes })));

@@ -6,45 +6,29 @@ export function digitsIn(bytes: Uint8Array, start: number, end: number): number 
   if (start >= end || end - start > 15) return null;
   let value = 0;
   for (let i = start; i < end; i++) {
-    const digit = (bytes[i] as number) - 48;
+    const digit = (bytes[i] ?? 0) - 48;
     if (digit < 0 || digit > 9) return null;
     value = value * 10 + digit;
   }
   return value;
 }
 
-/**
- * An answer's bytes in one growing buffer, outside the JavaScript heap. The next answer of the
- * same kind may fill it again (`reset`): what was read from the last one then says so when read.
- */
+/** An answer's bytes in one growing buffer, outside the JavaScript heap. */
 export class ByteStore {
   buffer: Buffer;
   length = 0;
-  /** Counts the answers this store has held: a reader of one keeps its number. */
-  generation = 0;
 
   constructor(capacity: number) {
     this.buffer = Buffer.allocUnsafe(capacity);
   }
 
-  /** Empties the store for the next answer; readers of the last one throw from now on. */
-  reset(): void {
-    this.length = 0;
-    this.generation++;
-  }
-
-  /** Gives back room past this answer and a sixteenth more, which an answer about as large fills again. */
+  /** Gives back the room past this answer, once it has all arrived. */
   trim(): void {
     const room = trimmedRoom(this.buffer.length, this.length);
     if (room === null) return;
     const trimmed = Buffer.allocUnsafe(room);
     this.buffer.copy(trimmed, 0, 0, this.length);
     this.buffer = trimmed;
-  }
-
-  /** Throws when `generation` is not this store's current answer. */
-  checkGeneration(generation: number): void {
-    if (generation !== this.generation) throw new Error('read after the next answer reused its buffer: a parsed answer is good until the next read of its kind begins');
   }
 
   /** Copies `bytes` in; returns where they start. */
@@ -78,12 +62,16 @@ export class ByteStore {
 }
 
 /**
- * What a buffer of `capacity` holding `used` is trimmed to: `used`, a sixteenth more and a little
- * for a tiny answer; null when it is no more than an eighth past that. Buffers double as an answer
- * arrives and are kept for the next answer: at 10,000 servers the doubling left 4 MB unused for good.
+ * Room for `used` and a sixteenth more (and a little for a tiny answer): what a buffer is trimmed
+ * to, and what the next answer of about the same size is given at once, so that it never grows.
  */
+export function roomFor(used: number): number {
+  return used + (used >> 4) + 1024;
+}
+
+/** What a buffer of `capacity` holding `used` is trimmed to; null when it is no more than an eighth past `roomFor(used)`. */
 export function trimmedRoom(capacity: number, used: number): number | null {
-  const room = used + (used >> 4) + 1024;
+  const room = roomFor(used);
   return capacity <= room + (room >> 3) ? null : room;
 }
 

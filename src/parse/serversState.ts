@@ -2,7 +2,7 @@
 // space-separated line per server. Fields are read by header name: newer versions append fields.
 
 import { ParseError } from './errors.js';
-import { ByteStore, digitsIn, textIs, trimmedRoom } from './lines.js';
+import { ByteStore, digitsIn, roomFor, textIs, trimmedRoom } from './lines.js';
 
 /** srv_op_state (include/haproxy/server-t.h). */
 export type OpState = 'stopped' | 'starting' | 'running' | 'stopping';
@@ -62,42 +62,33 @@ const [BACKEND_AT, SERVER_AT, ADDRESS_AT] = [0, 2, 4] as const;
 export function parseServersState(text: string): ServersState {
   const parser = new ServersStateParser();
   parser.write(text);
-  return parser.table();
+  return parser.finish();
 }
 
 /**
- * `show servers state` as read: each server's numbers in one array and its names where they are
- * in the answer's bytes (kept outside the JavaScript heap), made into strings only when asked. At
- * 10,000 servers an object and three strings per server were 2 MB of a read's garbage, and the
- * answer as text 0.75 MB more; the snapshot matches servers by name without making any.
+ * `show servers state` as read, by columns: each server's numbers in one array and its names where
+ * they are in the answer's bytes (kept outside the JavaScript heap), made into strings only when
+ * asked; the snapshot matches servers by name without making any.
  */
 export class ServersState {
-  private readonly generation: number;
-
-  /** `bytes`, `numbers` and `texts` are good while `bytes` holds this answer: its parser's next answer may fill them again. */
   constructor(
     readonly length: number,
     private readonly bytes: ByteStore,
     private readonly numbers: Float64Array,
     private readonly texts: Int32Array,
-  ) {
-    this.generation = bytes.generation;
-  }
+  ) {}
 
   opState(i: number): OpState {
-    this.bytes.checkGeneration(this.generation);
-    return OP_STATES[this.numbers[i * NUMBERS + NUMBER_AT.opState] as number] as OpState;
+    return OP_STATES[this.numbers[i * NUMBERS + NUMBER_AT.opState] ?? 0] ?? 'stopped';
   }
 
   number(i: number, field: StateNumber): number {
-    this.bytes.checkGeneration(this.generation);
-    return this.numbers[i * NUMBERS + NUMBER_AT[field]] as number;
+    return this.numbers[i * NUMBERS + NUMBER_AT[field]] ?? NaN;
   }
 
   port(i: number): number | null {
-    this.bytes.checkGeneration(this.generation);
-    const port = this.numbers[i * NUMBERS + PORT] as number;
-    return port === port ? port : null;
+    const port = this.numbers[i * NUMBERS + PORT] ?? NaN;
+    return Number.isNaN(port) ? null : port;
   }
 
   backend(i: number): string {
@@ -134,29 +125,22 @@ export class ServersState {
   }
 
   private text(i: number, at: number): string {
-    this.bytes.checkGeneration(this.generation);
     const base = i * TEXTS + at;
-    return this.bytes.text(this.texts[base] as number, this.texts[base + 1] as number);
+    return this.bytes.text(this.texts[base] ?? 0, this.texts[base + 1] ?? 0);
   }
 
   private textIs(i: number, at: number, text: string): boolean {
-    this.bytes.checkGeneration(this.generation);
     const base = i * TEXTS + at;
-    return textIs(this.bytes.buffer, this.texts[base] as number, this.texts[base + 1] as number, text);
+    return textIs(this.bytes.buffer, this.texts[base] ?? 0, this.texts[base + 1] ?? 0, text);
   }
 }
 
-/** A parse's buffers, handed to the next parse of `show servers state`. */
-export interface ServersStateBuffers {
-  readonly bytes: ByteStore;
-  readonly numbers: Float64Array;
-  readonly texts: Int32Array;
+export interface ServersStateSize {
+  readonly bytes: number;
+  readonly servers: number;
 }
 
-/**
- * Parses `show servers state` piece by piece as it arrives; each piece holds whole lines. Given the
- * last answer's buffers (`reuse`), it fills them again, and that answer's table then throws.
- */
+/** Parses `show servers state` piece by piece as it arrives; each piece holds whole lines. */
 export class ServersStateParser {
   private lineNumber = 0;
   private index: Record<Field, number> | null = null;
@@ -174,11 +158,17 @@ export class ServersStateParser {
   private count = 0;
   private readonly fields = new Fields();
 
-  constructor(reuse?: ServersStateBuffers) {
-    reuse?.bytes.reset();
-    this.bytes = reuse?.bytes ?? new ByteStore(64 * 1024);
-    this.numbers = reuse?.numbers ?? new Float64Array(NUMBERS * 64);
-    this.texts = reuse?.texts ?? new Int32Array(TEXTS * 64);
+  /** `expected`: the size of the last answer, so that one of about the same size is stored without growing. */
+  constructor(expected: ServersStateSize = { bytes: 0, servers: 0 }) {
+    this.bytes = new ByteStore(roomFor(expected.bytes));
+    const servers = Math.max(64, expected.servers + (expected.servers >> 4));
+    this.numbers = new Float64Array(NUMBERS * servers);
+    this.texts = new Int32Array(TEXTS * servers);
+  }
+
+  /** How large the answer so far is, for the next parser's `expected`. */
+  size(): ServersStateSize {
+    return { bytes: this.bytes.length, servers: this.count };
   }
 
   write(lines: string): void {
@@ -251,15 +241,15 @@ export class ServersStateParser {
     this.count++;
   }
 
-  /** Once the answer has all arrived: its buffers for the next parse to fill again, the room it left unused given back. */
-  buffers(): ServersStateBuffers {
+  /** The table, once the whole answer has arrived; the room its buffers left unused is given back. */
+  finish(): ServersState {
     this.bytes.trim();
     const room = trimmedRoom(this.numbers.length / NUMBERS, this.count);
     if (room !== null) {
       this.numbers = this.numbers.slice(0, room * NUMBERS);
       this.texts = this.texts.slice(0, room * TEXTS);
     }
-    return { bytes: this.bytes, numbers: this.numbers, texts: this.texts };
+    return this.table();
   }
 
   private grow(): void {

@@ -4,9 +4,9 @@
 import express, { type Express, type Request, type RequestHandler } from 'express';
 import type { Registry } from 'prom-client';
 import type { CollectOptions } from '../config.js';
-import { ExpositionWriter, SeriesCache } from '../metrics/exposition.js';
+import { ExpositionWriter } from '../metrics/exposition.js';
 import { diagnosisText } from '../diagnosisText.js';
-import { writeDiagnosisMetrics, writeHaproxyMetrics } from '../metrics/haproxy.js';
+import { HaproxyMetrics } from '../metrics/haproxy.js';
 import { writeLogMetrics } from '../metrics/logs.js';
 import type { LogIngest } from '../logs/ingest.js';
 import type { LogReceiver } from '../logs/receiver.js';
@@ -14,7 +14,8 @@ import { explainPage } from './explainPage.js';
 import type { HaproxyReader } from '../reader.js';
 import { VERSION } from '../version.js';
 import { escapeHtml } from './html.js';
-import { basicAuth, type WebConfig } from './webConfig.js';
+import type { WebConfig } from '../webConfig.js';
+import { basicAuth } from './basicAuth.js';
 import { loadRunbooks, runbookIndex, runbookPage } from './runbooks.js';
 import { alertsPage, alertsReport } from './alertsPage.js';
 import type { Alerting } from '../alerting/dispatcher.js';
@@ -68,7 +69,7 @@ export function buildApp({ reader, watcher, ownMetrics, collect, web, logs, admi
     else res.status(503).type('text').send(`HAProxy not read yet (${reader.lastError?.message ?? 'first read pending'})\n`);
   });
 
-  const series = new SeriesCache();
+  const haproxyMetrics = new HaproxyMetrics(collect, watcher);
   app.get('/metrics', async (req, res, next) => {
     try {
       const out = new ExpositionWriter();
@@ -76,8 +77,8 @@ export function buildApp({ reader, watcher, ownMetrics, collect, web, logs, admi
       // read, so a client gone while HAProxy answered holds none.
       res.once('close', () => out.sent());
       const result = await reader.read(scrapeDeadline(req));
-      if (result.ok) writeHaproxyMetrics(out, result.reading.snapshot, watcher, { collect, cache: series }, result.servers, result.backends);
-      writeDiagnosisMetrics(out, result.diagnosis, { collect, cache: series });
+      if (result.ok) haproxyMetrics.write(out, result.snapshot);
+      haproxyMetrics.writeDiagnosis(out, result.diagnosis);
       if (logs) writeLogMetrics(out, logs.ingest, await logs.receiver.dropped());
       out.family('haproxy_up', 'gauge', '1 when the last read of HAProxy succeeded.');
       out.sample('haproxy_up', '', result.ok ? 1 : 0);

@@ -73,7 +73,7 @@ backend be_maint
     assert.equal(sample(text, 'haproxy_server_state{proxy="be_maint",server="m1",state="maint"}'), 1);
     const latest = await good.daemon.reader.read();
     assert.ok(latest?.ok);
-    assert.ok(latest.reading.snapshot.unknown.length > 0, 'says what the stats page cannot tell');
+    assert.ok(latest.snapshot.unknown.length > 0, 'says what the stats page cannot tell');
 
     const refused = await get(`${bad.url}/metrics`);
     assert.equal(refused.status, 200);

@@ -8,8 +8,9 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { loadInvocation, type CollectOptions } from '../../src/config.js';
 import { SocketSource } from '../../src/haproxy/source.js';
-import { ExpositionWriter, SeriesCache } from '../../src/metrics/exposition.js';
-import { writeDiagnosisMetrics, writeHaproxyMetrics } from '../../src/metrics/haproxy.js';
+import { ExpositionWriter } from '../../src/metrics/exposition.js';
+import { HaproxyMetrics } from '../../src/metrics/haproxy.js';
+import { buildSnapshot } from '../../src/snapshot.js';
 import type { Snapshot } from '../../src/snapshot.js';
 import { Watcher } from '../../src/watcher.js';
 import { freePort, missingTool, startBackend, startHaproxy, waitFor, type Backend, type Haproxy } from '../support/lab.js';
@@ -40,7 +41,7 @@ function collectFrom(flags: readonly string[]): CollectOptions {
 
 function render(snapshot: Snapshot, watcher: Watcher, collect: CollectOptions): string {
   const out = new ExpositionWriter();
-  writeHaproxyMetrics(out, snapshot, watcher, { collect, cache: new SeriesCache() });
+  new HaproxyMetrics(collect, watcher).write(out, snapshot);
   return out.text();
 }
 
@@ -89,14 +90,15 @@ describe('10,000 servers on a real HAProxy', { skip: missing ?? false }, () => {
   });
 
   test('a read streamed from the socket renders what prom-client renders the obvious way', async () => {
-    const { snapshot } = await new SocketSource({ kind: 'unix', path: haproxy.userSocket }).readSnapshot(Date.now() + 30_000);
+    const snapshot = buildSnapshot(await new SocketSource({ kind: 'unix', path: haproxy.userSocket }).read(Date.now() + 30_000));
     const watcher = new Watcher();
     observeSnapshot(watcher, snapshot);
     const diagnosis = diagnosisOf(snapshot, watcher);
     const collect = collectFrom(['--collect.server-metrics=all']);
     const out = new ExpositionWriter();
-    writeHaproxyMetrics(out, snapshot, watcher, { collect, cache: new SeriesCache() });
-    writeDiagnosisMetrics(out, diagnosis, { collect, cache: new SeriesCache() });
+    const metrics = new HaproxyMetrics(collect, watcher);
+    metrics.write(out, snapshot);
+    metrics.writeDiagnosis(out, diagnosis);
     const ours = expositionContent(out.text());
     const reference = expositionContent(await straightforwardExposition(snapshot, watcher, diagnosis, collect));
     assert.equal(ours.samples.size, reference.samples.size);
@@ -107,7 +109,7 @@ describe('10,000 servers on a real HAProxy', { skip: missing ?? false }, () => {
     let snapshot: Snapshot;
     let watcher: Watcher;
     before(async () => {
-      ({ snapshot } = await new SocketSource({ kind: 'unix', path: haproxy.userSocket }).readSnapshot(Date.now() + 30_000));
+      snapshot = buildSnapshot(await new SocketSource({ kind: 'unix', path: haproxy.userSocket }).read(Date.now() + 30_000));
       watcher = new Watcher();
       observeSnapshot(watcher, snapshot);
     });

@@ -91,7 +91,7 @@ backend be_nocheck
     assert.equal(sample(text, 'haproxy_backend_no_up_servers{proxy="be_held"}'), 1);
     const result = await nosrv.daemon.reader.read();
     assert.ok(result?.ok);
-    const held = result.reading.snapshot.backends.find((b) => b.name === 'be_held');
+    const held = result.snapshot.backends.find((b) => b.name === 'be_held');
     assert.deepEqual(held?.servers.map((s) => [s.name, s.state, s.held]), [
       ['h1', 'maint', ['forced']],
       ['h2', 'drain', ['forced']],
@@ -118,7 +118,7 @@ backend be_nocheck
     assert.equal(sample(text, 'haproxy_server_checks_until_down{proxy="be_track",server="t1"}'), undefined);
     const result = await nosrv.daemon.reader.read();
     assert.ok(result?.ok);
-    assert.equal(result.reading.snapshot.backends.find((b) => b.name === 'be_track')?.servers[0]?.tracks, 'be_ok/web1');
+    assert.equal(result.snapshot.backends.find((b) => b.name === 'be_track')?.servers[0]?.tracks, 'be_ok/web1');
   });
 
   test('a server without check counts as up, even where nothing listens', async () => {

@@ -6,7 +6,7 @@ import { parseServersState } from '../../src/parse/serversState.js';
 import { parseStat } from '../../src/parse/stat.js';
 import { diagnose, type Diagnosis } from '../../src/diagnosis.js';
 import type { ProcList } from '../../src/parse/showProc.js';
-import { buildSnapshot, type ReadListener, type Snapshot } from '../../src/snapshot.js';
+import { buildSnapshot, type Snapshot } from '../../src/snapshot.js';
 import type { Watcher } from '../../src/watcher.js';
 
 // dist/test/support -> test/fixtures
@@ -22,19 +22,15 @@ export function answers(name: string): { info: string; stat: string; serversStat
   return { info, stat, serversState };
 }
 
-/** `listener`: told of each server and backend as it is built, as a read tells the reader. */
-export function snapshotOf(name: string, options: { statsPageOnly?: boolean; takenAt?: number; listener?: ReadListener } = {}): Snapshot {
+export function snapshotOf(name: string, options: { statsPageOnly?: boolean; takenAt?: number } = {}): Snapshot {
   const a = answers(name);
-  return buildSnapshot(
-    {
-      takenAt: options.takenAt ?? Date.parse('2026-11-24T01:00:00Z'),
-      source: options.statsPageOnly ? 'stats_url' : 'socket',
-      stat: parseStat(a.stat),
-      info: options.statsPageOnly ? null : parseInfo(a.info),
-      serversState: options.statsPageOnly ? null : parseServersState(a.serversState),
-    },
-    options.listener ?? null,
-  );
+  return buildSnapshot({
+    takenAt: options.takenAt ?? Date.parse('2026-11-24T01:00:00Z'),
+    source: options.statsPageOnly ? 'stats_url' : 'socket',
+    stat: parseStat(a.stat),
+    info: options.statsPageOnly ? null : parseInfo(a.info),
+    serversState: options.statsPageOnly ? null : parseServersState(a.serversState),
+  });
 }
 
 /** The diagnosis of a snapshot as the reader makes it, with the watcher's events and, when given, the master's process list. */
@@ -58,7 +54,9 @@ export function diagnosisOf(snapshot: Snapshot, watcher: Watcher, procs: ProcLis
 
 /** The watcher takes a whole snapshot, as a full read does. */
 export function observeSnapshot(watcher: Watcher, snapshot: Snapshot): void {
-  if (!watcher.begin(snapshot.takenAt)) return;
-  for (const b of snapshot.backends) for (const s of b.servers) watcher.server(s.backend, s.name, s, s.check?.status ?? null, s.lastChangeAt);
-  watcher.end(snapshot.backends.map((b) => b.name));
+  watcher.observe(
+    snapshot.backends.flatMap((b) => b.servers),
+    snapshot.backends.map((b) => b.name),
+    snapshot.takenAt,
+  );
 }

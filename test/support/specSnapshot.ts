@@ -4,7 +4,7 @@
 import { ADMIN } from '../../src/parse/serversState.js';
 import { parseServersState } from '../../src/parse/serversState.js';
 import { parseStat } from '../../src/parse/stat.js';
-import { buildSnapshot, type ReadListener, type Snapshot } from '../../src/snapshot.js';
+import { buildSnapshot, type Snapshot } from '../../src/snapshot.js';
 
 export interface ServerSpec {
   /** As `show stat` prints it: `UP`, `UP 2/3`, `DOWN`, `MAINT`, `DRAIN`, `no check`, `NOLB`. */
@@ -27,8 +27,7 @@ export type Spec = Record<string, { readonly queue?: number; readonly servers: R
 
 export const NOW = Date.parse('2026-11-24T01:00:00Z');
 
-/** `listener`: told of each server and backend as it is built, as a read tells the reader. */
-export function specSnapshot(spec: Spec, frontends: readonly string[] = [], listener: ReadListener | null = null): Snapshot {
+export function specSnapshot(spec: Spec, frontends: readonly string[] = []): Snapshot {
   const stat = ['# pxname,svname,qcur,scur,slim,stot,status,weight,bck,check_status,last_chk,check_desc,check_rise,check_fall,check_health,lastchg,type,tracked,'];
   const state = [
     '1',
@@ -59,5 +58,5 @@ export function specSnapshot(spec: Spec, frontends: readonly string[] = [], list
     }
     stat.push(`${backend},BACKEND,${b.queue ?? 0},0,100,0,UP,1,0,,,,,,,60,1,`);
   }
-  return buildSnapshot({ takenAt: NOW, source: 'socket', info: null, stat: parseStat(`${stat.join('\n')}\n`), serversState: parseServersState(`${state.join('\n')}\n`) }, listener);
+  return buildSnapshot({ takenAt: NOW, source: 'socket', info: null, stat: parseStat(`${stat.join('\n')}\n`), serversState: parseServersState(`${state.join('\n')}\n`) });
 }
