@@ -2,6 +2,7 @@
 // (--haproxy.socket = NOSRV_HAPROXY_SOCKET) and from an optional YAML file (--config).
 // Precedence: flag, environment, file, default. Every problem is reported, not just the first.
 
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { parseRuntimeApiAddress, type RuntimeApiAddress } from './haproxy/runtimeApi.js';
 import { loadWebConfig, type WebConfig } from './webConfig.js';
@@ -114,6 +115,14 @@ export const FLAGS: Readonly<Record<string, FlagSpec>> = {
   config: { default: null, help: 'YAML file with any of these settings, by flag name.' },
 };
 
+/** How `parseArgs` reads each flag: a value for every setting (a boolean one may stand alone), and the command's own switches. */
+const ARGUMENT_OPTIONS: ParseArgsConfig['options'] = {
+  ...Object.fromEntries(Object.entries(FLAGS).map(([name, spec]) => [name, { type: spec.boolean ? 'boolean' : 'string' }])),
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+  json: { type: 'boolean' },
+};
+
 export function envName(flag: string): string {
   return `NOSRV_${flag.toUpperCase().replace(/[.-]/g, '_')}`;
 }
@@ -128,24 +137,24 @@ export function loadInvocation(argv: readonly string[], env: Readonly<Record<str
   let help = false;
   let version = false;
 
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === '--help' || arg === '-h') help = true;
-    else if (arg === '--version') version = true;
-    else if (arg === '--json') json = true;
-    else if (arg.startsWith('--')) {
-      const eq = arg.indexOf('=');
-      const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
-      if (!(name in FLAGS)) {
-        problems.push(`unknown flag --${name}`);
-        continue;
+  const { tokens } = parseArgs({ args: [...argv], options: ARGUMENT_OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  for (const token of tokens) {
+    if (token.kind === 'positional') {
+      if (token.index === 0 && token.value === 'explain') command = 'explain';
+      else problems.push(`unexpected argument "${token.value}"`);
+    } else if (token.kind === 'option') {
+      if (token.name === 'help') help = true;
+      else if (token.name === 'version') version = true;
+      else if (token.name === 'json') json = true;
+      else {
+        const spec = FLAGS[token.name];
+        const given = token.value ?? (spec?.boolean ? 'true' : undefined);
+        const earlier = fromFlags.get(token.name);
+        if (spec === undefined) problems.push(`unknown flag ${token.rawName}`);
+        else if (given === undefined) problems.push(`${token.rawName} needs a value`);
+        else fromFlags.set(token.name, spec.repeatable && earlier !== undefined ? `${earlier},${given}` : given);
       }
-      const value = eq >= 0 ? arg.slice(eq + 1) : FLAGS[name]?.boolean ? 'true' : argv[++i];
-      const earlier = fromFlags.get(name);
-      if (value === undefined) problems.push(`--${name} needs a value`);
-      else fromFlags.set(name, FLAGS[name]?.repeatable && earlier !== undefined ? `${earlier},${value}` : value);
-    } else if (arg === 'explain' && i === 0) command = 'explain';
-    else problems.push(`unexpected argument "${arg}"`);
+    }
   }
   if (json && command !== 'explain') problems.push('--json goes with "nosrv explain"');
 
