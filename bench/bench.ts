@@ -84,7 +84,9 @@ function timedRead(open: () => net.Socket | http.ClientRequest): Promise<Scraped
   return new Promise((resolve, reject) => {
     const started = performance.now();
     let bytes = 0;
-    const done = (): void => resolve({ seconds: (performance.now() - started) / 1000, bytes });
+    const done = (): void => {
+      resolve({ seconds: (performance.now() - started) / 1000, bytes });
+    };
     const stream = open();
     if (stream instanceof net.Socket) {
       stream.on('data', (chunk: Buffer) => (bytes += chunk.length));
@@ -104,7 +106,9 @@ function timedRead(open: () => net.Socket | http.ClientRequest): Promise<Scraped
 /** The two answers nosrv reads, at once on two connections as nosrv reads them: the floor's first part. */
 async function readBoth(socketPath: string): Promise<Scraped> {
   const started = performance.now();
-  const answers = await Promise.all(['show servers state', 'show info;show stat'].map((command) => timedRead(() => net.connect(socketPath).end(`${command}\n`))));
+  const answers = await Promise.all(
+    ['show servers state', 'show info;show stat'].map((command) => timedRead(() => net.connect(socketPath).end(`${command}\n`))),
+  );
   return { seconds: (performance.now() - started) / 1000, bytes: answers.reduce((sum, a) => sum + a.bytes, 0) };
 }
 
@@ -119,7 +123,7 @@ function httpTarget(name: string, url: string, pid: number | null): Target {
 
 function spawnDaemon(command: string, args: readonly string[]): ChildProcess {
   const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr?.resume();
+  child.stderr.resume();
   // Said, not thrown: the wait for its answer then fails, and what was started is stopped.
   child.once('error', (err) => process.stderr.write(`bench: ${command}: ${err.message}\n`));
   return child;
@@ -128,7 +132,7 @@ function spawnDaemon(command: string, args: readonly string[]): ChildProcess {
 async function stopProcess(child: ChildProcess): Promise<void> {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  process.kill(child.pid as number, 'SIGTERM');
+  process.kill(child.pid, 'SIGTERM');
   const timer = setTimeout(() => child.pid && process.kill(child.pid, 'SIGKILL'), 5000);
   await exited;
   clearTimeout(timer);
@@ -148,11 +152,17 @@ async function startLab({ backends, perBackend }: Sizes): Promise<{ haproxy: Hap
   const haproxy = await startHaproxy({ proxies: lines.join(''), globalLines: '    maxconn 4000' });
   let traffic: ChildProcess | null = null;
   if (TRAFFIC) {
-    traffic = spawn(process.execPath, [path.join(here, 'traffic.js'), String(serverPort), String(trafficPort), String(backends), String(TRAFFIC_RATE)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    traffic = spawn(process.execPath, [path.join(here, 'traffic.js'), String(serverPort), String(trafficPort), String(backends), String(TRAFFIC_RATE)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const started = traffic;
     await new Promise<void>((resolve, reject) => {
-      started.stdout?.once('data', () => resolve());
-      started.once('exit', (code) => reject(new Error(`bench/traffic.js exited with ${code}`)));
+      started.stdout?.once('data', () => {
+        resolve();
+      });
+      started.once('exit', (code) => {
+        reject(new Error(`bench/traffic.js exited with ${code}`));
+      });
     });
   }
   return { haproxy, promexUrl: `http://127.0.0.1:${promexPort}/metrics`, traffic };
@@ -178,7 +188,12 @@ function buildAgainst(ref: string): { main: string; commit: string } {
 }
 
 /** As the `nosrv` command starts, with the settings of its first line; or with Node's and glibc's defaults, to show what those settings trade. */
-async function startNosrv(haproxy: Haproxy, nodeDefaults: boolean, started: ChildProcess[], main = path.join(here, '../src/main.js')): Promise<{ child: ChildProcess; url: string }> {
+async function startNosrv(
+  haproxy: Haproxy,
+  nodeDefaults: boolean,
+  started: ChildProcess[],
+  main = path.join(here, '../src/main.js'),
+): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const child = spawnDaemon(nodeDefaults ? process.execPath : main, [
     ...(nodeDefaults ? [main] : []),
@@ -205,8 +220,12 @@ async function startFloor(haproxy: Haproxy, nosrvUrl: string): Promise<{ child: 
   writeFileSync(answerPath, await (await fetch(nosrvUrl)).text());
   const child = spawn(process.execPath, [path.join(here, 'floor.js'), haproxy.userSocket, answerPath], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<string>((resolve, reject) => {
-    child.stdout?.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
-    child.once('exit', (code) => reject(new Error(`bench/floor.js exited with ${code}`)));
+    child.stdout.once('data', (chunk: Buffer) => {
+      resolve(chunk.toString().trim());
+    });
+    child.once('exit', (code) => {
+      reject(new Error(`bench/floor.js exited with ${code}`));
+    });
   });
   return { child, url: `http://127.0.0.1:${port}/metrics`, dir };
 }
@@ -224,14 +243,18 @@ async function measure(sizes: Sizes, against: { main: string } | null): Promise<
     started.push(floor.child);
     dirs.push(floor.dir);
     const goPort = await freePort();
-    const go = spawnDaemon(GO_EXPORTER, [`--haproxy.scrape-uri=unix:${haproxy.userSocket}`, `--web.listen-address=127.0.0.1:${goPort}`, '--haproxy.timeout=120s']);
+    const go = spawnDaemon(GO_EXPORTER, [
+      `--haproxy.scrape-uri=unix:${haproxy.userSocket}`,
+      `--web.listen-address=127.0.0.1:${goPort}`,
+      '--haproxy.timeout=120s',
+    ]);
     started.push(go);
     const goUrl = `http://127.0.0.1:${goPort}/metrics`;
     await waitFor(async () => (await fetch(goUrl).catch(() => null))?.ok === true, { timeoutMs: 120_000, what: 'the Go exporter to answer' });
     const targets: Target[] = [
       // Its CPU is HAProxy's, over the read: writing the CSV is the raw read's time.
-      { name: 'raw', pid: haproxy.pid, scrape: () => timedRead(() => net.connect(haproxy.userSocket).end('show stat\n')), text: async () => '' },
-      { name: 'both', pid: null, scrape: () => readBoth(haproxy.userSocket), text: async () => '' },
+      { name: 'raw', pid: haproxy.pid, scrape: () => timedRead(() => net.connect(haproxy.userSocket).end('show stat\n')), text: () => Promise.resolve('') },
+      { name: 'both', pid: null, scrape: () => readBoth(haproxy.userSocket), text: () => Promise.resolve('') },
       httpTarget('nosrv', nosrv.url, nosrv.child.pid as number),
       httpTarget('nosrv-defaults', nosrvDefaults.url, nosrvDefaults.child.pid as number),
       ...(nosrvAgainst ? [httpTarget('against', nosrvAgainst.url, nosrvAgainst.child.pid as number)] : []),
@@ -311,7 +334,10 @@ function measureLogs(): string {
   const rates: number[] = [];
   const LINES = 500_000;
   for (let run = 0; run < 5; run++) {
-    const ingest = new LogIngest(() => {}, () => {});
+    const ingest = new LogIngest(
+      () => {},
+      () => {},
+    );
     const t = performance.now();
     for (let i = 0; i < LINES; i++) ingest.ingest(lines[i % lines.length] as string, i);
     rates.push(LINES / ((performance.now() - t) / 1000));
@@ -331,7 +357,9 @@ function againstTable(rows: readonly Row[], ref: string, commit: string): string
   for (const r of rows) {
     const c = (name: string) => r.cells.get(name);
     const times = (name: string): number[] => c(name)?.times ?? [NaN];
-    const paired = times('nosrv').map((t, run) => t / (times('against')[run] as number)).sort((a, b) => a - b);
+    const paired = times('nosrv')
+      .map((t, run) => t / (times('against')[run] as number))
+      .sort((a, b) => a - b);
     const quartile = (q: number): string => (paired[Math.floor(q * (paired.length - 1))] as number).toFixed(2);
     out.push(
       `| ${r.servers.toLocaleString('en')} | ${ms(median(times('nosrv')))} / ${ms(median(times('against')))} | **${(median(times('nosrv')) / median(times('against'))).toFixed(2)}x** | ${median(paired).toFixed(2)}x (${quartile(0.25)}–${quartile(0.75)}) | ${ms(c('nosrv')?.cpu ?? 0)} / ${ms(c('against')?.cpu ?? 0)} | ${(c('nosrv')?.rssMb ?? 0).toFixed(0)} MB / ${(c('against')?.rssMb ?? 0).toFixed(0)} MB |`,
@@ -351,7 +379,9 @@ function table(rows: readonly Row[]): string[] {
     const cell = (name: string): string => `${ms(m(name))} (${spread(times(name))})`;
     // Each run's nosrv scrape over the raw read just before it: the VM's speed moves between runs
     // more than between two scrapes in a row, and a ratio of the two medians carries that drift.
-    const paired = times('nosrv').map((t, run) => t / (times('raw')[run] as number)).sort((a, b) => a - b);
+    const paired = times('nosrv')
+      .map((t, run) => t / (times('raw')[run] as number))
+      .sort((a, b) => a - b);
     const quartile = (q: number): string => (paired[Math.floor(q * (paired.length - 1))] as number).toFixed(2);
     out.push(
       `| ${r.servers.toLocaleString('en')} | ${cell('raw')} | ${cell('nosrv')} | **${(m('nosrv') / m('raw')).toFixed(2)}x** | ${median(paired).toFixed(2)}x (${quartile(0.25)}–${quartile(0.75)}) | ${(m('floor') / m('raw')).toFixed(2)}x: ${(m('both') / m('raw')).toFixed(2)}x + ${((m('floor') - m('both')) / m('raw')).toFixed(2)}x | ${cell('promex')} | ${(m('promex') / m('raw')).toFixed(2)}x | ${cell('go')} | ${(m('go') / m('raw')).toFixed(2)}x | **${(m('nosrv') / m('go')).toFixed(3)}x** |`,
@@ -396,7 +426,7 @@ async function main(): Promise<void> {
     const [backends, perBackend] = s.split('x').map(Number);
     return { backends: backends as number, perBackend: perBackend as number };
   });
-  const watchSizes = sizes.find((s) => s.backends * s.perBackend === 10_000) ?? (sizes[sizes.length - 1] as Sizes);
+  const watchSizes = sizes.find((s) => s.backends * s.perBackend === 10_000) ?? sizes.at(-1) ?? { backends: 1000, perBackend: 10 };
   const haproxyVersion = /version (\S+)/.exec(execFileSync('haproxy', ['-v'], { encoding: 'utf8' }))?.[1] ?? 'unknown';
   const goAnswer = spawnSync(GO_EXPORTER, ['--version'], { encoding: 'utf8' });
   const goVersion = /version (\S+)/.exec(`${goAnswer.stdout}${goAnswer.stderr}`)?.[1] ?? 'unknown';

@@ -16,7 +16,9 @@ function readAndDrop(command: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(socketPath, () => socket.write(`${command}\n`));
     socket.resume();
-    socket.on('end', () => resolve());
+    socket.on('end', () => {
+      resolve();
+    });
     socket.on('error', reject);
   });
 }
@@ -27,7 +29,7 @@ const server = http.createServer((_req, res) => {
       res.setHeader('Content-Length', answer.length);
       res.end(answer);
     },
-    (err: Error) => res.writeHead(500).end(err.message),
+    (err: unknown) => res.writeHead(500).end(err instanceof Error ? err.message : String(err)),
   );
 });
 server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as AddressInfo).port}\n`));

@@ -1,7 +1,15 @@
 // What the three dashboards share: the datasource and the job, instance and backend variables,
 // Prometheus targets bound to the chosen datasource, and links that keep the variables.
 
-import { DashboardLinkBuilder, DashboardLinkType, DatasourceVariableBuilder, QueryVariableBuilder, VariableRefresh, VariableSort, type DataSourceRef } from '@grafana/grafana-foundation-sdk/dashboard';
+import {
+  DashboardLinkBuilder,
+  DashboardLinkType,
+  DatasourceVariableBuilder,
+  QueryVariableBuilder,
+  VariableRefresh,
+  VariableSort,
+  type DataSourceRef,
+} from '@grafana/grafana-foundation-sdk/dashboard';
 import { DataqueryBuilder, PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
 
 export const UIDS = { overview: 'nosrv-haproxy-503s', backend: 'nosrv-haproxy-backend', nosrv: 'nosrv-exporter' } as const;
@@ -65,7 +73,11 @@ export function dashboardLinks(): DashboardLinkBuilder[] {
 }
 
 /** `/explain` on the nosrv that exported the row: its instance is where people reach it. */
-export const EXPLAIN_LINK = { title: 'Why: /explain on that nosrv', url: 'http://${__data.fields.instance}/explain?backend=${__data.fields.proxy}', targetBlank: true };
+export const EXPLAIN_LINK = {
+  title: 'Why: /explain on that nosrv',
+  url: 'http://${__data.fields.instance}/explain?backend=${__data.fields.proxy}',
+  targetBlank: true,
+};
 
 export const BACKEND_LINK = {
   title: 'This backend: servers, checks, sessions',

@@ -51,21 +51,40 @@ async function main(): Promise<void> {
   try {
     await haproxy.admin('set server be_mixed/m_drain state drain');
     await haproxy.admin('set server be_ok/web2 state maint');
-    await waitFor(async () => (await haproxy.admin('show stat')).includes('be_api,api1,') && /be_api,api1,(?:[^,]*,){15}DOWN/.test(await haproxy.admin('show stat')), { timeoutMs: 10_000, what: 'be_api DOWN' });
+    await waitFor(
+      async () => (await haproxy.admin('show stat')).includes('be_api,api1,') && /be_api,api1,(?:[^,]*,){15}DOWN/.test(await haproxy.admin('show stat')),
+      { timeoutMs: 10_000, what: 'be_api DOWN' },
+    );
     const answers = await Promise.all(['show info', 'show stat', 'show servers state'].map((c) => sendCommand(haproxy.userSocket, c)));
     write('lab.txt', answers.map((a) => (a.endsWith('\n\n') ? a : `${a}\n`)).join(''));
     write('show-proc-fresh.txt', await sendCommand(haproxy.masterSocket as string, 'show proc'));
     write('stats-page.csv', await (await fetch(`http://127.0.0.1:${stats}/stats;csv`)).text());
     // Requests that end in HAProxy's own 503s, for the log lines.
-    for (const p of ['/api/x', '/empty', '/ok']) await fetch(`http://127.0.0.1:${fe}${p}`, { headers: { connection: 'close' } }).then((r) => r.arrayBuffer(), () => undefined);
-    await fetch(`http://127.0.0.1:${nodefault}/nothing`, { headers: { connection: 'close' } }).then((r) => r.arrayBuffer(), () => undefined);
+    for (const p of ['/api/x', '/empty', '/ok'])
+      await fetch(`http://127.0.0.1:${fe}${p}`, { headers: { connection: 'close' } }).then(
+        (r) => r.arrayBuffer(),
+        () => undefined,
+      );
+    await fetch(`http://127.0.0.1:${nodefault}/nothing`, { headers: { connection: 'close' } }).then(
+      (r) => r.arrayBuffer(),
+      () => undefined,
+    );
     haproxy.reload(`${readFileSync(haproxy.configPath, 'utf8')}\nthis is not a directive\n`);
-    await waitFor(async () => /\[failed: [1-9]|# old workers\n\d/.test(await sendCommand(haproxy.masterSocket as string, 'show proc')), { timeoutMs: 10_000, what: 'the failed reload' });
+    await waitFor(async () => /\[failed: [1-9]|# old workers\n\d/.test(await sendCommand(haproxy.masterSocket as string, 'show proc')), {
+      timeoutMs: 10_000,
+      what: 'the failed reload',
+    });
     write('show-proc-failed-reload.txt', await sendCommand(haproxy.masterSocket as string, 'show proc'));
     await new Promise((resolve) => setTimeout(resolve, 500));
     const keep = (l: string): boolean => !l.includes('Health check') || l.includes('is DOWN');
     write('syslog.txt', `${lines.filter(keep).join('\n')}\n`);
-    write('syslog-rfc5424.txt', `${lines5424.filter(keep).map((l) => l.trimEnd()).join('\n')}\n`);
+    write(
+      'syslog-rfc5424.txt',
+      `${lines5424
+        .filter(keep)
+        .map((l) => l.trimEnd())
+        .join('\n')}\n`,
+    );
   } finally {
     await haproxy.stop();
     await web1.close();

@@ -15,8 +15,14 @@ async function portOr(preferred: number): Promise<number> {
   const net = await import('node:net');
   const free = await new Promise<boolean>((resolve) => {
     const probe = net.createServer();
-    probe.once('error', () => resolve(false));
-    probe.listen(preferred, '127.0.0.1', () => probe.close(() => resolve(true)));
+    probe.once('error', () => {
+      resolve(false);
+    });
+    probe.listen(preferred, '127.0.0.1', () =>
+      probe.close(() => {
+        resolve(true);
+      }),
+    );
   });
   return free ? preferred : freePort();
 }
@@ -80,7 +86,12 @@ backend be_reports
   const nosrv = spawn(path.join(here, '../src/main.js'), flags, {
     stdio: 'inherit',
   });
-  const prometheus = await startPrometheus({ targets: [`127.0.0.1:${port}`], rules: ruleFileText(RULE_DEFAULTS), alertmanager: alertmanager.address, interval: '5s' });
+  const prometheus = await startPrometheus({
+    targets: [`127.0.0.1:${port}`],
+    rules: ruleFileText(RULE_DEFAULTS),
+    alertmanager: alertmanager.address,
+    interval: '5s',
+  });
   const stop = async (): Promise<void> => {
     if (nosrv.exitCode === null) process.kill(nosrv.pid as number, 'SIGTERM');
     await prometheus.stop();
@@ -93,7 +104,10 @@ backend be_reports
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
   nosrv.once('exit', () => void stop());
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/ready`).catch(() => null))?.status === 200, { timeoutMs: 10_000, what: 'nosrv to be ready' });
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/ready`).catch(() => null))?.status === 200, {
+    timeoutMs: 10_000,
+    what: 'nosrv to be ready',
+  });
 
   const admin = `socat stdio ${haproxy.adminSocket}`;
   process.stdout.write(`

@@ -17,8 +17,7 @@ import type { Watcher } from './watcher.js';
 
 /** One full read: the snapshot and its diagnosis, or why HAProxy could not be read (and the diagnosis that says so). */
 export type ReadResult = (
-  | { readonly ok: true; readonly snapshot: Snapshot; readonly timings: readonly CommandTiming[] }
-  | { readonly ok: false; readonly error: HaproxyReadError }
+  { readonly ok: true; readonly snapshot: Snapshot; readonly timings: readonly CommandTiming[] } | { readonly ok: false; readonly error: HaproxyReadError }
 ) & {
   readonly at: number;
   readonly diagnosis: Diagnosis;
@@ -119,7 +118,9 @@ export class HaproxyReader {
       });
       return started;
     }
-    return beforeDeadline(this.inFlight, own, this.source.target).catch((error: HaproxyReadError) => this.failed(error, null, null, null, null));
+    return beforeDeadline(this.inFlight, own, this.source.target).catch((error: unknown) =>
+      this.failed(asReadError(error, this.source.target), null, null, null, null),
+    );
   }
 
   /**
@@ -134,7 +135,11 @@ export class HaproxyReader {
     else if (started < this.lastPollAt + this.typicalAnswerMs / WATCHER_SHARE_OF_HAPROXY) {
       result = 'skipped_share';
       // Said once: the watcher then polls less often than --watch.interval.
-      if (!this.shareSaid) this.log.info({ answerMs: Math.round(this.typicalAnswerMs) }, "the watcher skips polls to stay below 1% of HAProxy's time: it answers show servers state slowly");
+      if (!this.shareSaid)
+        this.log.info(
+          { answerMs: Math.round(this.typicalAnswerMs) },
+          "the watcher skips polls to stay below 1% of HAProxy's time: it answers show servers state slowly",
+        );
       this.shareSaid = true;
     } else {
       this.polling = true;
@@ -204,11 +209,27 @@ export class HaproxyReader {
     return result;
   }
 
-  private failed(error: HaproxyReadError, procs: ProcList | null, procsError: string | null, config: HaproxyConfig | null, configError: string | null): ReadResult {
-    return { ok: false, error, at: Date.now(), diagnosis: this.diagnose(null, error.message, { value: procs, error: procsError }, { value: config, error: configError }) };
+  private failed(
+    error: HaproxyReadError,
+    procs: ProcList | null,
+    procsError: string | null,
+    config: HaproxyConfig | null,
+    configError: string | null,
+  ): ReadResult {
+    return {
+      ok: false,
+      error,
+      at: Date.now(),
+      diagnosis: this.diagnose(null, error.message, { value: procs, error: procsError }, { value: config, error: configError }),
+    };
   }
 
-  private diagnose(snapshot: Snapshot | null, error: string | null, procs: { value: ProcList | null; error: string | null }, config: { value: HaproxyConfig | null; error: string | null }): Diagnosis {
+  private diagnose(
+    snapshot: Snapshot | null,
+    error: string | null,
+    procs: { value: ProcList | null; error: string | null },
+    config: { value: HaproxyConfig | null; error: string | null },
+  ): Diagnosis {
     return diagnose({
       now: Date.now(),
       snapshot,
@@ -272,7 +293,12 @@ function asReadError(err: unknown, target: string): HaproxyReadError {
 /** Settles by the deadline whatever the work does, so no read stays in flight forever. */
 function beforeDeadline<T>(work: Promise<T>, deadline: number, target: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new HaproxyReadError('timeout', `no answer from ${target} within the deadline`)), Math.max(0, deadline - Date.now()));
+    const timer = setTimeout(
+      () => {
+        reject(new HaproxyReadError('timeout', `no answer from ${target} within the deadline`));
+      },
+      Math.max(0, deadline - Date.now()),
+    );
     work.then(
       (value) => {
         clearTimeout(timer);

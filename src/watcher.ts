@@ -111,13 +111,17 @@ export class Watcher {
     const known = servers.get(e.server);
     const at = new Date(e.at).toISOString();
     const state = known?.state ?? e.to ?? 'up';
-    if (e.to === null) return this.push(e.backend, { at, server: e.server, from: state, to: state, reason: e.reason, source: 'log' });
+    if (e.to === null) {
+      this.push(e.backend, { at, server: e.server, from: state, to: state, reason: e.reason, source: 'log' });
+      return;
+    }
     if (known === undefined) {
       // Before any poll saw the server: HAProxy said what it left, a poll cannot say better.
       const track: ServerTrack = { state: e.to, changes: zeroChanges(), changedAt: null, seenIn: this.observations };
       track.changes[e.to]++;
       servers.set(e.server, track);
-      return this.push(e.backend, { at, server: e.server, from: e.to === 'up' ? 'down' : 'up', to: e.to, reason: e.reason, source: 'log' });
+      this.push(e.backend, { at, server: e.server, from: e.to === 'up' ? 'down' : 'up', to: e.to, reason: e.reason, source: 'log' });
+      return;
     }
     if (known.state !== e.to) {
       known.changes[e.to]++;

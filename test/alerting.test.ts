@@ -15,14 +15,28 @@ import type { BackendDiagnosis, Diagnosis, Finding } from '../src/diagnosis.js';
 import { capturedLogger } from './support/metrics.js';
 
 const T0 = Date.parse('2026-12-05T10:00:00Z');
-const CTX = { externalUrl: 'http://lb1:9503', labels: { instance: 'lb1:9503', haproxy: '/run/haproxy/nosrv.sock', sender: 'nosrv' }, ignoreBackends: null, now: T0 };
+const CTX = {
+  externalUrl: 'http://lb1:9503',
+  labels: { instance: 'lb1:9503', haproxy: '/run/haproxy/nosrv.sock', sender: 'nosrv' },
+  ignoreBackends: null,
+  now: T0,
+};
 
 function finding(code: string, extra: Partial<Finding> = {}): Finding {
   return { code, summary: `${code} summary.`, evidence: [`${code} evidence.`], fix: [], advice: [], ...extra };
 }
 
 function backend(name: string, causes: Finding[], risks: Finding[], total = 2): BackendDiagnosis {
-  return { name, verdict: causes.length > 0 ? 'failing' : risks.length > 0 ? 'at_risk' : 'ok', servers: { total, up: 0, down: 0, maint: 0, drain: 0, nolb: 0, backup_up: 0 }, causes, risks, findings: [], events: [], recent_503: [] };
+  return {
+    name,
+    verdict: causes.length > 0 ? 'failing' : risks.length > 0 ? 'at_risk' : 'ok',
+    servers: { total, up: 0, down: 0, maint: 0, drain: 0, nolb: 0, backup_up: 0 },
+    causes,
+    risks,
+    findings: [],
+    events: [],
+    recent_503: [],
+  };
 }
 
 function diagnosis(backends: BackendDiagnosis[], extra: Partial<Diagnosis> = {}): Diagnosis {
@@ -37,13 +51,14 @@ function diagnosis(backends: BackendDiagnosis[], extra: Partial<Diagnosis> = {})
   };
 }
 
-const names = (alerts: readonly PushedAlert[]): string[] => alerts.map((a) => `${a.alertname} ${a.labels.proxy ?? ''}${a.labels.server ? `/${a.labels.server}` : ''}`.trim()).sort();
+const names = (alerts: readonly PushedAlert[]): string[] =>
+  alerts.map((a) => `${a.alertname} ${a.labels.proxy ?? ''}${a.labels.server ? `/${a.labels.server}` : ''}`.trim()).sort();
 
 describe('the alerts a diagnosis holds', () => {
   test('the rules names, labels and summary; the diagnosis its own words; links on this nosrv', () => {
     const [down] = pushedAlerts(diagnosis([backend('be_api', [finding('servers_down')], [])]), CTX);
     assert.deepEqual(down?.labels, { alertname: 'HAProxyBackendAnswering503', severity: 'critical', proxy: 'be_api', cause: 'servers_down', ...CTX.labels });
-    assert.deepEqual(down?.annotations, {
+    assert.deepEqual(down.annotations, {
       summary: 'HAProxy answers 503 for backend be_api (servers_down)',
       description: 'servers_down summary. servers_down evidence.',
       runbook_url: 'http://lb1:9503/runbooks/HAProxyBackendAnswering503',
@@ -60,7 +75,18 @@ describe('the alerts a diagnosis holds', () => {
         backend('be_single', [], [finding('last_server_up')], 1),
         backend('be_pay', [], [finding('last_server_up'), finding('checks_failing', { servers: [{ name: 'pay1', since: null }] })], 1),
         backend('be_busy', [], [finding('near_maxconn'), finding('queueing')]),
-        backend('be_held', [], [finding('servers_held', { servers: [{ name: 'old', since: held }, { name: 'new', since: new Date(T0 - 60_000).toISOString() }] })]),
+        backend(
+          'be_held',
+          [],
+          [
+            finding('servers_held', {
+              servers: [
+                { name: 'old', since: held },
+                { name: 'new', since: new Date(T0 - 60_000).toISOString() },
+              ],
+            }),
+          ],
+        ),
       ],
       {
         frontends: [{ name: 'fe_main', verdict: 'failing', causes: [finding('no_backend_match')], risks: [finding('no_default_backend')], recent_503: [] }],
@@ -95,7 +121,7 @@ describe('the alerts a diagnosis holds', () => {
     const alerts = pushedAlerts(diagnosis([], { haproxy: { up: false, version: null, error: 'connect ENOENT /run/haproxy/nosrv.sock' } }), CTX);
     assert.deepEqual(names(alerts), ['HAProxyUnreadable']);
     assert.equal(alerts[0]?.annotations.description, 'nosrv cannot read HAProxy: connect ENOENT /run/haproxy/nosrv.sock.');
-    assert.equal(alerts[0]?.annotations.summary, 'nosrv at lb1:9503 cannot read HAProxy');
+    assert.equal(alerts[0].annotations.summary, 'nosrv at lb1:9503 cannot read HAProxy');
   });
 });
 
@@ -138,12 +164,20 @@ describe('the alert book over a sequence of reads', () => {
     const book = new AlertBook(DEBOUNCE, ['am1']);
     book.observe(T0, down());
     book.observe(T0 + 3000, down());
-    assert.equal(book.observe(T0 + 4000, [], () => true), false, 'kept: not resolved');
+    assert.equal(
+      book.observe(T0 + 4000, [], () => true),
+      false,
+      'kept: not resolved',
+    );
     assert.deepEqual(stateOf(book), ['HAProxyBackendAnswering503:firing']);
     book.observe(T0 + 5000, []);
     book.observe(T0 + 6000, down());
     assert.deepEqual(stateOf(book), ['HAProxyBackendAnswering503:pending'], 'back within its debounce again');
-    assert.equal(book.observe(T0 + 20_000, [], () => true), false, 'kept, not seen: not promoted on time alone');
+    assert.equal(
+      book.observe(T0 + 20_000, [], () => true),
+      false,
+      'kept, not seen: not promoted on time alone',
+    );
     assert.deepEqual(stateOf(book), ['HAProxyBackendAnswering503:pending']);
     assert.equal(book.observe(T0 + 21_000, down()), true, 'seen again, held long enough: sent');
   });
@@ -162,7 +196,8 @@ async function alertmanagerStandIn(status: () => number): Promise<{ url: string;
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
-      if (req.method === 'POST' && req.url === '/api/v2/alerts') posts.push({ at: Date.now(), headers: req.headers, alerts: JSON.parse(body) as PostableAlert[] });
+      if (req.method === 'POST' && req.url === '/api/v2/alerts')
+        posts.push({ at: Date.now(), headers: req.headers, alerts: JSON.parse(body) as PostableAlert[] });
       res.writeHead(status()).end();
     });
   });
@@ -170,14 +205,23 @@ async function alertmanagerStandIn(status: () => number): Promise<{ url: string;
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     posts,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      ),
   };
 }
 
 describe('sending to Alertmanager', () => {
   test('sent when it starts, again while it holds with endsAt ahead, resolved with endsAt now', async () => {
     const am = await alertmanagerStandIn(() => 200);
-    const alerting = new Alerting([new AlertmanagerClient(am.url, null)], { debounceMs: { critical: 0, warning: 0, info: 0 }, resendMs: 30_000, externalUrl: CTX.externalUrl, labels: CTX.labels, ignoreBackends: null }, pino({ level: 'silent' }));
+    const alerting = new Alerting(
+      [new AlertmanagerClient(am.url, null)],
+      { debounceMs: { critical: 0, warning: 0, info: 0 }, resendMs: 30_000, externalUrl: CTX.externalUrl, labels: CTX.labels, ignoreBackends: null },
+      pino({ level: 'silent' }),
+    );
     try {
       const failing = diagnosis([backend('be_api', [finding('servers_down')], [])]);
       const now = Date.now();
@@ -186,8 +230,8 @@ describe('sending to Alertmanager', () => {
       assert.equal(am.posts.length, 1);
       const [sent] = am.posts[0]?.alerts ?? [];
       assert.equal(sent?.labels.alertname, 'HAProxyBackendAnswering503');
-      assert.equal(Date.parse(sent?.endsAt ?? '') - now, 120_000, 'ends four re-sends ahead');
-      assert.equal(sent?.generatorURL, 'http://lb1:9503/alerts');
+      assert.equal(Date.parse(sent.endsAt) - now, 120_000, 'ends four re-sends ahead');
+      assert.equal(sent.generatorURL, 'http://lb1:9503/alerts');
       alerting.tick(now + 10_000);
       await alerting.settled();
       assert.equal(am.posts.length, 1, 'not again before the re-send interval');
@@ -210,7 +254,11 @@ describe('sending to Alertmanager', () => {
     let status = 503;
     const am = await alertmanagerStandIn(() => status);
     const { log, lines } = capturedLogger();
-    const alerting = new Alerting([new AlertmanagerClient(am.url, null)], { debounceMs: { critical: 0, warning: 0, info: 0 }, resendMs: 30_000, externalUrl: CTX.externalUrl, labels: CTX.labels, ignoreBackends: null }, log);
+    const alerting = new Alerting(
+      [new AlertmanagerClient(am.url, null)],
+      { debounceMs: { critical: 0, warning: 0, info: 0 }, resendMs: 30_000, externalUrl: CTX.externalUrl, labels: CTX.labels, ignoreBackends: null },
+      log,
+    );
     try {
       const now = Date.now();
       alerting.observe(diagnosis([backend('be_api', [finding('servers_down')], [])]), now);
@@ -229,8 +277,8 @@ describe('sending to Alertmanager', () => {
       await alerting.settled();
       const last = am.posts[am.posts.length - 1];
       assert.equal(last?.alerts.length, 1);
-      assert.equal(last?.alerts[0]?.labels.alertname, 'HAProxyBackendAnswering503');
-      assert.ok(Date.parse(last?.alerts[0]?.endsAt ?? '') <= Date.now(), 'the resolve, sent once it is back');
+      assert.equal(last.alerts[0]?.labels.alertname, 'HAProxyBackendAnswering503');
+      assert.ok(Date.parse(last.alerts[0].endsAt) <= Date.now(), 'the resolve, sent once it is back');
       assert.equal(alerting.receiverStatus()[0]?.up, true);
       const said = lines().map((l) => l.msg);
       assert.equal(said.filter((m) => String(m).startsWith('cannot send alerts')).length, 1, 'the outage logged once');
@@ -256,7 +304,10 @@ describe('sending to Alertmanager', () => {
       const basic = parseAlertmanagerHttpConfig('basic_auth:\n  username: nosrv\n  password_file: password\n', path.join(dir, 'http.yml'));
       await new AlertmanagerClient(am.url, basic).post([]);
       assert.equal(am.posts[1]?.headers.authorization, `Basic ${Buffer.from('nosrv:pw').toString('base64')}`);
-      assert.throws(() => parseAlertmanagerHttpConfig('authorization:\n  credentials: s3cret\nproxy_url: x\n', 'f.yml'), /unknown setting "proxy_url".*authorization: needs credentials_file/);
+      assert.throws(
+        () => parseAlertmanagerHttpConfig('authorization:\n  credentials: s3cret\nproxy_url: x\n', 'f.yml'),
+        /unknown setting "proxy_url".*authorization: needs credentials_file/,
+      );
     } finally {
       await am.close();
     }
@@ -267,7 +318,11 @@ describe('/alerts', () => {
   test('what nosrv holds and where it sent it, every value escaped; or how to turn it on', async () => {
     const { alertsPage, alertsReport } = await import('../src/web/alertsPage.js');
     assert.match(alertsPage(alertsReport(null)), /--alertmanager\.url=/);
-    const alerting = new Alerting([new AlertmanagerClient('http://127.0.0.1:1', null)], { debounceMs: { critical: 0, warning: 0, info: 0 }, resendMs: 30_000, externalUrl: CTX.externalUrl, labels: CTX.labels, ignoreBackends: null }, pino({ level: 'silent' }));
+    const alerting = new Alerting(
+      [new AlertmanagerClient('http://127.0.0.1:1', null)],
+      { debounceMs: { critical: 0, warning: 0, info: 0 }, resendMs: 30_000, externalUrl: CTX.externalUrl, labels: CTX.labels, ignoreBackends: null },
+      pino({ level: 'silent' }),
+    );
     alerting.observe(diagnosis([backend('be_<script>', [finding('servers_down')], [])]), Date.now());
     await alerting.settled();
     const report = alertsReport(alerting);

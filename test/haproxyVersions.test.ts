@@ -20,7 +20,13 @@ function verdicts(d: Diagnosis): string[] {
 
 /** The diagnosis from the stats page CSV alone, as with --haproxy.stats-url. */
 function statsPageDiagnosis(version: string): Diagnosis {
-  const snapshot = buildSnapshot({ takenAt: Date.parse('2026-12-05T10:00:00Z'), source: 'stats_url', stat: parseStat(fixture(`haproxy-${version}-stats-page.csv`)), info: null, serversState: null });
+  const snapshot = buildSnapshot({
+    takenAt: Date.parse('2026-12-05T10:00:00Z'),
+    source: 'stats_url',
+    stat: parseStat(fixture(`haproxy-${version}-stats-page.csv`)),
+    info: null,
+    serversState: null,
+  });
   const watcher = new Watcher();
   observeSnapshot(watcher, snapshot);
   return diagnosisOf(snapshot, watcher);
@@ -70,7 +76,10 @@ describe('every HAProxy version, from its own captures', () => {
       assert.deepEqual([fine.verdict, fine.causes.length, fine.risks.length], ['ok', 0, 0]);
       // 2.2 and 3.2 list the surviving worker among the old ones; 2.6 and 3.0 as the current one.
       const failed = labDiagnosis(version, `haproxy-${version}-show-proc-failed-reload.txt`).process;
-      assert.deepEqual(failed.causes.map((c) => c.code), ['failed_reload']);
+      assert.deepEqual(
+        failed.causes.map((c) => c.code),
+        ['failed_reload'],
+      );
       assert.deepEqual(failed.risks, [], 'the worker that still serves is no old worker');
     });
 
@@ -82,7 +91,10 @@ describe('every HAProxy version, from its own captures', () => {
       const reasons = logged503s(`haproxy-${version}-syslog.txt`);
       if (version !== '2.6.12') assert.deepEqual(logged503s(`haproxy-${version}-syslog-rfc5424.txt`), reasons);
       assert.ok(reasons.includes('be_api no_server'), reasons.join(', '));
-      assert.ok(reasons.some((r) => r.endsWith(' no_backend_match')), reasons.join(', '));
+      assert.ok(
+        reasons.some((r) => r.endsWith(' no_backend_match')),
+        reasons.join(', '),
+      );
       // 2.6.12's lines were captured by hand before the script, from another lab.
       if (version !== '2.6.12') assert.ok(reasons.includes('be_empty no_server') && reasons.includes('fe_nodefault no_backend_match'), reasons.join(', '));
     });

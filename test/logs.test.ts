@@ -67,18 +67,31 @@ describe('log lines from HAProxy 2.6.12', () => {
 
   test('health-check lines', () => {
     const health = (text: string) => parseLogMessage(parseSyslog(find(text)).message);
-    assert.deepEqual(health('Health check for server be_api/api1 failed'), { kind: 'health', backend: 'be_api', server: 'api1', event: 'check_failed', reason: 'Layer4 connection problem: Connection refused' });
+    assert.deepEqual(health('Health check for server be_api/api1 failed'), {
+      kind: 'health',
+      backend: 'be_api',
+      server: 'api1',
+      event: 'check_failed',
+      reason: 'Layer4 connection problem: Connection refused',
+    });
     assert.deepEqual(health('Server be_api/api1 is DOWN'), { kind: 'health', backend: 'be_api', server: 'api1', event: 'down', reason: null });
     assert.deepEqual(health('is going DOWN for maintenance'), { kind: 'health', backend: 'be_ok', server: 'web1', event: 'maint', reason: null });
     assert.deepEqual(health('is UP/READY (leaving forced maintenance)'), { kind: 'health', backend: 'be_ok', server: 'web1', event: 'up', reason: null });
-    assert.deepEqual(health('backend be_api has no server available!'), { kind: 'health', backend: 'be_api', server: null, event: 'no_server_left', reason: null });
+    assert.deepEqual(health('backend be_api has no server available!'), {
+      kind: 'health',
+      backend: 'be_api',
+      server: null,
+      event: 'no_server_left',
+      reason: null,
+    });
   });
 
   test("HAProxy's notices about itself are understood, not unparsed (2.2 logs one per proxy at start)", () => {
-    for (const notice of ['Proxy fe_main started.', 'Proxy be_api stopped (cumulated conns: FE: 0, BE: 3).', 'Stopping backend be_api in 0 ms.']) assert.deepEqual(parseLogMessage(notice), { kind: 'process' }, notice);
+    for (const notice of ['Proxy fe_main started.', 'Proxy be_api stopped (cumulated conns: FE: 0, BE: 3).', 'Stopping backend be_api in 0 ms.'])
+      assert.deepEqual(parseLogMessage(notice), { kind: 'process' }, notice);
   });
 
-  test('a line cut short by HAProxy\'s len still counts its status', () => {
+  test("a line cut short by HAProxy's len still counts its status", () => {
     const line = parseSyslog(find('GET /api/x')).message;
     const cut = parseLogMessage(line.slice(0, line.indexOf('"GET') + 8));
     assert.ok(cut && cut.kind === 'http');
@@ -96,8 +109,13 @@ describe('ingest', () => {
   const ingestAll = (): { ingest: LogIngest; events: LoggedStateEvent[]; samples: string[] } => {
     const events: LoggedStateEvent[] = [];
     const samples: string[] = [];
-    const ingest = new LogIngest((e) => events.push(e), (s) => samples.push(s));
-    DATAGRAMS.forEach((d, i) => ingest.ingest(d, 1000 * i));
+    const ingest = new LogIngest(
+      (e) => events.push(e),
+      (s) => samples.push(s),
+    );
+    DATAGRAMS.forEach((d, i) => {
+      ingest.ingest(d, 1000 * i);
+    });
     ingest.ingest('garbage one', 0);
     ingest.ingest('garbage two', 0);
     return { ingest, events, samples };
@@ -120,30 +138,42 @@ describe('ingest', () => {
 
   test('the last 503 lines per backend and frontend; no_backend_match by frontend', () => {
     const { ingest } = ingestAll();
-    assert.deepEqual(ingest.recent503('backend', 'be_slow').map((r) => r.reason), ['queue_timeout', 'queue_timeout', 'queue_timeout', 'queue_timeout']);
+    assert.deepEqual(
+      ingest.recent503('backend', 'be_slow').map((r) => r.reason),
+      ['queue_timeout', 'queue_timeout', 'queue_timeout', 'queue_timeout'],
+    );
     assert.equal(ingest.recent503('frontend', 'fe_main').length, 8);
-    assert.equal(ingest.recent503('backend', 'fe_main').length, 0, 'no_backend_match is not a backend\'s');
+    assert.equal(ingest.recent503('backend', 'fe_main').length, 0, "no_backend_match is not a backend's");
     assert.ok(ingest.lastNoBackendMatch('fe_main') !== null);
-    const many = new LogIngest(() => {}, () => {});
+    const many = new LogIngest(
+      () => {},
+      () => {},
+    );
     const line = parseSyslog(find('GET /api/x')).message;
     for (let i = 0; i < RECENT_LINES * 3; i++) many.ingest(line, i);
     assert.equal(many.recent503('backend', 'be_api').length, RECENT_LINES);
   });
 
-  test('health lines become state events, a DOWN with the failed check\'s reason', () => {
+  test("health lines become state events, a DOWN with the failed check's reason", () => {
     const { events } = ingestAll();
     // The fixture holds each line twice, once per framing.
     const api = events.filter((e) => e.server === 'api1');
-    assert.deepEqual(api.map((e) => [e.to, e.reason]), [
-      [null, 'check failed: Layer4 connection problem: Connection refused'],
-      [null, 'check failed: Layer4 connection problem: Connection refused'],
-      ['down', 'Layer4 connection problem: Connection refused'],
-      ['down', 'Layer4 connection problem: Connection refused'],
-    ]);
+    assert.deepEqual(
+      api.map((e) => [e.to, e.reason]),
+      [
+        [null, 'check failed: Layer4 connection problem: Connection refused'],
+        [null, 'check failed: Layer4 connection problem: Connection refused'],
+        ['down', 'Layer4 connection problem: Connection refused'],
+        ['down', 'Layer4 connection problem: Connection refused'],
+      ],
+    );
   });
 
   test('label sets are capped: forged names cannot grow memory without bound', () => {
-    const ingest = new LogIngest(() => {}, () => {});
+    const ingest = new LogIngest(
+      () => {},
+      () => {},
+    );
     const line = parseSyslog(find('GET /api/x')).message;
     for (let i = 0; i < MAX_SERIES + 50; i++) ingest.ingest(line.replace('be_api/', `be_${i}/`), 0);
     assert.equal(ingest.errors.size, MAX_SERIES);
@@ -152,9 +182,17 @@ describe('ingest', () => {
 });
 
 describe('the watcher takes log events', () => {
-  test('a change is counted once whether the log or the poll sees it first; the log\'s reason wins', () => {
+  test("a change is counted once whether the log or the poll sees it first; the log's reason wins", () => {
     const w = new Watcher();
-    const server = (name: string, state: 'up' | 'down', check: string) => ({ backend: 'be', name, state, held: [], usable: state === 'up', check: { status: check }, lastChangeAt: null });
+    const server = (name: string, state: 'up' | 'down', check: string) => ({
+      backend: 'be',
+      name,
+      state,
+      held: [],
+      usable: state === 'up',
+      check: { status: check },
+      lastChangeAt: null,
+    });
     w.observe([server('a', 'up', 'L4OK'), server('b', 'up', 'L4OK')], ['be'], 0);
     // a: the log first, then the poll
     w.logged({ backend: 'be', server: 'a', to: 'down', reason: 'Layer4 connection problem: Connection refused', at: 500 });

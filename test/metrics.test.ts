@@ -23,7 +23,7 @@ function render(fixtureName: string): string {
 describe('haproxy_* metrics from the 2.6.12 lab', () => {
   const text = render('haproxy-2.6.12-lab.txt');
 
-  test('the contract\'s backend families', () => {
+  test("the contract's backend families", () => {
     assert.equal(sample(text, 'haproxy_backend_no_up_servers{proxy="be_api"}'), 1);
     assert.equal(sample(text, 'haproxy_backend_no_up_servers{proxy="be_empty"}'), 1);
     assert.equal(sample(text, 'haproxy_backend_no_up_servers{proxy="be_backup"}'), 0, 'a backup serves');
@@ -33,7 +33,7 @@ describe('haproxy_* metrics from the 2.6.12 lab', () => {
     assert.equal(sample(text, 'haproxy_backend_no_up_servers_seconds_total{proxy="be_api"}'), 0);
   });
 
-  test('the contract\'s server families', () => {
+  test("the contract's server families", () => {
     assert.equal(sample(text, 'haproxy_server_state{proxy="be_api",server="api1",state="down"}'), 1);
     assert.equal(sample(text, 'haproxy_server_state{proxy="be_mixed",server="m_drain",state="drain"}'), 1);
     assert.equal(sample(text, 'haproxy_server_state{proxy="be_mixed",server="m_drain",state="up"}'), undefined, 'only the current state');
@@ -47,7 +47,11 @@ describe('haproxy_* metrics from the 2.6.12 lab', () => {
   });
 
   test('promex names for the raw facts, in seconds, without rates and maxima', () => {
-    assert.equal(sample(text, 'haproxy_server_check_failures_total{proxy="be_api",server="api1"}'), 1, 'HAProxy starts servers UP: the first failed check counts');
+    assert.equal(
+      sample(text, 'haproxy_server_check_failures_total{proxy="be_api",server="api1"}'),
+      1,
+      'HAProxy starts servers UP: the first failed check counts',
+    );
     assert.match(text, /^haproxy_backend_http_responses_total\{proxy="be_ok",code="5xx"\} \d+$/m);
     assert.match(text, /^haproxy_frontend_http_responses_total\{proxy="fe_main",code="5xx"\} \d+$/m);
     assert.match(text, /^haproxy_process_build_info\{version="2.6.12-1\+deb12u4"\} 1$/m);
@@ -62,7 +66,10 @@ describe('haproxy_* metrics from the 2.6.12 lab', () => {
 
   test('promtool check metrics accepts the output', (t) => {
     const missing = missingTool('promtool', 'prometheus');
-    if (missing) return t.skip(missing);
+    if (missing) {
+      t.skip(missing);
+      return;
+    }
     for (const name of ['haproxy-2.6.12-lab.txt', 'haproxy-2.6.12-going-down.txt', 'haproxy-2.6.12-nolb.txt']) {
       const result = spawnSync('promtool', ['check', 'metrics'], { input: render(name), encoding: 'utf8' });
       assert.equal(result.status, 0, `${name}: ${result.stdout}${result.stderr}`);
@@ -97,19 +104,52 @@ describe('exposition text', () => {
     test(`a family whose values alone changed is the text written anew (answers ${sent ? 'sent, so written over in place' : 'never sent, so written over a copy'})`, () => {
       const cache = new SeriesCache();
       const rounds = [
-        [[1, 2, NaN, 4], [NaN, 0, 7, NaN]],
-        [[10, 2_000_000, NaN, 4.5], [NaN, -3, 9_007_199_254_740_991, NaN]],
-        [[-0, 1e21, NaN, Infinity], [NaN, 0.1, 1e-7, NaN]],
-        [[3, 3, NaN, 3], [NaN, 3, 3, NaN]],
-        [[3, 3, 5, 3], [NaN, 3, 3, NaN]], // a sample more: written anew
-        [[4, 4, 4, 4], [NaN, 1, 2, NaN]],
+        [
+          [1, 2, NaN, 4],
+          [NaN, 0, 7, NaN],
+        ],
+        [
+          [10, 2_000_000, NaN, 4.5],
+          [NaN, -3, 9_007_199_254_740_991, NaN],
+        ],
+        [
+          [-0, 1e21, NaN, Infinity],
+          [NaN, 0.1, 1e-7, NaN],
+        ],
+        [
+          [3, 3, NaN, 3],
+          [NaN, 3, 3, NaN],
+        ],
+        [
+          [3, 3, 5, 3],
+          [NaN, 3, 3, NaN],
+        ], // a sample more: written anew
+        [
+          [4, 4, 4, 4],
+          [NaN, 1, 2, NaN],
+        ],
         // Values as long as before (written over the copied lines) beside longer and shorter ones.
-        [[9, 40, 4, 5], [NaN, 10, 2, NaN]],
-        [[10, 41, 4, 3], [NaN, 9, 12, NaN]],
-        [[11, 42, 5, 2], [NaN, 8, 13, NaN]],
+        [
+          [9, 40, 4, 5],
+          [NaN, 10, 2, NaN],
+        ],
+        [
+          [10, 41, 4, 3],
+          [NaN, 9, 12, NaN],
+        ],
+        [
+          [11, 42, 5, 2],
+          [NaN, 8, 13, NaN],
+        ],
         // Every value as long as before: the text keeps its layout.
-        [[12, 43, 6, 1], [NaN, 7, 14, NaN]],
-        [[-12, 0.5, 7, 1], [NaN, -7, 99, NaN]],
+        [
+          [12, 43, 6, 1],
+          [NaN, 7, 14, NaN],
+        ],
+        [
+          [-12, 0.5, 7, 1],
+          [NaN, -7, 99, NaN],
+        ],
       ];
       for (const values of rounds) {
         const { text, out } = write(cache, values);
@@ -129,7 +169,9 @@ describe('exposition text', () => {
     const cache = new SeriesCache();
     for (let round = 0; round < 60; round++) {
       // Kept object by object, as the gatherers keep them: column c of object i at 3i + c.
-      const values = Float64Array.from({ length: 3 * count }, (_, at) => (absent(at % 3, Math.floor(at / 3)) ? NaN : Math.floor(random() * 10 ** Math.floor(random() * 7))));
+      const values = Float64Array.from({ length: 3 * count }, (_, at) =>
+        absent(at % 3, Math.floor(at / 3)) ? NaN : Math.floor(random() * 10 ** Math.floor(random() * 7)),
+      );
       const columns: SeriesColumn[] = [0, 1, 2].map((c) => ({ extra: c === 0 ? '' : `,code="${c}xx"`, values, first: c, step: 3 }));
       const out = new ExpositionWriter();
       cache.family(out, 'y_total', 'counter', 'Y.', sets, columns);
@@ -142,24 +184,49 @@ describe('exposition text', () => {
 
   test('an answer whose client left before it was written holds nothing: the next rewrite is in place', () => {
     const cache = new SeriesCache();
-    write(cache, [[1, 2, NaN, 3], [NaN, 4, 5, NaN]]).out.sent();
+    write(cache, [
+      [1, 2, NaN, 3],
+      [NaN, 4, 5, NaN],
+    ]).out.sent();
     const gone = new ExpositionWriter();
     gone.sent();
-    cache.family(gone, 'x_total', 'counter', 'X.', labelSets, columns([[1, 2, NaN, 3], [NaN, 4, 5, NaN]]));
+    cache.family(
+      gone,
+      'x_total',
+      'counter',
+      'X.',
+      labelSets,
+      columns([
+        [1, 2, NaN, 3],
+        [NaN, 4, 5, NaN],
+      ]),
+    );
     const [text] = gone.encoded().filter((part) => part.includes('x_total{'));
     const before = text?.toString();
-    write(cache, [[6, 7, NaN, 8], [NaN, 9, 1, NaN]]);
+    write(cache, [
+      [6, 7, NaN, 8],
+      [NaN, 9, 1, NaN],
+    ]);
     assert.notEqual(text?.toString(), before, 'written over in place: nothing held it');
   });
 
   test('a cached family is not written over while an answer that holds it is being sent', () => {
     const cache = new SeriesCache();
-    write(cache, [[1, 2, NaN, 3], [NaN, 4, 5, NaN]]).out.sent();
-    const sending = write(cache, [[1, 2, NaN, 3], [NaN, 4, 5, NaN]]).out;
+    write(cache, [
+      [1, 2, NaN, 3],
+      [NaN, 4, 5, NaN],
+    ]).out.sent();
+    const sending = write(cache, [
+      [1, 2, NaN, 3],
+      [NaN, 4, 5, NaN],
+    ]).out;
     const [held] = sending.encoded().filter((part) => part.includes('x_total{'));
     const before = held?.toString();
     // Same lengths: with no answer holding it, this would be written in place.
-    write(cache, [[6, 7, NaN, 8], [NaN, 9, 1, NaN]]);
+    write(cache, [
+      [6, 7, NaN, 8],
+      [NaN, 9, 1, NaN],
+    ]);
     assert.equal(held?.toString(), before);
     sending.sent();
   });

@@ -56,7 +56,10 @@ describe('show stat', () => {
   test('proxy names past ASCII are read whole, and rows of one proxy share its name', () => {
     const header = answers('haproxy-2.6.12-lab.txt').stat.split('\n')[0];
     const { rows } = parseStat(`${header}\nÃ©,s1,0\né,s1,0\né,s2,0\n`);
-    assert.deepEqual(rows.map((r) => r.proxy), ['Ã©', 'é', 'é']);
+    assert.deepEqual(
+      rows.map((r) => r.proxy),
+      ['Ã©', 'é', 'é'],
+    );
     assert.equal(rows[1]?.proxy, rows[2]?.proxy);
   });
 
@@ -90,7 +93,7 @@ describe('show stat', () => {
     }
     const quoted = whole.rows.find((r) => r.proxy === 'be_q');
     assert.equal(quoted?.name, 's,1');
-    assert.equal(cell(whole, quoted as (typeof whole.rows)[number], 'qcur'), '0');
+    assert.equal(cell(whole, quoted, 'qcur'), '0');
     const short = whole.rows.find((r) => r.proxy === 'be_short');
     assert.equal(cell(whole, short as (typeof whole.rows)[number], 'status'), undefined, 'past the end of a short line');
   });
@@ -100,13 +103,22 @@ describe('show stat', () => {
     const first = parseStat(lab);
     const before = first.rows.map((row) => [row.proxy, row.name, row.cell(17), row.number(4)]);
     const second = parseStat(lab.replace(/,UP,/g, ',DOWN,'));
-    assert.deepEqual(first.rows.map((row) => [row.proxy, row.name, row.cell(17), row.number(4)]), before);
-    assert.deepEqual(second.rows.map((row) => row.cell(17)), before.map(([, , status]) => (status === 'UP' ? 'DOWN' : status)));
+    assert.deepEqual(
+      first.rows.map((row) => [row.proxy, row.name, row.cell(17), row.number(4)]),
+      before,
+    );
+    assert.deepEqual(
+      second.rows.map((row) => row.cell(17)),
+      before.map(([, , status]) => (status === 'UP' ? 'DOWN' : status)),
+    );
   });
 
   test('a version without the type column still tells frontends, backends and servers apart', () => {
     const table = parseStat('# pxname,svname,status,\nfe,FRONTEND,OPEN,\nbe,web1,UP,\nbe,BACKEND,UP,\n');
-    assert.deepEqual(table.rows.map((r) => r.type), ['frontend', 'server', 'backend']);
+    assert.deepEqual(
+      table.rows.map((r) => r.type),
+      ['frontend', 'server', 'backend'],
+    );
   });
 
   test('an answer that is not show stat is an error, not data', () => {
@@ -138,11 +150,19 @@ describe('status text', () => {
     ['UP sideways', null],
   ];
   for (const [text, expected] of table) {
-    test(JSON.stringify(text), () => assert.deepEqual(parseStatus(text), expected));
+    test(JSON.stringify(text), () => {
+      assert.deepEqual(parseStatus(text), expected);
+    });
   }
 
   test('every status in the captures is understood', () => {
-    for (const name of ['haproxy-2.6.12-lab.txt', 'haproxy-2.6.12-going-down.txt', 'haproxy-2.6.12-going-up.txt', 'haproxy-2.6.12-maint-via.txt', 'haproxy-2.6.12-nolb.txt']) {
+    for (const name of [
+      'haproxy-2.6.12-lab.txt',
+      'haproxy-2.6.12-going-down.txt',
+      'haproxy-2.6.12-going-up.txt',
+      'haproxy-2.6.12-maint-via.txt',
+      'haproxy-2.6.12-nolb.txt',
+    ]) {
       const table = parseStat(answers(name).stat);
       for (const row of table.rows) assert.notEqual(parseStatus(cell(table, row, 'status') ?? ''), null, `${name}: ${row.proxy}/${row.name}`);
     }
@@ -164,14 +184,32 @@ describe('show servers state', () => {
     assert.equal(by.get('be_mixed/m_up')?.checkState, 6, 'configured and enabled');
     const nolb = parseServersState(answers('haproxy-2.6.12-nolb.txt').serversState).rows();
     assert.equal(nolb[0]?.opState, 'stopping');
-    assert.equal(parseServersState(answers('haproxy-2.6.12-maint-via.txt').serversState).rows().find((r) => r.server === 'm_track')?.adminState, ADMIN.IMAINT);
+    assert.equal(
+      parseServersState(answers('haproxy-2.6.12-maint-via.txt').serversState)
+        .rows()
+        .find((r) => r.server === 'm_track')?.adminState,
+      ADMIN.IMAINT,
+    );
   });
 
   test('fields are found by name, so appended fields change nothing', () => {
-    const text = '1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port srv_future\n3 be 1 s1 10.0.0.1 2 0 1 1 5 15 3 4 6 0 0 0 - 80 - 0 0 - - 0 extra\n';
+    const text =
+      '1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port srv_future\n3 be 1 s1 10.0.0.1 2 0 1 1 5 15 3 4 6 0 0 0 - 80 - 0 0 - - 0 extra\n';
     const state = parseServersState(text);
     assert.deepEqual(state.rows(), [
-      { backend: 'be', server: 's1', address: '10.0.0.1', opState: 'running', adminState: 0, userWeight: 1, secondsSinceChange: 5, checkStatus: 15, checkHealth: 4, checkState: 6, port: 80 },
+      {
+        backend: 'be',
+        server: 's1',
+        address: '10.0.0.1',
+        opState: 'running',
+        adminState: 0,
+        userWeight: 1,
+        secondsSinceChange: 5,
+        checkStatus: 15,
+        checkHealth: 4,
+        checkState: 6,
+        port: 80,
+      },
     ]);
     assert.equal(state.is(0, 'be', 's1'), true);
     assert.equal(state.is(0, 'be', 's'), false, 'a name is matched whole, not as a prefix');
@@ -195,7 +233,12 @@ describe('show servers state', () => {
   });
 
   test('an empty installation has only the header', () => {
-    assert.deepEqual(parseServersState('1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state\n').rows(), []);
+    assert.deepEqual(
+      parseServersState(
+        '1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state\n',
+      ).rows(),
+      [],
+    );
   });
 
   test('another format version, a missing field or a word for a number is an error', () => {

@@ -49,7 +49,12 @@ describe('nosrv rules', () => {
   });
 
   test('--format=prometheusrule wraps the same groups in a PrometheusRule', () => {
-    const resource = parseYaml(ruleFileText(options(['--format=prometheusrule']))) as { apiVersion: string; kind: string; metadata: { name: string }; spec: { groups: unknown[] } };
+    const resource = parseYaml(ruleFileText(options(['--format=prometheusrule']))) as {
+      apiVersion: string;
+      kind: string;
+      metadata: { name: string };
+      spec: { groups: unknown[] };
+    };
     assert.equal(resource.apiVersion, 'monitoring.coreos.com/v1');
     assert.equal(resource.kind, 'PrometheusRule');
     assert.equal(resource.metadata.name, 'nosrv');
@@ -71,19 +76,26 @@ describe('nosrv rules', () => {
       assert.ok(rule.annotations?.runbook_url?.endsWith(`/runbooks/${name}`), `${name}: runbook_url`);
       const aboutNosrv = name === 'HAProxyNosrvDown' || name === 'HAProxyWatchdog';
       assert.equal(rule.annotations?.explain_url !== undefined, !aboutNosrv, `${name}: explain_url`);
-      if (ALERTS.find((a) => a.alert === name)?.scope === 'backend') assert.match(rule.annotations?.explain_url ?? '', /\/explain\?backend=\{\{ \$labels\.proxy \| urlquery \}\}$/, name);
+      if (ALERTS.find((a) => a.alert === name)?.scope === 'backend')
+        assert.match(rule.annotations?.explain_url ?? '', /\/explain\?backend=\{\{ \$labels\.proxy \| urlquery \}\}$/, name);
     }
   });
 
   test('every alert is tested by promtool: firing with its labels, and not yet just before', () => {
     const cases = parseYaml(readFileSync(path.join(PROMTOOL_TESTS, 'nosrv.rules.test.yml'), 'utf8')) as {
-      tests: Array<{ alert_rule_test: Array<{ alertname: string; exp_alerts: Array<{ exp_labels: Record<string, string>; exp_annotations: Record<string, string> }> }> }>;
+      tests: Array<{
+        alert_rule_test: Array<{ alertname: string; exp_alerts: Array<{ exp_labels: Record<string, string>; exp_annotations: Record<string, string> }> }>;
+      }>;
     };
     const checks = cases.tests.flatMap((t) => t.alert_rule_test);
     for (const a of ALERTS) {
       const firing = checks.filter((c) => c.alertname === a.alert && c.exp_alerts.length > 0);
       assert.ok(firing.length > 0, `${a.alert}: a case where it fires`);
-      if (a.alert !== 'HAProxyWatchdog') assert.ok(checks.some((c) => c.alertname === a.alert && c.exp_alerts.length === 0), `${a.alert}: a case where it does not`);
+      if (a.alert !== 'HAProxyWatchdog')
+        assert.ok(
+          checks.some((c) => c.alertname === a.alert && c.exp_alerts.length === 0),
+          `${a.alert}: a case where it does not`,
+        );
       for (const expected of firing.flatMap((c) => c.exp_alerts)) {
         assert.equal(expected.exp_labels.severity, a.severity, a.alert);
         if (a.scope === 'backend' || a.scope === 'server' || a.scope === 'frontend') assert.ok(expected.exp_labels.proxy, `${a.alert}: proxy label`);
@@ -139,9 +151,17 @@ describe('nosrv rules', () => {
   });
 
   test('bad flags: each problem named', () => {
-    const parsed = parseRuleOptions(['--for=HAProxyNope=1m', '--for=HAProxyBackendQueueing=soon', '--threshold=HAProxyUnreadable=1', '--threshold=HAProxyBackendQueueing=x', '--ignore-backends=(', '--format=json', '--for-scale=2']);
-    assert.equal(parsed.ok, false);
-    const problems = parsed.ok ? [] : parsed.problems;
+    const parsed = parseRuleOptions([
+      '--for=HAProxyNope=1m',
+      '--for=HAProxyBackendQueueing=soon',
+      '--threshold=HAProxyUnreadable=1',
+      '--threshold=HAProxyBackendQueueing=x',
+      '--ignore-backends=(',
+      '--format=json',
+      '--for-scale=2',
+    ]);
+    if (parsed.ok) assert.fail('parsed');
+    const problems = parsed.problems;
     assert.equal(problems.length, 7, problems.join('\n'));
     assert.match(problems.join('\n'), /HAProxyNope=1m: expected ALERT=VALUE/);
     assert.match(problems.join('\n'), /HAProxyUnreadable has no threshold/);

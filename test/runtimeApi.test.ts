@@ -13,7 +13,9 @@ import { SocketSource } from '../src/haproxy/source.js';
 import { answers, fixture } from './support/fixtures.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'nosrv-client-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 let n = 0;
 
 /** A socket that reads the request line, then does what `respond` says. */
@@ -32,7 +34,16 @@ async function fakeHaproxy(respond: (socket: net.Socket, request: string) => voi
     socket.on('error', () => {});
   });
   await new Promise<void>((resolve) => server.listen(socketPath, resolve));
-  return { path: socketPath, requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    path: socketPath,
+    requests,
+    close: () =>
+      new Promise((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      ),
+  };
 }
 
 const soon = (): { deadline: number; maxBytes: number } => ({ deadline: Date.now() + 2000, maxBytes: 1024 * 1024 });
@@ -53,7 +64,10 @@ describe('runtime API client', () => {
     const fake = await fakeHaproxy((socket) => socket.end(capture));
     const answers = await runShowCommands({ kind: 'unix', path: fake.path }, ['show info', 'show stat', 'show servers state'], soon());
     assert.deepEqual(fake.requests, ['show info;show stat;show servers state']);
-    assert.deepEqual(answers.map((a) => a.command), ['show info', 'show stat', 'show servers state']);
+    assert.deepEqual(
+      answers.map((a) => a.command),
+      ['show info', 'show stat', 'show servers state'],
+    );
     assert.match(answers[0]?.text ?? '', /^Name: HAProxy\n/);
     assert.match(answers[1]?.text ?? '', /^# pxname,svname,/);
     assert.match(answers[2]?.text ?? '', /^1\n# be_id /);
@@ -74,7 +88,10 @@ describe('runtime API client', () => {
       }, 1);
     });
     const answers = await runShowCommands({ kind: 'unix', path: fake.path }, ['show info', 'show x', 'show servers state'], soon());
-    assert.deepEqual(answers.map((a) => a.text), ['a: 1\n', '', '1\n# be_id\n']);
+    assert.deepEqual(
+      answers.map((a) => a.text),
+      ['a: 1\n', '', '1\n# be_id\n'],
+    );
     await fake.close();
   });
 
@@ -103,7 +120,10 @@ describe('runtime API client', () => {
   });
 
   test("HAProxy's own refusals: Permission denied and Unknown command", async () => {
-    for (const [name, code] of [['haproxy-2.6.12-permission-denied.txt', 'haproxy_permission_denied'], ['haproxy-2.6.12-unknown-command.txt', 'unknown_command']] as const) {
+    for (const [name, code] of [
+      ['haproxy-2.6.12-permission-denied.txt', 'haproxy_permission_denied'],
+      ['haproxy-2.6.12-unknown-command.txt', 'unknown_command'],
+    ] as const) {
       const answer = fixture(name);
       const fake = await fakeHaproxy((socket) => socket.end(answer));
       const err = await failure(runShowCommands({ kind: 'unix', path: fake.path }, ['show stat'], soon()));
@@ -117,7 +137,11 @@ describe('runtime API client', () => {
     const stale = path.join(dir, 'stale.sock');
     const server = net.createServer();
     await new Promise<void>((resolve) => server.listen(stale, resolve));
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
     writeFileSync(path.join(dir, 'plain-file.sock'), '');
     assert.equal((await failure(runShowCommands({ kind: 'unix', path: path.join(dir, 'plain-file.sock') }, ['show info'], soon()))).code, 'connection_refused');
   });
@@ -131,7 +155,9 @@ describe('runtime API client', () => {
 
   test('a malformed answer becomes a read error with the command named', async () => {
     const { serversState } = answers('haproxy-2.6.12-lab.txt');
-    const fake = await fakeHaproxy((socket, request) => socket.end(request === 'show servers state' ? `${serversState}\n\n` : 'Name: HAProxy\n\nnot csv at all\n\n'));
+    const fake = await fakeHaproxy((socket, request) =>
+      socket.end(request === 'show servers state' ? `${serversState}\n\n` : 'Name: HAProxy\n\nnot csv at all\n\n'),
+    );
     try {
       const err = await failure(new SocketSource({ kind: 'unix', path: fake.path }).read(Date.now() + 2000));
       assert.equal(err.code, 'malformed_answer');

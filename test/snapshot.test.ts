@@ -19,7 +19,7 @@ function server(snapshot: Snapshot, path: string): Server {
   return found;
 }
 
-describe('a server\'s condition from show servers state', () => {
+describe("a server's condition from show servers state", () => {
   const rows: Array<[string, OpState, number, number, ServerCondition]> = [
     ['running', 'running', 0, 1, { state: 'up', held: [], usable: true }],
     ['starting (slowstart)', 'starting', 0, 1, { state: 'up', held: [], usable: true }],
@@ -36,11 +36,13 @@ describe('a server\'s condition from show servers state', () => {
     ['MAINT wins over DRAIN', 'running', ADMIN.FMAINT | ADMIN.FDRAIN, 1, { state: 'maint', held: ['forced'], usable: false }],
   ];
   for (const [name, opState, adminState, userWeight, expected] of rows) {
-    test(name, () => assert.deepEqual(conditionFromRuntime(opState, adminState, userWeight), expected));
+    test(name, () => {
+      assert.deepEqual(conditionFromRuntime(opState, adminState, userWeight), expected);
+    });
   }
 });
 
-describe('a server\'s condition from the status text (stats page)', () => {
+describe("a server's condition from the status text (stats page)", () => {
   const rows: Array<[string, number | null, ServerCondition | null]> = [
     ['UP', 1, { state: 'up', held: [], usable: true }],
     ['UP 1/3', 1, { state: 'up', held: [], usable: true }],
@@ -56,7 +58,9 @@ describe('a server\'s condition from the status text (stats page)', () => {
     ['OPEN', null, null],
   ];
   for (const [status, weight, expected] of rows) {
-    test(`${status} (weight ${weight})`, () => assert.deepEqual(conditionFromStatus(status, weight), expected));
+    test(`${status} (weight ${weight})`, () => {
+      assert.deepEqual(conditionFromStatus(status, weight), expected);
+    });
   }
 });
 
@@ -69,11 +73,11 @@ describe('snapshot of the 2.6.12 lab', () => {
     assert.deepEqual(api.counts, { total: 2, usable: 0, down: 2, maint: 0, drain: 0, nolb: 0, backupUsable: 0 });
     const api1 = server(snapshot, 'be_api/api1');
     assert.equal(api1.check?.status, 'L4CON');
-    assert.equal(api1.check?.detail, 'Connection refused');
-    assert.equal(api1.check?.description, 'Layer4 connection problem');
-    assert.equal(api1.check?.failuresUntilDown, 0);
-    assert.equal(api1.check?.successesUntilUp, 2);
-    assert.deepEqual([api1.check?.code, api1.check?.durationSeconds, api1.check?.rise, api1.check?.fall, api1.check?.health], [null, 0, 2, 3, 0]);
+    assert.equal(api1.check.detail, 'Connection refused');
+    assert.equal(api1.check.description, 'Layer4 connection problem');
+    assert.equal(api1.check.failuresUntilDown, 0);
+    assert.equal(api1.check.successesUntilUp, 2);
+    assert.deepEqual([api1.check.code, api1.check.durationSeconds, api1.check.rise, api1.check.fall, api1.check.health], [null, 0, 2, 3, 0]);
     const web1 = server(snapshot, 'be_ok/web1');
     assert.deepEqual([web1.check?.status, web1.check?.code, web1.check?.durationSeconds], ['L7OK', 200, 0.001]);
   });
@@ -105,7 +109,7 @@ describe('snapshot of the 2.6.12 lab', () => {
     assert.equal(server(snapshot, 'be_ok/web2').check?.paused, true, 'checks pause in MAINT');
   });
 
-  test('sessions and capacity: the BACKEND row\'s slim (fullconn) is not the capacity', () => {
+  test("sessions and capacity: the BACKEND row's slim (fullconn) is not the capacity", () => {
     const ok = backend(snapshot, 'be_ok');
     assert.equal(ok.capacity, null, 'the only usable server has no maxconn');
     assert.ok(ok.row);
@@ -123,9 +127,15 @@ describe('snapshot of the 2.6.12 lab', () => {
     assert.deepEqual([api1.weight, api1.address], [1, '127.0.0.1:55735']);
   });
 
-  test('show servers state rows are matched by name when they are not in show stat\'s order', () => {
+  test("show servers state rows are matched by name when they are not in show stat's order", () => {
     const a = answers('haproxy-2.6.12-lab.txt');
-    const reversed = buildSnapshot({ takenAt: snapshot.takenAt, source: 'socket', stat: parseStat(a.stat), info: parseInfo(a.info), serversState: parseServersState(reversedServers(a.serversState)) });
+    const reversed = buildSnapshot({
+      takenAt: snapshot.takenAt,
+      source: 'socket',
+      stat: parseStat(a.stat),
+      info: parseInfo(a.info),
+      serversState: parseServersState(reversedServers(a.serversState)),
+    });
     const fields = (x: Server): unknown => ({
       backend: x.backend,
       name: x.name,
@@ -173,7 +183,7 @@ describe('snapshots of transitions', () => {
     assert.equal(web1.status, 'UP 2/3');
     assert.equal(web1.usable, true);
     assert.equal(web1.check?.failuresUntilDown, 2);
-    assert.equal(web1.check?.status, 'L4CON');
+    assert.equal(web1.check.status, 'L4CON');
   });
 
   test('DOWN 1/2: not usable, 1 more good check before UP', () => {
@@ -202,12 +212,16 @@ describe('snapshots of transitions', () => {
 describe('from the stats page alone', () => {
   const snapshot = snapshotOf('haproxy-2.6.12-lab.txt', { statsPageOnly: true });
 
-  test('states agree with the socket\'s, and what cannot be known is said', () => {
+  test("states agree with the socket's, and what cannot be known is said", () => {
     const full = snapshotOf('haproxy-2.6.12-lab.txt');
     for (const b of full.backends) {
       const same = backend(snapshot, b.name);
       assert.equal(same.noUsableServer, b.noUsableServer, b.name);
-      assert.deepEqual(same.servers.map((x) => x.state), b.servers.map((x) => x.state), b.name);
+      assert.deepEqual(
+        same.servers.map((x) => x.state),
+        b.servers.map((x) => x.state),
+        b.name,
+      );
     }
     assert.deepEqual(server(snapshot, 'be_ok/web2').held, ['unknown']);
     assert.ok(snapshot.unknown.some((u) => u.includes('MAINT')));

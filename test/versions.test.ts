@@ -25,12 +25,19 @@ const wanted = (process.env.NOSRV_HAPROXY_VERSIONS ?? '').split(',').filter(Bool
 describe('every HAProxy people run', () => {
   for (const v of VERSIONS.filter((x) => wanted.length === 0 || wanted.includes(x.haproxy))) {
     const root = path.join(ROOTS, v.suite);
-    const missing = existsSync(path.join(root, 'usr/sbin/haproxy')) ? null : `no Debian ${v.suite} root at ${root}: scripts/haproxy-roots.sh ${v.suite} builds it (as root)`;
+    const missing = existsSync(path.join(root, 'usr/sbin/haproxy'))
+      ? null
+      : `no Debian ${v.suite} root at ${root}: scripts/haproxy-roots.sh ${v.suite} builds it (as root)`;
     if (missing && process.env.CI === 'true') throw new Error(missing);
     test(`HAProxy ${v.haproxy} (Debian ${v.suite}): the integration tests that start HAProxy`, { skip: missing ?? false, timeout: 900_000 }, (t) => {
       // A run of its own, not a child of this one: without NODE_TEST_CONTEXT it reports as a run.
       const { NODE_TEST_CONTEXT: _, ...env } = process.env;
-      const run = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...FILES], { env: { ...env, NOSRV_HAPROXY_ROOT: root }, encoding: 'utf8', timeout: 840_000, maxBuffer: 64 * 1024 * 1024 });
+      const run = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...FILES], {
+        env: { ...env, NOSRV_HAPROXY_ROOT: root },
+        encoding: 'utf8',
+        timeout: 840_000,
+        maxBuffer: 64 * 1024 * 1024,
+      });
       const summary = run.stdout.split('\n').filter((l) => /^ℹ (tests|pass|fail|skipped) /.test(l));
       const count = (what: string): number => Number(/\d+/.exec(summary.find((l) => l.startsWith(`ℹ ${what} `)) ?? '')?.[0] ?? NaN);
       t.diagnostic(`${spawnSync('chroot', [root, 'haproxy', '-v'], { encoding: 'utf8' }).stdout.split('\n')[0]}: ${summary.join(', ')}`);

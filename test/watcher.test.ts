@@ -4,7 +4,15 @@ import type { ServerObservation, ServerState } from '../src/snapshot.js';
 import { EVENTS_PER_BACKEND, Watcher } from '../src/watcher.js';
 
 function seen(backend: string, name: string, state: ServerState, checkStatus: string | null = null, lastChangeAt: number | null = null): ServerObservation {
-  return { backend, name, state, held: state === 'maint' ? ['forced'] : [], usable: state === 'up', check: checkStatus === null ? null : { status: checkStatus }, lastChangeAt };
+  return {
+    backend,
+    name,
+    state,
+    held: state === 'maint' ? ['forced'] : [],
+    usable: state === 'up',
+    check: checkStatus === null ? null : { status: checkStatus },
+    lastChangeAt,
+  };
 }
 
 describe('watcher', () => {

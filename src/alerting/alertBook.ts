@@ -41,7 +41,10 @@ export class AlertBook {
     for (const alert of current) {
       seen.add(alert.key);
       const before = this.held.get(alert.key);
-      const held = before === undefined || before.state === 'resolved' ? { alert, state: 'pending' as const, since: now, firingAt: null, resolvedAt: null, untold: new Set<string>() } : { ...before, alert };
+      const held =
+        before === undefined || before.state === 'resolved'
+          ? { alert, state: 'pending' as const, since: now, firingAt: null, resolvedAt: null, untold: new Set<string>() }
+          : { ...before, alert };
       this.held.set(alert.key, held);
     }
     for (const [key, h] of this.held) {

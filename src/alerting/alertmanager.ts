@@ -12,7 +12,13 @@ export interface AlertmanagerHttpConfig {
   readonly basicAuth: { readonly username: string; readonly passwordFile: string | null; readonly password: string | null } | null;
   /** `Authorization: <type> <credentials>`; the credentials are read from their file at each post. */
   readonly authorization: { readonly type: string; readonly credentialsFile: string } | null;
-  readonly tls: { readonly caFile: string | null; readonly certFile: string | null; readonly keyFile: string | null; readonly serverName: string | null; readonly insecureSkipVerify: boolean } | null;
+  readonly tls: {
+    readonly caFile: string | null;
+    readonly certFile: string | null;
+    readonly keyFile: string | null;
+    readonly serverName: string | null;
+    readonly insecureSkipVerify: boolean;
+  } | null;
 }
 
 const KNOWN = new Set(['basic_auth', 'authorization', 'bearer_token_file', 'tls_config']);
@@ -37,14 +43,21 @@ export function parseAlertmanagerHttpConfig(text: string, file: string): Alertma
   const auth = mapping('authorization');
   const tls = mapping('tls_config');
   if (basic && typeof basic.username !== 'string') problems.push('basic_auth: needs a username');
-  if (auth && typeof auth.credentials_file !== 'string') problems.push('authorization: needs credentials_file (credentials are never written in the file itself)');
+  if (auth && typeof auth.credentials_file !== 'string')
+    problems.push('authorization: needs credentials_file (credentials are never written in the file itself)');
   if ((basic || auth) && doc.bearer_token_file) problems.push('bearer_token_file goes alone, not with basic_auth or authorization');
   if (basic && auth) problems.push('basic_auth and authorization: one or the other');
   if (problems.length > 0) throw new Error(problems.join('; '));
   const bearer = at(doc.bearer_token_file);
   return {
-    basicAuth: basic ? { username: basic.username as string, passwordFile: at(basic.password_file), password: typeof basic.password === 'string' ? basic.password : null } : null,
-    authorization: auth ? { type: typeof auth.type === 'string' ? auth.type : 'Bearer', credentialsFile: at(auth.credentials_file) as string } : bearer ? { type: 'Bearer', credentialsFile: bearer } : null,
+    basicAuth: basic
+      ? { username: basic.username as string, passwordFile: at(basic.password_file), password: typeof basic.password === 'string' ? basic.password : null }
+      : null,
+    authorization: auth
+      ? { type: typeof auth.type === 'string' ? auth.type : 'Bearer', credentialsFile: at(auth.credentials_file) as string }
+      : bearer
+        ? { type: 'Bearer', credentialsFile: bearer }
+        : null,
     tls: tls
       ? {
           caFile: at(tls.ca_file),
@@ -103,8 +116,11 @@ export class AlertmanagerClient {
     // Read at each post, so a rotated token is used without a restart.
     if (auth) headers.authorization = `${auth.type} ${readFileSync(auth.credentialsFile, 'utf8').trim()}`;
     const basic = this.config?.basicAuth;
-    const credentials = basic ? { username: basic.username, password: basic.passwordFile ? readFileSync(basic.passwordFile, 'utf8').trim() : (basic.password ?? '') } : undefined;
+    const credentials = basic
+      ? { username: basic.username, password: basic.passwordFile ? readFileSync(basic.passwordFile, 'utf8').trim() : (basic.password ?? '') }
+      : undefined;
     const answer = await this.http.post('/api/v2/alerts', alerts, { headers, ...(credentials ? { auth: credentials } : {}) });
-    if (answer.status < 200 || answer.status > 299) throw new Error(`Alertmanager answered ${answer.status}: ${String(typeof answer.data === 'string' ? answer.data : JSON.stringify(answer.data)).slice(0, 200)}`);
+    if (answer.status < 200 || answer.status > 299)
+      throw new Error(`Alertmanager answered ${answer.status}: ${(typeof answer.data === 'string' ? answer.data : JSON.stringify(answer.data)).slice(0, 200)}`);
   }
 }

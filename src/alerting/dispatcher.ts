@@ -56,13 +56,30 @@ export class Alerting {
     private readonly options: AlertingOptions,
     private readonly log: Logger,
   ) {
-    this.book = new AlertBook(options.debounceMs, clients.map((c) => c.url));
-    this.receivers = clients.map((client) => ({ client, up: null, failures: 0, nextTryAt: null, lastError: null, lastSentAt: null, sending: null, again: false }));
+    this.book = new AlertBook(
+      options.debounceMs,
+      clients.map((c) => c.url),
+    );
+    this.receivers = clients.map((client) => ({
+      client,
+      up: null,
+      failures: 0,
+      nextTryAt: null,
+      lastError: null,
+      lastSentAt: null,
+      sending: null,
+      again: false,
+    }));
   }
 
   /** Takes the diagnosis of a read; sends at once what starts or ends. */
   observe(diagnosis: Diagnosis, now: number): void {
-    const current = pushedAlerts(diagnosis, { externalUrl: this.options.externalUrl, labels: this.options.labels, ignoreBackends: this.options.ignoreBackends, now });
+    const current = pushedAlerts(diagnosis, {
+      externalUrl: this.options.externalUrl,
+      labels: this.options.labels,
+      ignoreBackends: this.options.ignoreBackends,
+      now,
+    });
     // A read that could not see HAProxy cannot end what it last knew: that stays, under HAProxyUnreadable.
     const keep = diagnosis.haproxy.up ? undefined : (): boolean => true;
     this.lastObservedAt = now;
@@ -88,7 +105,7 @@ export class Alerting {
 
   /** Waits for the posts under way. */
   async settled(): Promise<void> {
-    await Promise.all(this.receivers.map((r) => r.sending));
+    await Promise.all(this.receivers.map((r) => r.sending ?? Promise.resolve()));
   }
 
   alerts(): HeldAlert[] {
@@ -122,7 +139,11 @@ export class Alerting {
       (err: unknown) => {
         this.count('error');
         const message = err instanceof Error ? err.message : String(err);
-        if (r.up !== false) this.log.warn({ alertmanager: r.client.url, error: message }, 'cannot send alerts to Alertmanager; retrying with backoff, the current alerts are kept');
+        if (r.up !== false)
+          this.log.warn(
+            { alertmanager: r.client.url, error: message },
+            'cannot send alerts to Alertmanager; retrying with backoff, the current alerts are kept',
+          );
         r.failures++;
         Object.assign(r, { up: false, lastError: message, nextTryAt: Date.now() + Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (r.failures - 1)) });
       },

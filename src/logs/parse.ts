@@ -23,7 +23,7 @@ export function parseSyslog(datagram: string): SyslogFrame {
   if (counted) text = text.slice((counted[1] as string).length + 1);
   const pri = /^<(\d{1,3})>/.exec(text);
   if (!pri) return { priority: null, pid: null, message: text };
-  text = text.slice((pri[0] as string).length);
+  text = text.slice(pri[0].length);
   const priority = Number(pri[1]);
   if (text.startsWith('1 ')) {
     // VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA MSG
@@ -37,7 +37,7 @@ export function parseSyslog(datagram: string): SyslogFrame {
   if (RFC3164_DATE.test(text)) {
     const afterDate = text.slice(16);
     const tag = RFC3164_TAG.exec(afterDate);
-    if (tag) return { priority, pid: tag[1] ? Number(tag[1]) : null, message: afterDate.slice((tag[0] as string).length) };
+    if (tag) return { priority, pid: tag[1] ? Number(tag[1]) : null, message: afterDate.slice(tag[0].length) };
     return { priority, pid: null, message: afterDate };
   }
   return { priority, pid: null, message: text };
@@ -72,10 +72,12 @@ export type LogRecord =
   | { readonly kind: 'health'; readonly backend: string; readonly server: string | null; readonly event: HealthEvent; readonly reason: string | null };
 
 // %ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq [{headers}] "request" [httpslog fields]
-const HTTP = /^\S+ \[[^\]]+\] (\S+) ([^\s/]+)\/(\S+) -?\d+\/-?\d+\/-?\d+\/-?\d+\/\+?-?\d+ (-?\d+) \+?\d+ \S+ \S+ ([A-Za-z-]{4}) \d+\/\d+\/\d+\/\d+\/\+?\d+ \d+\/\d+(.*)$/;
+const HTTP =
+  /^\S+ \[[^\]]+\] (\S+) ([^\s/]+)\/(\S+) -?\d+\/-?\d+\/-?\d+\/-?\d+\/\+?-?\d+ (-?\d+) \+?\d+ \S+ \S+ ([A-Za-z-]{4}) \d+\/\d+\/\d+\/\d+\/\+?\d+ \d+\/\d+(.*)$/;
 // %ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq
 const TCP = /^\S+ \[[^\]]+\] (\S+) ([^\s/]+)\/(\S+) -?\d+\/-?\d+\/\+?-?\d+ \+?\d+ ([A-Za-z-]{2}) \d+\/\d+\/\d+\/\d+\/\+?\d+ \d+\/\d+/;
-const CHECK = /^Health check for (?:backup )?server ([^\s/]+)\/(\S+) (succeeded|failed|conditionally succeeded), reason: (.*?)(?:, code: \d+)?(?:, info: "(.*)")?, check duration: \d+ms, status: \d+\/\d+ (?:UP|DOWN)\.?$/;
+const CHECK =
+  /^Health check for (?:backup )?server ([^\s/]+)\/(\S+) (succeeded|failed|conditionally succeeded), reason: (.*?)(?:, code: \d+)?(?:, info: "(.*)")?, check duration: \d+ms, status: \d+\/\d+ (?:UP|DOWN)\.?$/;
 const SERVER = /^(?:Backup )?Server ([^\s/]+)\/(\S+) is (DOWN|UP|going DOWN for maintenance|stopping)(?: via (\S+?))?(?:\/READY)?[.,( ]/;
 const NO_SERVER = /^backend (\S+) has no server available!$/;
 const PROCESS = /^(?:Proxy \S+ (?:started|stopped|paused|resumed)\b|(?:Stopping|Pausing|Resuming) (?:frontend|backend|proxy) )/;
@@ -97,7 +99,8 @@ export function parseLogMessage(message: string): LogRecord | null {
     };
   }
   const tcp = TCP.exec(message);
-  if (tcp) return { kind: 'tcp', frontend: (tcp[1] as string).replace(/~$/, ''), backend: tcp[2] as string, server: tcp[3] as string, termination: tcp[4] as string };
+  if (tcp)
+    return { kind: 'tcp', frontend: (tcp[1] as string).replace(/~$/, ''), backend: tcp[2] as string, server: tcp[3] as string, termination: tcp[4] as string };
   const check = CHECK.exec(message);
   if (check) {
     const reason = check[5] ? `${check[4]}: ${check[5]}` : (check[4] as string);

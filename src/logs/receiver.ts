@@ -22,7 +22,9 @@ export async function startLogReceiver(listen: string, onDatagram: (text: string
   if (url.protocol !== 'udp:') throw new Error(`--logs.listen: expected udp://HOST:PORT or unixgram:PATH, got ${listen}`);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: RECEIVE_BUFFER });
-  socket.on('message', (message) => onDatagram(message.toString('utf8')));
+  socket.on('message', (message) => {
+    onDatagram(message.toString('utf8'));
+  });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
     socket.bind(Number(url.port), host, () => {
@@ -35,7 +37,12 @@ export async function startLogReceiver(listen: string, onDatagram: (text: string
   return {
     address: `udp://${family === 'IPv6' ? `[${address}]` : address}:${port}`,
     dropped: () => kernelDrops(family === 'IPv6' ? '/proc/net/udp6' : '/proc/net/udp', port),
-    close: () => new Promise((resolve) => socket.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) =>
+        socket.close(() => {
+          resolve();
+        }),
+      ),
   };
 }
 
@@ -48,17 +55,23 @@ interface UnixDgramSocket {
 
 async function startUnixgram(path: string, onDatagram: (text: string) => void): Promise<LogReceiver> {
   // Node has no Unix datagram sockets; unix-dgram is the maintained native binding.
-  const { createSocket } = createRequire(import.meta.url)('unix-dgram') as { createSocket: (type: 'unix_dgram', listener?: (m: Buffer) => void) => UnixDgramSocket };
+  const { createSocket } = createRequire(import.meta.url)('unix-dgram') as {
+    createSocket: (type: 'unix_dgram', listener?: (m: Buffer) => void) => UnixDgramSocket;
+  };
   await rm(path, { force: true }); // a socket file left by an earlier run
-  const socket = createSocket('unix_dgram', (message) => onDatagram(message.toString('utf8')));
+  const socket = createSocket('unix_dgram', (message) => {
+    onDatagram(message.toString('utf8'));
+  });
   await new Promise<void>((resolve, reject) => {
     socket.on('error', reject);
-    socket.on('listening', () => resolve());
+    socket.on('listening', () => {
+      resolve();
+    });
     socket.bind(path);
   });
   return {
     address: `unixgram:${path}`,
-    dropped: async () => null,
+    dropped: () => Promise.resolve(null),
     async close() {
       socket.close();
       await rm(path, { force: true });

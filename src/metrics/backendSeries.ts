@@ -8,7 +8,12 @@ import { BACKEND_FAMILIES, readCells, sameStatLayout, statLayoutOf, type StatLay
 import { trackedFamilies, TrackedValues, type TrackedSeries } from './tracked.js';
 
 /** Families worked out from a backend's servers, written after its `show stat` families. */
-const BACKEND_COUNTS: ReadonlyArray<{ readonly name: string; readonly type: MetricType; readonly help: string; readonly value: (b: Backend) => number | null }> = [
+const BACKEND_COUNTS: ReadonlyArray<{
+  readonly name: string;
+  readonly type: MetricType;
+  readonly help: string;
+  readonly value: (b: Backend) => number | null;
+}> = [
   { name: 'haproxy_backend_servers', type: 'gauge', help: 'Servers configured, backups included.', value: (b) => b.counts.total },
   {
     name: 'haproxy_backend_up_servers',
@@ -16,7 +21,12 @@ const BACKEND_COUNTS: ReadonlyArray<{ readonly name: string; readonly type: Metr
     help: 'Servers that can take a new request: UP, not MAINT, DRAIN or NOLB, weight above 0; backups counted.',
     value: (b) => b.counts.usable,
   },
-  { name: 'haproxy_backend_no_up_servers', type: 'gauge', help: '1 when no server of the backend can take a new request: HAProxy answers 503.', value: (b) => (b.noUsableServer ? 1 : 0) },
+  {
+    name: 'haproxy_backend_no_up_servers',
+    type: 'gauge',
+    help: '1 when no server of the backend can take a new request: HAProxy answers 503.',
+    value: (b) => (b.noUsableServer ? 1 : 0),
+  },
   {
     name: 'haproxy_backend_sessions_utilization_ratio',
     type: 'gauge',

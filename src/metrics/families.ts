@@ -40,7 +40,13 @@ export const FRONTEND_FAMILIES: readonly StatFamily[] = [
 const BACKEND_AND_SERVER: readonly StatFamily[] = [
   ...TRAFFIC,
   { column: 'qcur', group: 'sessions', suffix: 'current_queue', type: 'gauge', help: 'Requests waiting in the queue.' },
-  { column: 'econ', group: 'errors', suffix: 'connection_errors_total', type: 'counter', help: 'Requests that failed to connect to a server (for a backend, also those with no server to try).' },
+  {
+    column: 'econ',
+    group: 'errors',
+    suffix: 'connection_errors_total',
+    type: 'counter',
+    help: 'Requests that failed to connect to a server (for a backend, also those with no server to try).',
+  },
   { column: 'eresp', group: 'errors', suffix: 'response_errors_total', type: 'counter', help: 'Response errors.' },
   { column: 'wretr', group: 'errors', suffix: 'retry_warnings_total', type: 'counter', help: 'Connection retries.' },
   { column: 'wredis', group: 'errors', suffix: 'redispatch_warnings_total', type: 'counter', help: 'Requests redispatched to another server.' },
@@ -54,10 +60,38 @@ const BACKEND_AND_SERVER: readonly StatFamily[] = [
   { column: 'connect', group: 'traffic', suffix: 'connection_attempts_total', type: 'counter', help: 'Connection establishment attempts.' },
   { column: 'reuse', group: 'traffic', suffix: 'connection_reuses_total', type: 'counter', help: 'Connection reuses.' },
   { column: 'eint', group: 'errors', suffix: 'internal_errors_total', type: 'counter', help: 'Internal errors.' },
-  { column: 'qtime', group: 'timing', suffix: 'queue_time_average_seconds', type: 'gauge', help: 'Average queue time of the last 1024 successful connections (requests that timed out in the queue are not in it).', ms: true },
-  { column: 'ctime', group: 'timing', suffix: 'connect_time_average_seconds', type: 'gauge', help: 'Average connect time of the last 1024 requests.', ms: true },
-  { column: 'rtime', group: 'timing', suffix: 'response_time_average_seconds', type: 'gauge', help: 'Average response time of the last 1024 requests.', ms: true },
-  { column: 'ttime', group: 'timing', suffix: 'total_time_average_seconds', type: 'gauge', help: 'Average total session time of the last 1024 requests.', ms: true },
+  {
+    column: 'qtime',
+    group: 'timing',
+    suffix: 'queue_time_average_seconds',
+    type: 'gauge',
+    help: 'Average queue time of the last 1024 successful connections (requests that timed out in the queue are not in it).',
+    ms: true,
+  },
+  {
+    column: 'ctime',
+    group: 'timing',
+    suffix: 'connect_time_average_seconds',
+    type: 'gauge',
+    help: 'Average connect time of the last 1024 requests.',
+    ms: true,
+  },
+  {
+    column: 'rtime',
+    group: 'timing',
+    suffix: 'response_time_average_seconds',
+    type: 'gauge',
+    help: 'Average response time of the last 1024 requests.',
+    ms: true,
+  },
+  {
+    column: 'ttime',
+    group: 'timing',
+    suffix: 'total_time_average_seconds',
+    type: 'gauge',
+    help: 'Average total session time of the last 1024 requests.',
+    ms: true,
+  },
 ];
 
 export const BACKEND_FAMILIES: readonly StatFamily[] = [
@@ -125,9 +159,9 @@ export function readCells(row: StatRow, layout: StatLayout, out: Float64Array, a
 export function sameStatLayout(a: StatLayout, b: StatLayout): boolean {
   return (
     a.families.length === b.families.length &&
-    a.families.every((f, i) => f.family === b.families[i]?.family && f.index === b.families[i]?.index) &&
+    a.families.every((f, i) => f.family === b.families[i]?.family && f.index === b.families[i].index) &&
     a.codes.length === b.codes.length &&
-    a.codes.every((c, i) => c.code === b.codes[i]?.code && c.index === b.codes[i]?.index)
+    a.codes.every((c, i) => c.code === b.codes[i]?.code && c.index === b.codes[i].index)
   );
 }
 
@@ -157,7 +191,13 @@ export class FamilyWriter {
   /** The `show stat` families of `layout`, then its HTTP status classes. */
   statFamilies(scope: string, layout: StatLayout): void {
     for (const { family } of layout.families) this.family(`haproxy_${scope}_${family.suffix}`, family.type, family.help);
-    if (layout.codes.length > 0) this.family(`haproxy_${scope}_http_responses_total`, 'counter', HTTP_RESPONSES_HELP, layout.codes.map((c) => `,code="${c.code}"`));
+    if (layout.codes.length > 0)
+      this.family(
+        `haproxy_${scope}_http_responses_total`,
+        'counter',
+        HTTP_RESPONSES_HELP,
+        layout.codes.map((c) => `,code="${c.code}"`),
+      );
   }
 }
 

@@ -84,27 +84,53 @@ function proxyLabel(name: string): string {
 }
 
 function writeFrontends(out: ExpositionWriter, cache: SeriesCache, stat: StatTable, frontends: readonly Frontend[]): void {
-  const labelSets = cache.labelSets('frontend', frontends.length, (i) => (frontends[i] as Frontend).name, null, (i) => proxyLabel((frontends[i] as Frontend).name));
+  const labelSets = cache.labelSets(
+    'frontend',
+    frontends.length,
+    (i) => (frontends[i] as Frontend).name,
+    null,
+    (i) => proxyLabel((frontends[i] as Frontend).name),
+  );
   // A few rows: their cells read after the read, into one array, compared with the cache's copies.
   const layout = statLayoutOf(FRONTEND_FAMILIES, stat.columns, true);
   const n = frontends.length;
   const cells = new Float64Array(layout.indexes.length * n);
-  frontends.forEach((f, i) => readCells(f.row, layout, cells, i, n));
+  frontends.forEach((f, i) => {
+    readCells(f.row, layout, cells, i, n);
+  });
   new FamilyWriter(out, cache, labelSets, (k, extra) => ({ extra, values: cells, first: k * n, step: 1 }), null).statFamilies('frontend', layout);
   const utilization = column(frontends.length, (i) => {
     const f = frontends[i] as Frontend;
     return f.sessions.limit ? f.sessions.current / f.sessions.limit : null;
   });
-  cache.family(out, 'haproxy_frontend_sessions_utilization_ratio', 'gauge', 'Current sessions / maxconn of the frontend; at 1 it is FULL and new connections wait.', labelSets, [utilization]);
+  cache.family(
+    out,
+    'haproxy_frontend_sessions_utilization_ratio',
+    'gauge',
+    'Current sessions / maxconn of the frontend; at 1 it is FULL and new connections wait.',
+    labelSets,
+    [utilization],
+  );
 }
 
 function writeBackends(out: ExpositionWriter, cache: SeriesCache, backends: readonly Backend[], watcher: Watcher, series: BackendSeries): void {
-  const labelSets = cache.labelSets('backend', backends.length, (i) => (backends[i] as Backend).name, null, (i) => proxyLabel((backends[i] as Backend).name));
+  const labelSets = cache.labelSets(
+    'backend',
+    backends.length,
+    (i) => (backends[i] as Backend).name,
+    null,
+    (i) => proxyLabel((backends[i] as Backend).name),
+  );
   writeBackendSeries(out, cache, series, labelSets);
   // The watcher's: it takes the read's backends only after the read.
-  cache.family(out, 'haproxy_backend_no_up_servers_seconds_total', 'counter', 'Time the watcher saw the backend with no server able to take a request.', labelSets, [
-    column(backends.length, (i) => watcher.noUsableSeconds((backends[i] as Backend).name)),
-  ]);
+  cache.family(
+    out,
+    'haproxy_backend_no_up_servers_seconds_total',
+    'counter',
+    'Time the watcher saw the backend with no server able to take a request.',
+    labelSets,
+    [column(backends.length, (i) => watcher.noUsableSeconds((backends[i] as Backend).name))],
+  );
 }
 
 /** The diagnosis as 0/1 series: every code for every object, so alerts see 0 before a 503. */
@@ -113,19 +139,53 @@ function writeDiagnosisMetrics(out: ExpositionWriter, diagnosis: Diagnosis, filt
   type Found = { readonly proxy: string | null; readonly findings: readonly Finding[] };
   const family = (name: string, label: 'cause' | 'risk', help: string, codes: readonly string[], objects: readonly Found[]): void => {
     const at = (i: number): Found => objects[i] as Found;
-    const labelSets = cache.labelSets(name, objects.length, (i) => at(i).proxy ?? '', null, (i) => (at(i).proxy === null ? '' : proxyLabel(at(i).proxy as string)));
+    const labelSets = cache.labelSets(
+      name,
+      objects.length,
+      (i) => at(i).proxy ?? '',
+      null,
+      (i) => (at(i).proxy === null ? '' : proxyLabel(at(i).proxy as string)),
+    );
     const columns = codes.map((code) => column(objects.length, (i) => (hasCode(at(i).findings, code) ? 1 : 0), `,${label}="${code}"`));
     cache.family(out, name, 'gauge', help, labelSets, columns);
   };
   const backends = filter ? diagnosis.backends.filter((b) => filter.test(b.name)) : diagnosis.backends;
-  family('haproxy_backend_503_cause', 'cause', '1 while HAProxy answers 503 for this backend for this cause.', BACKEND_CAUSES, backends.map((b) => ({ proxy: b.name, findings: b.causes })));
-  family('haproxy_backend_503_risk', 'risk', '1 while this risk of a 503 holds for the backend.', BACKEND_RISKS, backends.map((b) => ({ proxy: b.name, findings: b.risks })));
+  family(
+    'haproxy_backend_503_cause',
+    'cause',
+    '1 while HAProxy answers 503 for this backend for this cause.',
+    BACKEND_CAUSES,
+    backends.map((b) => ({ proxy: b.name, findings: b.causes })),
+  );
+  family(
+    'haproxy_backend_503_risk',
+    'risk',
+    '1 while this risk of a 503 holds for the backend.',
+    BACKEND_RISKS,
+    backends.map((b) => ({ proxy: b.name, findings: b.risks })),
+  );
   const frontends = diagnosis.frontends;
-  family('haproxy_frontend_503_cause', 'cause', '1 while HAProxy answers 503 on this frontend for this cause.', FRONTEND_CAUSES, frontends.map((f) => ({ proxy: f.name, findings: f.causes })));
-  family('haproxy_frontend_503_risk', 'risk', '1 while this risk of a 503 holds for the frontend.', FRONTEND_RISKS, frontends.map((f) => ({ proxy: f.name, findings: f.risks })));
+  family(
+    'haproxy_frontend_503_cause',
+    'cause',
+    '1 while HAProxy answers 503 on this frontend for this cause.',
+    FRONTEND_CAUSES,
+    frontends.map((f) => ({ proxy: f.name, findings: f.causes })),
+  );
+  family(
+    'haproxy_frontend_503_risk',
+    'risk',
+    '1 while this risk of a 503 holds for the frontend.',
+    FRONTEND_RISKS,
+    frontends.map((f) => ({ proxy: f.name, findings: f.risks })),
+  );
   if (!diagnosis.process.known) return;
-  family('haproxy_process_503_cause', 'cause', '1 while this process-wide cause of 503s holds (from the master CLI).', PROCESS_CAUSES, [{ proxy: null, findings: diagnosis.process.causes }]);
-  family('haproxy_process_503_risk', 'risk', '1 while this process-wide risk holds (from the master CLI).', PROCESS_RISKS, [{ proxy: null, findings: diagnosis.process.risks }]);
+  family('haproxy_process_503_cause', 'cause', '1 while this process-wide cause of 503s holds (from the master CLI).', PROCESS_CAUSES, [
+    { proxy: null, findings: diagnosis.process.causes },
+  ]);
+  family('haproxy_process_503_risk', 'risk', '1 while this process-wide risk holds (from the master CLI).', PROCESS_RISKS, [
+    { proxy: null, findings: diagnosis.process.risks },
+  ]);
 }
 
 /** A loop, not `some` with a closure: asked for every code of every backend on each scrape. */

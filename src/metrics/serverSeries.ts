@@ -129,7 +129,12 @@ export function writeServerSeries(out: ExpositionWriter, cache: SeriesCache, ser
   const families = trackedFamilies(out, cache, series, labelSets);
   families.statFamilies('server', layout);
   if (layout.state) {
-    families.family('haproxy_server_state', 'gauge', "1 for the server's current state (up, down, maint, drain, nolb); only that state's series exists.", SERVER_STATES.map((state) => `,state="${state}"`));
+    families.family(
+      'haproxy_server_state',
+      'gauge',
+      "1 for the server's current state (up, down, maint, drain, nolb); only that state's series exists.",
+      SERVER_STATES.map((state) => `,state="${state}"`),
+    );
     // Not among the gathered values: compared with the cache's copy.
     cache.family(
       out,
@@ -140,10 +145,20 @@ export function writeServerSeries(out: ExpositionWriter, cache: SeriesCache, ser
       checkStatusColumns(series.checkStatuses),
     );
     families.family('haproxy_server_checks_until_down', 'gauge', 'Failed health checks left before HAProxy marks the server DOWN (0 once DOWN).');
-    families.family('haproxy_server_last_state_change_timestamp_seconds', 'gauge', "When the server's operational state last changed, seconds since the epoch.");
+    families.family(
+      'haproxy_server_last_state_change_timestamp_seconds',
+      'gauge',
+      "When the server's operational state last changed, seconds since the epoch.",
+    );
   }
   if (layout.sessions) families.family('haproxy_server_sessions_utilization_ratio', 'gauge', 'Current sessions / maxconn; at 1 new requests queue.');
-  if (layout.changes) families.family('haproxy_server_state_changes_total', 'counter', 'State changes the watcher saw, by the state entered.', SERVER_STATES.map((to) => `,to="${to}"`));
+  if (layout.changes)
+    families.family(
+      'haproxy_server_state_changes_total',
+      'counter',
+      'State changes the watcher saw, by the state entered.',
+      SERVER_STATES.map((to) => `,to="${to}"`),
+    );
 }
 
 /** A column per status seen, in name order: 1 for the servers whose last check had it. */

@@ -124,7 +124,13 @@ export class TrackedValues<L extends TrackedLayout> {
 
 /** Writes the series' families in the order of its values, each sent as cached while the series says its values did not change. */
 export function trackedFamilies(out: ExpositionWriter, cache: SeriesCache, series: TrackedSeries, labelSets: readonly string[]): FamilyWriter {
-  return new FamilyWriter(out, cache, labelSets, (k, extra) => trackedColumn(series, k, extra), (from, to) => historyOf(series, from, to));
+  return new FamilyWriter(
+    out,
+    cache,
+    labelSets,
+    (k, extra) => trackedColumn(series, k, extra),
+    (from, to) => historyOf(series, from, to),
+  );
 }
 
 /** Value `k` of every object, as a family's column: read where it is kept, a family sent as cached reads none of it. */

@@ -48,7 +48,7 @@ export class ByteStore {
   appendLines(lines: Uint8Array, visit: (start: number, end: number) => void): void {
     const to = this.append(lines) + lines.length;
     const bytes = this.buffer;
-    for (let start = to - lines.length; start < to; ) {
+    for (let start = to - lines.length; start < to;) {
       let end = bytes.indexOf(10, start);
       if (end < 0 || end > to) end = to;
       visit(start, end);

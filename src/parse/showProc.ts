@@ -47,12 +47,19 @@ export function parseShowProc(text: string): ProcList {
       continue;
     }
     if (section === 'other') continue;
-    if (columns === null) throw new ParseError('show proc', `unexpected line ${JSON.stringify(line.slice(0, 100))} before any header: is this the master CLI (haproxy -W -S)?`);
+    if (columns === null)
+      throw new ParseError('show proc', `unexpected line ${JSON.stringify(line.slice(0, 100))} before any header: is this the master CLI (haproxy -W -S)?`);
     const cells = rowCells(line, columns);
     const pid = Number(cells.get('<PID>'));
     const reloads = /^(\d+)(?: \[failed:(\d+)\])?$/.exec(cells.get('<reloads>') ?? '');
     if (!Number.isInteger(pid) || pid <= 0 || !reloads) throw new ParseError('show proc', `unexpected line ${JSON.stringify(line.slice(0, 100))}`);
-    const entry: ProcEntry = { pid, type: cells.get('<type>') ?? '', reloads: Number(reloads[1]), uptimeSeconds: parseUptime(cells.get('<uptime>') ?? ''), version: cells.get('<version>') ?? '' };
+    const entry: ProcEntry = {
+      pid,
+      type: cells.get('<type>') ?? '',
+      reloads: Number(reloads[1]),
+      uptimeSeconds: parseUptime(cells.get('<uptime>') ?? ''),
+      version: cells.get('<version>') ?? '',
+    };
     if (section === 'master') master = { ...entry, failedReloads: reloads[2] === undefined ? null : Number(reloads[2]) };
     else if (section === 'workers') workers.push(entry);
     else oldWorkers.push(entry);
@@ -63,7 +70,10 @@ export function parseShowProc(text: string): ProcList {
 
 /** A row's cells by column: `2 [failed: 1]` is one cell, `[was: 1]` another. */
 function rowCells(line: string, columns: readonly string[]): Map<string, string> {
-  const tokens = line.replace(/\[(\w+):\s*(\d+)\]/g, '[$1:$2]').trim().split(/\s+/);
+  const tokens = line
+    .replace(/\[(\w+):\s*(\d+)\]/g, '[$1:$2]')
+    .trim()
+    .split(/\s+/);
   const cells = new Map<string, string>();
   let i = 0;
   for (const column of columns) {

@@ -84,7 +84,9 @@ export class StatParser {
       return;
     }
     const first = commas.length;
-    const row = commas.scan(bytes.buffer, start, end) ? new LineRow(this.answer, start, first, commas.length - first - 1) : new SplitRow(splitCsvLine(bytes.text(start, end)));
+    const row = commas.scan(bytes.buffer, start, end)
+      ? new LineRow(this.answer, start, first, commas.length - first - 1)
+      : new SplitRow(splitCsvLine(bytes.text(start, end)));
     const name = row.cell(1) ?? '';
     const type = (this.typeIndex === undefined ? undefined : TYPES[row.number(this.typeIndex) ?? -1]) ?? typeFromName(name);
     this.rows.push(row.typed(row.cell(0) ?? '', name, type));

@@ -133,7 +133,8 @@ export const ALERTS: readonly AlertRule[] = [
     for: '30s',
     keepFiringFor: '5m',
     threshold: { value: 0.25, meaning: 'share of the last minute the cause held' },
-    firesWhen: 'a 503 cause (`no_servers`, `servers_down`, `servers_maint`, `pool_exhausted`) held for a quarter of the last minute, so a check flapping every 30 s pages once',
+    firesWhen:
+      'a 503 cause (`no_servers`, `servers_down`, `servers_maint`, `pool_exhausted`) held for a quarter of the last minute, so a check flapping every 30 s pages once',
     expr: (s, t) => `avg_over_time(${backendSeries(s, 'haproxy_backend_503_cause')}[1m]) >= ${t}`,
     summary: 'HAProxy answers 503 for backend {{ $labels.proxy }} ({{ $labels.cause }})',
     description: () =>
@@ -158,9 +159,11 @@ export const ALERTS: readonly AlertRule[] = [
     for: '30s',
     keepFiringFor: '5m',
     firesWhen: 'the last server that can take requests is failing its health checks',
-    expr: (s) => `${backendSeries(s, 'haproxy_backend_503_risk', 'risk="last_server_up"')} == 1 and ${ON_BACKEND} ${backendSeries(s, 'haproxy_backend_503_risk', 'risk="checks_failing"')} == 1`,
+    expr: (s) =>
+      `${backendSeries(s, 'haproxy_backend_503_risk', 'risk="last_server_up"')} == 1 and ${ON_BACKEND} ${backendSeries(s, 'haproxy_backend_503_risk', 'risk="checks_failing"')} == 1`,
     summary: 'The last server of backend {{ $labels.proxy }} is failing health checks',
-    description: () => `Backend {{ $labels.proxy }} on {{ $labels.instance }} runs on one server, which is failing its health checks: once HAProxy marks it DOWN, every request gets 503. ${failingChecks()}`,
+    description: () =>
+      `Backend {{ $labels.proxy }} on {{ $labels.instance }} runs on one server, which is failing its health checks: once HAProxy marks it DOWN, every request gets 503. ${failingChecks()}`,
   },
   {
     alert: 'HAProxyFrontendNoBackendMatch',
@@ -193,9 +196,11 @@ export const ALERTS: readonly AlertRule[] = [
     for: '2m',
     keepFiringFor: '10m',
     firesWhen: 'a backend of several servers is down to its last usable one (a backend of one server by design does not fire)',
-    expr: (s) => `${backendSeries(s, 'haproxy_backend_503_risk', 'risk="last_server_up"')} == 1 and ${ON_BACKEND} ${backendSeries(s, 'haproxy_backend_servers')} > 1`,
+    expr: (s) =>
+      `${backendSeries(s, 'haproxy_backend_503_risk', 'risk="last_server_up"')} == 1 and ${ON_BACKEND} ${backendSeries(s, 'haproxy_backend_servers')} > 1`,
     summary: 'Backend {{ $labels.proxy }} runs on its last usable server',
-    description: () => `One more failure and HAProxy answers 503 for backend {{ $labels.proxy }} on {{ $labels.instance }}. Cannot take requests: ${serverList('state!="up"')}`,
+    description: () =>
+      `One more failure and HAProxy answers 503 for backend {{ $labels.proxy }} on {{ $labels.instance }}. Cannot take requests: ${serverList('state!="up"')}`,
   },
   {
     alert: 'HAProxyBackendChecksFailing',
@@ -218,7 +223,8 @@ export const ALERTS: readonly AlertRule[] = [
     firesWhen: "sessions hold 90% of the usable servers' `maxconn`: at 100% requests queue, then get 503",
     expr: (s, t) => `${backendSeries(s, 'haproxy_backend_sessions_utilization_ratio')} >= ${t}`,
     summary: "Backend {{ $labels.proxy }} is near its servers' maxconn",
-    description: () => "Backend {{ $labels.proxy }} on {{ $labels.instance }} uses {{ $value | humanizePercentage }} of its usable servers' maxconn. At 100% new requests wait in the queue, and get 503 after \"timeout queue\".",
+    description: () =>
+      'Backend {{ $labels.proxy }} on {{ $labels.instance }} uses {{ $value | humanizePercentage }} of its usable servers\' maxconn. At 100% new requests wait in the queue, and get 503 after "timeout queue".',
   },
   {
     alert: 'HAProxyBackendSaturationPredicted',
@@ -230,7 +236,8 @@ export const ALERTS: readonly AlertRule[] = [
     expr: (s, t) =>
       `predict_linear(${backendSeries(s, 'haproxy_backend_sessions_utilization_ratio')}[30m], ${t}) >= 1 and ${ON_BACKEND} ${backendSeries(s, 'haproxy_backend_sessions_utilization_ratio')} >= 0.5`,
     summary: "Backend {{ $labels.proxy }} will reach its servers' maxconn at this trend",
-    description: () => "At the last 30 minutes' trend, backend {{ $labels.proxy }} on {{ $labels.instance }} fills its usable servers' maxconn within the hour; then requests queue, and get 503 after \"timeout queue\".",
+    description: () =>
+      'At the last 30 minutes\' trend, backend {{ $labels.proxy }} on {{ $labels.instance }} fills its usable servers\' maxconn within the hour; then requests queue, and get 503 after "timeout queue".',
   },
   {
     alert: 'HAProxyBackendQueueing',
@@ -290,7 +297,7 @@ export const ALERTS: readonly AlertRule[] = [
     expr: (s) => `${series(s, 'haproxy_up')} == 0`,
     summary: 'nosrv at {{ $labels.instance }} cannot read HAProxy',
     description: () =>
-      'nosrv at {{ $labels.instance }} has failed to read HAProxy\'s runtime API for a minute: HAProxy may be down, restarting, or its socket moved or refused. nosrv logs the reason once; /explain shows it.',
+      "nosrv at {{ $labels.instance }} has failed to read HAProxy's runtime API for a minute: HAProxy may be down, restarting, or its socket moved or refused. nosrv logs the reason once; /explain shows it.",
   },
   {
     alert: 'HAProxyNosrvDown',
@@ -308,10 +315,11 @@ export const ALERTS: readonly AlertRule[] = [
     severity: 'info',
     scope: 'pipeline',
     for: '0s',
-    firesWhen: 'always: a dead man\'s switch, routed to a heartbeat receiver that pages when it stops arriving',
+    firesWhen: "always: a dead man's switch, routed to a heartbeat receiver that pages when it stops arriving",
     expr: () => 'vector(1)',
     summary: 'The alerting pipeline of nosrv is working',
-    description: () => 'This alert always fires. If its heartbeat stops arriving, Prometheus, its rules or Alertmanager are broken, and no HAProxy alert can reach anyone.',
+    description: () =>
+      'This alert always fires. If its heartbeat stops arriving, Prometheus, its rules or Alertmanager are broken, and no HAProxy alert can reach anyone.',
   },
 ];
 

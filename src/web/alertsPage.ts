@@ -5,7 +5,13 @@ import { escapeHtml } from './html.js';
 
 export interface AlertsReport {
   readonly enabled: boolean;
-  readonly alertmanagers: ReadonlyArray<{ readonly url: string; readonly up: boolean | null; readonly last_error: string | null; readonly last_sent_at: string | null; readonly next_try_at: string | null }>;
+  readonly alertmanagers: ReadonlyArray<{
+    readonly url: string;
+    readonly up: boolean | null;
+    readonly last_error: string | null;
+    readonly last_sent_at: string | null;
+    readonly next_try_at: string | null;
+  }>;
   readonly alerts: ReadonlyArray<{
     readonly alertname: string;
     readonly state: string;
@@ -23,7 +29,9 @@ export function alertsReport(alerting: Alerting | null): AlertsReport {
   if (!alerting) return { enabled: false, alertmanagers: [], alerts: [] };
   return {
     enabled: true,
-    alertmanagers: alerting.receiverStatus().map((r) => ({ url: r.url, up: r.up, last_error: r.lastError, last_sent_at: iso(r.lastSentAt), next_try_at: iso(r.nextTryAt) })),
+    alertmanagers: alerting
+      .receiverStatus()
+      .map((r) => ({ url: r.url, up: r.up, last_error: r.lastError, last_sent_at: iso(r.lastSentAt), next_try_at: iso(r.nextTryAt) })),
     alerts: alerting.alerts().map((h) => ({
       alertname: h.alert.alertname,
       state: h.state,

@@ -19,12 +19,21 @@ export function basicAuth(users: ReadonlyMap<string, string>): RequestHandler {
     const user = colon < 0 ? '' : decoded.slice(0, colon);
     const password = colon < 0 ? '' : decoded.slice(colon + 1);
     const hash = users.get(user);
-    const key = createHash('sha256').update(`${user}\0${password}\0${hash ?? ''}`).digest('hex');
+    const key = createHash('sha256')
+      .update(`${user}\0${password}\0${hash ?? ''}`)
+      .digest('hex');
     const deny = (): void => {
       res.status(401).set('WWW-Authenticate', 'Basic realm="nosrv"').type('text').send('Unauthorized\n');
     };
     const known = verified.get(key);
-    if (known !== undefined) return known ? next() : deny();
+    if (known === true) {
+      next();
+      return;
+    }
+    if (known === false) {
+      deny();
+      return;
+    }
     void bcrypt.compare(password, hash ?? decoy).then((ok) => {
       const good = ok && hash !== undefined;
       if (verified.size >= CACHE_LIMIT) verified.clear();

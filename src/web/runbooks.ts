@@ -41,12 +41,13 @@ export function runbookPage(markdown: string, name: string, adminSocat: string |
   const note = adminSocat
     ? ''
     : `<p class="note">Commands that change HAProxy's state go through its admin socket (a <code>stats socket ... level admin</code> line); they name Debian's <code>/run/haproxy/admin.sock</code>. Start nosrv with <code>--haproxy.admin-socket=PATH</code> to see yours here.</p>\n`;
-  return page(name, note + (marked.parse(text, { async: false })));
+  return page(name, note + marked.parse(text, { async: false }));
 }
 
 export function runbookIndex(runbooks: ReadonlyMap<string, string>): string {
   const rows = ALERTS.filter((a) => runbooks.has(a.alert)).map(
-    (a) => `<tr><td><a href="${escapeHtml(a.alert)}">${escapeHtml(a.alert)}</a></td><td>${a.severity}</td><td>${escapeHtml(a.firesWhen.replaceAll('`', ''))}</td></tr>`,
+    (a) =>
+      `<tr><td><a href="${escapeHtml(a.alert)}">${escapeHtml(a.alert)}</a></td><td>${a.severity}</td><td>${escapeHtml(a.firesWhen.replaceAll('`', ''))}</td></tr>`,
   );
   return page('nosrv runbooks', `<h1>Runbooks</h1>\n<table><tr><th>alert</th><th>severity</th><th>fires when</th></tr>\n${rows.join('\n')}\n</table>`);
 }

@@ -16,7 +16,8 @@ import { startNosrv, type RunningNosrv } from '../support/nosrv.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const FOR_SCALE = '0.05';
 
-const missing = missingTool('haproxy', 'haproxy') ?? missingTool('prometheus', 'prometheus') ?? missingTool('prometheus-alertmanager', 'prometheus-alertmanager');
+const missing =
+  missingTool('haproxy', 'haproxy') ?? missingTool('prometheus', 'prometheus') ?? missingTool('prometheus-alertmanager', 'prometheus-alertmanager');
 
 interface PagerDutyEvent {
   routing_key: string;
@@ -66,17 +67,24 @@ backend be_checks
 `;
     nodes.push(await startHaproxy({ proxies: `${shared}backend be_solo\n    server solo1 127.0.0.1:${solo.port} check inter 500ms fall 2 rise 1\n` }));
     nodes.push(await startHaproxy({ proxies: shared }));
-    for (const node of nodes) nosrvs.push(await startNosrv([`--haproxy.socket=${node.userSocket}`, `--haproxy.admin-socket=${node.adminSocket}`, '--watch.interval=1s']));
+    for (const node of nodes)
+      nosrvs.push(await startNosrv([`--haproxy.socket=${node.userSocket}`, `--haproxy.admin-socket=${node.adminSocket}`, '--watch.interval=1s']));
 
     receiver = await startReceiver();
     alertmanager = await startAlertmanager(path.join(ROOT, 'deploy/alertmanager/alertmanager.yml'), receiver.url);
     const options = parseRuleOptions([`--for-scale=${FOR_SCALE}`]);
     assert.ok(options.ok);
-    prometheus = await startPrometheus({ targets: nosrvs.map((n) => new URL(n.url).host), rules: ruleFileText(options.options), alertmanager: alertmanager.address });
+    prometheus = await startPrometheus({
+      targets: nosrvs.map((n) => new URL(n.url).host),
+      rules: ruleFileText(options.options),
+      alertmanager: alertmanager.address,
+    });
     // Both nodes scraped and healthy before anything breaks.
     await waitFor(
       async () => {
-        const answer = (await (await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent('sum(haproxy_up)')}`)).json()) as { data: { result: Array<{ value: [number, string] }> } };
+        const answer = (await (await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent('sum(haproxy_up)')}`)).json()) as {
+          data: { result: Array<{ value: [number, string] }> };
+        };
         return answer.data.result[0]?.value[1] === '2';
       },
       { timeoutMs: 20_000, what: 'Prometheus to scrape both nosrv' },
@@ -85,12 +93,12 @@ backend be_checks
   });
 
   after(async () => {
-    await prometheus?.stop();
-    await alertmanager?.stop();
-    await receiver?.close();
+    await prometheus.stop();
+    await alertmanager.stop();
+    await receiver.close();
     for (const n of nosrvs) await n.stop();
     for (const n of nodes) await n.stop();
-    for (const b of [app1, app2, solo, checked, ...backends]) await b?.close();
+    for (const b of [app1, app2, solo, checked, ...backends]) await b.close();
   });
 
   test('every server of a backend stops: one page for both nodes, with its cause; the resolve when they are back', async (t) => {
@@ -105,7 +113,8 @@ backend be_checks
         if (markedDown === 0 && /^be_app,app1,(?:[^,]*,){15}DOWN/m.test(stat) && /^be_app,app2,(?:[^,]*,){15}DOWN/m.test(stat)) markedDown = Date.now();
       });
     }, 100);
-    const isPage = (e: PagerDutyEvent): boolean => e.event_action === 'trigger' && (e.payload?.summary ?? '').includes('HAProxyBackendAnswering503 be_app (servers_down)');
+    const isPage = (e: PagerDutyEvent): boolean =>
+      e.event_action === 'trigger' && (e.payload?.summary ?? '').includes('HAProxyBackendAnswering503 be_app (servers_down)');
     try {
       await waitFor(() => pages().some(isPage), { timeoutMs: 90_000, intervalMs: 100, what: 'the page for be_app' });
     } finally {
@@ -121,12 +130,18 @@ backend be_checks
     assert.equal(page.routing_key, alertmanager.secrets.get('pagerduty-routing-key'));
     assert.match(page.payload?.summary ?? '', /^\[FIRING critical\] HAProxyBackendAnswering503 be_app \(servers_down\) on 2 nodes$/);
     assert.equal(page.payload?.custom_details.cause, 'servers_down');
-    assert.equal(page.payload?.custom_details.nodes, '2 nodes');
-    assert.match(page.payload?.custom_details.description ?? '', /No server of backend be_app on 127\.0\.0\.1:\d+ can take a request \(servers_down, .*\); seen by 2 node\(s\)\. Servers: app1 DOWN for .*last check L4CON; app2 DOWN for .*last check L4CON\./);
+    assert.equal(page.payload.custom_details.nodes, '2 nodes');
+    assert.match(
+      page.payload.custom_details.description ?? '',
+      /No server of backend be_app on 127\.0\.0\.1:\d+ can take a request \(servers_down, .*\); seen by 2 node\(s\)\. Servers: app1 DOWN for .*last check L4CON; app2 DOWN for .*last check L4CON\./,
+    );
     // The links open on the nosrv that saw it, and work.
     const explain = page.links?.find((l) => l.text === '/explain')?.href ?? '';
     const runbook = page.links?.find((l) => l.text === 'runbook')?.href ?? '';
-    assert.ok(nosrvs.some((n) => explain === `${n.url}/explain?backend=be_app`), explain);
+    assert.ok(
+      nosrvs.some((n) => explain === `${n.url}/explain?backend=be_app`),
+      explain,
+    );
     assert.match(await (await fetch(explain)).text(), /be_app/);
     assert.equal((await fetch(runbook)).status, 200);
     const slackPage = slacks().find((m) => m.attachments[0]?.title.includes('HAProxyBackendAnswering503 be_app'));
@@ -134,7 +149,11 @@ backend be_checks
     assert.match(slackPage.attachments[0]?.text ?? '', /Nodes: 127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+/);
 
     [app1, app2] = [await startBackend({ port: app1.port }), await startBackend({ port: app2.port })];
-    await waitFor(() => pages().some((e) => e.event_action === 'resolve' && e.dedup_key === page.dedup_key), { timeoutMs: 240_000, intervalMs: 500, what: 'the resolve for be_app' });
+    await waitFor(() => pages().some((e) => e.event_action === 'resolve' && e.dedup_key === page.dedup_key), {
+      timeoutMs: 240_000,
+      intervalMs: 500,
+      what: 'the resolve for be_app',
+    });
     assert.equal(pages().filter((e) => e.event_action === 'trigger' && e.dedup_key === page.dedup_key).length, 1, 'one page for one incident on two nodes');
     assert.equal(pages().filter((e) => e.event_action === 'trigger' && (e.payload?.summary ?? '').includes('be_app')).length, 1);
   });
@@ -143,7 +162,11 @@ backend be_checks
     const pagesBefore = pages().length;
     checked.failChecks(true);
     try {
-      await waitFor(() => slacks().some((m) => m.attachments[0]?.title.includes('HAProxyBackendChecksFailing be_checks')), { timeoutMs: 60_000, intervalMs: 200, what: 'the checks warning' });
+      await waitFor(() => slacks().some((m) => m.attachments[0]?.title.includes('HAProxyBackendChecksFailing be_checks')), {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+        what: 'the checks warning',
+      });
       const stat = await nodes[0]?.admin('show stat');
       assert.match(stat ?? '', /^be_checks,c1,(?:[^,]*,){15}UP/m, 'c1 still UP in HAProxy');
       const warning = slacks().find((m) => m.attachments[0]?.title.includes('HAProxyBackendChecksFailing be_checks'));
@@ -174,7 +197,9 @@ backend be_checks
       // Alertmanager holds the backend's alert as inhibited by the unreadable one.
       await waitFor(
         async () => {
-          const alerts = (await (await fetch(`${alertmanager.url}/api/v2/alerts?filter=${encodeURIComponent('proxy="be_solo"')}`)).json()) as Array<{ status: { state: string; inhibitedBy: string[] } }>;
+          const alerts = (await (await fetch(`${alertmanager.url}/api/v2/alerts?filter=${encodeURIComponent('proxy="be_solo"')}`)).json()) as Array<{
+            status: { state: string; inhibitedBy: string[] };
+          }>;
           return alerts.length > 0 && alerts.every((a) => a.status.state === 'suppressed' && a.status.inhibitedBy.length > 0);
         },
         { timeoutMs: 30_000, what: "be_solo's alert inhibited" },
@@ -183,7 +208,9 @@ backend be_checks
       // Prometheus; without inhibition its resolve would have reached PagerDuty by now.
       await new Promise((resolve) => setTimeout(resolve, 90_000));
       const after = receiver.received.slice(since).filter((r) => r.path !== '/heartbeat');
-      const titles = after.map((r) => (r.path === '/slack' ? slack(r).attachments[0]?.title : pagerDuty(r).payload?.summary ?? `${pagerDuty(r).event_action} ${pagerDuty(r).dedup_key}`));
+      const titles = after.map((r) =>
+        r.path === '/slack' ? slack(r).attachments[0]?.title : (pagerDuty(r).payload?.summary ?? `${pagerDuty(r).event_action} ${pagerDuty(r).dedup_key}`),
+      );
       assert.ok(
         after.every((r) => r.path === '/slack' && slack(r).attachments[0]?.title.includes('HAProxyUnreadable')),
         titles.join('\n'),
@@ -193,7 +220,7 @@ backend be_checks
     }
   });
 
-  test("the watchdog reaches its heartbeat receiver, with the key from its file", () => {
+  test('the watchdog reaches its heartbeat receiver, with the key from its file', () => {
     const beat = receiver.received.find((r) => r.path === '/heartbeat');
     assert.ok(beat, 'a heartbeat');
     assert.equal(beat.headers.authorization, 'GenieKey test-heartbeat-key');

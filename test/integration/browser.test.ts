@@ -21,10 +21,21 @@ test('/explain in Chromium: the failing backend first, with its fix command', { 
   const nosrv = await startNosrv([`--haproxy.socket=${haproxy.userSocket}`]);
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   try {
-    await waitFor(async () => (await get(`${nosrv.url}/explain?format=text`)).text.includes('FAILING  backend be_api'), { timeoutMs: 5000, what: 'be_api failing' });
+    await waitFor(async () => (await get(`${nosrv.url}/explain?format=text`)).text.includes('FAILING  backend be_api'), {
+      timeoutMs: 5000,
+      what: 'be_api failing',
+    });
     mkdirSync(ARTIFACTS, { recursive: true });
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     await page.goto(`${nosrv.url}/explain`);

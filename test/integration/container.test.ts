@@ -15,7 +15,8 @@ const IMAGE = 'localhost/nosrv:test';
 
 /** Podman builds and runs images as root here; elsewhere the test says why it does not run. */
 function cannotRun(): string | null {
-  const missing = missingTool('haproxy', 'haproxy') ?? missingTool('podman', 'podman') ?? missingTool('runc', 'runc') ?? missingTool('debootstrap', 'debootstrap');
+  const missing =
+    missingTool('haproxy', 'haproxy') ?? missingTool('podman', 'podman') ?? missingTool('runc', 'runc') ?? missingTool('debootstrap', 'debootstrap');
   if (missing) return missing;
   if (process.getuid?.() !== 0) {
     const why = 'building the image needs root (podman with runc and debootstrap, as on these machines)';
@@ -37,7 +38,9 @@ describe('the container image', { skip: skip ?? false, timeout: 1_200_000 }, () 
   before(async () => {
     const base = ensureNodeStandin();
     // Docker's image format: OCI's has no HEALTHCHECK.
-    const built = podman(['build', ...LIMITS, '--format=docker', '--network=host', '--pull=never', '--build-arg', `NODE_IMAGE=${base}`, '-t', IMAGE, ROOT], { timeoutMs: 900_000 });
+    const built = podman(['build', ...LIMITS, '--format=docker', '--network=host', '--pull=never', '--build-arg', `NODE_IMAGE=${base}`, '-t', IMAGE, ROOT], {
+      timeoutMs: 900_000,
+    });
     assert.equal(built.status, 0, built.stderr.slice(-4000));
     backend = await startBackend();
     // The socket the container reads: level user, in a folder of its own, open to nosrv's user.
@@ -49,7 +52,20 @@ describe('the container image', { skip: skip ?? false, timeout: 1_200_000 }, () 
     });
     port = await freePort();
     name = `nosrv-test-${process.pid}`;
-    const started = podman(['run', ...LIMITS, '-d', '--name', name, '--network=host', '-v', `${shared}:/run/haproxy:ro`, '-e', `NOSRV_WEB_LISTEN_ADDRESS=127.0.0.1:${port}`, IMAGE, '--haproxy.socket=/run/haproxy/nosrv.sock']);
+    const started = podman([
+      'run',
+      ...LIMITS,
+      '-d',
+      '--name',
+      name,
+      '--network=host',
+      '-v',
+      `${shared}:/run/haproxy:ro`,
+      '-e',
+      `NOSRV_WEB_LISTEN_ADDRESS=127.0.0.1:${port}`,
+      IMAGE,
+      '--haproxy.socket=/run/haproxy/nosrv.sock',
+    ]);
     assert.equal(started.status, 0, started.stderr);
   });
 
@@ -58,8 +74,8 @@ describe('the container image', { skip: skip ?? false, timeout: 1_200_000 }, () 
     podman(['rmi', '-f', IMAGE]);
     // The build stage's image, left without a name.
     podman(['image', 'prune', '-f']);
-    await haproxy?.stop();
-    await backend?.close();
+    await haproxy.stop();
+    await backend.close();
     if (shared) rmSync(shared, { recursive: true, force: true });
   });
 
@@ -67,7 +83,7 @@ describe('the container image', { skip: skip ?? false, timeout: 1_200_000 }, () 
     let metrics = '';
     await waitFor(
       async () => {
-        metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => null))?.text() ?? '';
+        metrics = (await (await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => null))?.text()) ?? '';
         return /^haproxy_up 1$/m.test(metrics);
       },
       { timeoutMs: 30_000, intervalMs: 250, what: 'haproxy_up 1 from the container' },

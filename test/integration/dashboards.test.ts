@@ -38,7 +38,11 @@ describe('dashboards on a real Prometheus with real data', { skip: missing ?? fa
   async function promql(expr: string, instant: boolean): Promise<Sample[]> {
     const now = Date.now() / 1000;
     const params = new URLSearchParams(instant ? { query: expr, time: String(now) } : { query: expr, start: String(now - 60), end: String(now), step: '1' });
-    const answer = (await (await fetch(`${prometheus.url}/api/v1/${instant ? 'query' : 'query_range'}?${params}`)).json()) as { status: string; error?: string; data?: { result: Sample[] } };
+    const answer = (await (await fetch(`${prometheus.url}/api/v1/${instant ? 'query' : 'query_range'}?${params.toString()}`)).json()) as {
+      status: string;
+      error?: string;
+      data?: { result: Sample[] };
+    };
     assert.equal(answer.status, 'success', `${expr}: ${answer.error ?? ''}`);
     return answer.data?.result ?? [];
   }
@@ -52,7 +56,12 @@ describe('dashboards on a real Prometheus with real data', { skip: missing ?? fa
     // nosrv first: HAProxy's configuration names the port nosrv receives its logs on.
     const dir = mkdtempSync(path.join(tmpdir(), 'nosrv-dashboards-'));
     const [socket, master] = [path.join(dir, 'user.sock'), path.join(dir, 'master.sock')];
-    nosrv = await startNosrv([`--haproxy.socket=${socket}`, `--haproxy.master-socket=${master}`, '--logs.listen=udp://127.0.0.1:0', `--alertmanager.url=${receiver.url}`]);
+    nosrv = await startNosrv([
+      `--haproxy.socket=${socket}`,
+      `--haproxy.master-socket=${master}`,
+      '--logs.listen=udp://127.0.0.1:0',
+      `--alertmanager.url=${receiver.url}`,
+    ]);
     const logPort = Number(nosrv.daemon.logsAddress?.split(':').pop());
     frontend = await freePort();
     const dead = await freePort();
@@ -86,7 +95,11 @@ backend be_flaky
     await haproxy.admin('set server be_maint/m2 state maint');
     flaky.failChecks(true);
     // HAProxy-made 503s through the failing backend, and the slow backend kept queueing.
-    const send = (p: string): void => void fetch(`http://127.0.0.1:${frontend}${p}`).then((r) => r.arrayBuffer(), () => undefined);
+    const send = (p: string): void =>
+      void fetch(`http://127.0.0.1:${frontend}${p}`).then(
+        (r) => r.arrayBuffer(),
+        () => undefined,
+      );
     traffic = setInterval(() => {
       send('/down');
       send('/queue');
@@ -96,25 +109,43 @@ backend be_flaky
     assert.ok(rules.ok);
     prometheus = await startPrometheus({ targets, rules: ruleFileText(rules.options), alertmanager: receiver.url.replace('http://', '') });
     // Enough scrapes for rates and the recording rules over them.
-    await waitFor(async () => (await promql('instance_proxy:haproxy_made_http_responses_5xx:rate5m{proxy="be_down"} > 0', true)).length > 0, { timeoutMs: 90_000, intervalMs: 1000, what: "HAProxy's own 503s in Prometheus" });
-    await waitFor(async () => (await promql('haproxy_backend_current_queue{proxy="be_queue"} > 0', true)).length > 0, { timeoutMs: 30_000, intervalMs: 500, what: 'be_queue queueing' });
+    await waitFor(async () => (await promql('instance_proxy:haproxy_made_http_responses_5xx:rate5m{proxy="be_down"} > 0', true)).length > 0, {
+      timeoutMs: 90_000,
+      intervalMs: 1000,
+      what: "HAProxy's own 503s in Prometheus",
+    });
+    await waitFor(async () => (await promql('haproxy_backend_current_queue{proxy="be_queue"} > 0', true)).length > 0, {
+      timeoutMs: 30_000,
+      intervalMs: 500,
+      what: 'be_queue queueing',
+    });
   });
 
   after(async () => {
     clearInterval(traffic);
-    await prometheus?.stop();
-    await nosrv?.stop();
-    await haproxy?.stop();
-    await receiver?.close();
+    await prometheus.stop();
+    await nosrv.stop();
+    await haproxy.stop();
+    await receiver.close();
     for (const b of backends) await b.close();
   });
 
-  const values = (backend: string): Record<string, string> => ({ job: 'nosrv', instance: '.*', backend, __rate_interval: '10s', __interval: '1s', __range: '1m' });
+  const values = (backend: string): Record<string, string> => ({
+    job: 'nosrv',
+    instance: '.*',
+    backend,
+    __rate_interval: '10s',
+    __interval: '1s',
+    __range: '1m',
+  });
 
   test('every query of every panel, annotation and variable runs and parses', async () => {
     for (const d of dashboards) {
       for (const { where, expr, instant } of expressions(d)) {
-        for (const backend of ['be_down', 'be_queue']) await promql(fill(expr, values(backend)), instant).catch((err: Error) => assert.fail(`${where}: ${err.message}`));
+        for (const backend of ['be_down', 'be_queue'])
+          await promql(fill(expr, values(backend)), instant).catch((err: unknown) =>
+            assert.fail(`${where}: ${err instanceof Error ? err.message : String(err)}`),
+          );
       }
       for (const v of d.templating.list) {
         const query = variableQuery(v);
@@ -122,7 +153,7 @@ backend be_flaky
         const m = /^label_values\((.*), (\w+)\)$/.exec(query);
         assert.ok(m, `${d.file}: variable ${v.name}`);
         const params = new URLSearchParams({ 'match[]': fill(m[1] as string, values('be_down')) });
-        const answer = (await (await fetch(`${prometheus.url}/api/v1/label/${m[2]}/values?${params}`)).json()) as { status: string; data: string[] };
+        const answer = (await (await fetch(`${prometheus.url}/api/v1/label/${m[2]}/values?${params.toString()}`)).json()) as { status: string; data: string[] };
         assert.equal(answer.status, 'success');
         assert.ok(answer.data.length > 0, `${d.file}: variable ${v.name} has values`);
       }
@@ -132,7 +163,8 @@ backend be_flaky
   test('every metric a dashboard reads is one nosrv exports or a recording rule defines', async () => {
     const known = new Set(((await (await fetch(`${prometheus.url}/api/v1/label/__name__/values`)).json()) as { data: string[] }).data);
     for (const d of dashboards) {
-      for (const { where, expr } of expressions(d)) for (const name of metricNames(expr)) assert.ok(known.has(name) || PROMETHEUS_OWN.has(name), `${where}: ${name}`);
+      for (const { where, expr } of expressions(d))
+        for (const name of metricNames(expr)) assert.ok(known.has(name) || PROMETHEUS_OWN.has(name), `${where}: ${name}`);
     }
   });
 
@@ -150,21 +182,47 @@ backend be_flaky
     // The queueing backend's only server is at maxconn and requests time out in its queue: failing too.
     assert.deepEqual(failing.map((s) => `${s.metric.proxy} ${s.metric.cause}`).sort(), ['be_down servers_down', 'be_queue pool_exhausted']);
     const risks = (await target('haproxy-503s.json', 'Backends at risk of 503', 'A', '')).map((s) => `${s.metric.proxy} ${s.metric.risk}`);
-    for (const r of ['be_maint last_server_up', 'be_maint servers_held', 'be_flaky checks_failing', 'be_queue queueing']) assert.ok(risks.includes(r), `${r} in ${risks.join(', ')}`);
+    for (const r of ['be_maint last_server_up', 'be_maint servers_held', 'be_flaky checks_failing', 'be_queue queueing'])
+      assert.ok(risks.includes(r), `${r} in ${risks.join(', ')}`);
     const made = await target('haproxy-503s.json', 'HAProxy-made 5xx against server 5xx', 'A', '');
-    assert.ok(made.some((s) => s.metric.proxy === 'be_down' && Number(s.values?.at(-1)?.[1]) > 0), 'HAProxy-made 5xx for be_down');
+    assert.ok(
+      made.some((s) => s.metric.proxy === 'be_down' && Number(s.values?.at(-1)?.[1]) > 0),
+      'HAProxy-made 5xx for be_down',
+    );
     const logged = await target('haproxy-503s.json', 'HAProxy-made 5xx against server 5xx', 'C', '');
-    assert.ok(logged.some((s) => s.metric.backend === 'be_down' && s.metric.reason === 'no_server'), "the logs' 503s by reason");
+    assert.ok(
+      logged.some((s) => s.metric.backend === 'be_down' && s.metric.reason === 'no_server'),
+      "the logs' 503s by reason",
+    );
     const nodes = await target('haproxy-503s.json', 'Nodes that see each failing backend', 'A', '');
-    assert.deepEqual(nodes.map((s) => [s.metric.proxy, s.value?.[1]]).sort(), [['be_down', '1'], ['be_queue', '1']]);
+    assert.deepEqual(nodes.map((s) => [s.metric.proxy, s.value?.[1]]).sort(), [
+      ['be_down', '1'],
+      ['be_queue', '1'],
+    ]);
     const states = await target('haproxy-backend.json', 'Server states', 'A', 'be_down');
-    assert.deepEqual(states.map((s) => [s.metric.server, s.values?.at(-1)?.[1]]).sort(), [['d1', '2'], ['d2', '2']], 'down in the state timeline');
+    assert.deepEqual(
+      states.map((s) => [s.metric.server, s.values?.at(-1)?.[1]]).sort(),
+      [
+        ['d1', '2'],
+        ['d2', '2'],
+      ],
+      'down in the state timeline',
+    );
     const maint = await target('haproxy-backend.json', 'Server states', 'A', 'be_maint');
-    assert.ok(maint.some((s) => s.metric.server === 'm2' && s.values?.at(-1)?.[1] === '3'), 'maint in the state timeline');
+    assert.ok(
+      maint.some((s) => s.metric.server === 'm2' && s.values?.at(-1)?.[1] === '3'),
+      'maint in the state timeline',
+    );
     const queue = await target('haproxy-backend.json', 'Queue', 'A', 'be_queue');
-    assert.ok(queue.some((s) => s.values?.some(([, v]) => Number(v) > 0)), 'the queue above 0');
+    assert.ok(
+      queue.some((s) => s.values?.some(([, v]) => Number(v) > 0)),
+      'the queue above 0',
+    );
     const servers = await target('haproxy-backend.json', 'Servers', 'B', 'be_flaky');
-    assert.ok(servers.some((s) => s.metric.server === 'f1' && s.metric.status === 'L7STS'), "the failing server's last check");
+    assert.ok(
+      servers.some((s) => s.metric.server === 'f1' && s.metric.status === 'L7STS'),
+      "the failing server's last check",
+    );
     const usable = await target('haproxy-backend.json', 'Usable servers against configured', 'A', 'be_down');
     assert.equal(usable[0]?.values?.at(-1)?.[1], '0');
   });

@@ -66,14 +66,18 @@ backend be_failing
     await haproxy.admin('set server be_held/h1 state maint');
     await haproxy.admin('set server be_held/h2 state drain');
     await haproxy.admin('set server be_last/l2 state maint');
-    nosrv = await startNosrv([`--haproxy.socket=${haproxy.userSocket}`, `--haproxy.admin-socket=${haproxy.adminSocket}`, `--haproxy.config=${haproxy.configPath}`]);
+    nosrv = await startNosrv([
+      `--haproxy.socket=${haproxy.userSocket}`,
+      `--haproxy.admin-socket=${haproxy.adminSocket}`,
+      `--haproxy.config=${haproxy.configPath}`,
+    ]);
     await waitFor(async () => backend(await explain(nosrv), 'be_down').verdict === 'failing', { timeoutMs: 5000, what: 'be_down failing' });
   });
 
   after(async () => {
-    await nosrv?.stop();
-    await haproxy?.stop();
-    for (const b of [...backends, failing]) await b?.close();
+    await nosrv.stop();
+    await haproxy.stop();
+    for (const b of [...backends, failing]) await b.close();
   });
 
   test('all DOWN, MAINT and DRAIN, empty, backup serving, one server left', async () => {
@@ -86,9 +90,16 @@ backend be_failing
     assert.deepEqual(codes(backend(d, 'be_last')), ['risk:last_server_up', 'risk:servers_held']);
     const down = backend(d, 'be_down');
     assert.deepEqual(down.servers, { total: 2, up: 0, down: 2, maint: 0, drain: 0, nolb: 0, backup_up: 0 });
-    assert.match(down.causes[0]?.evidence[0] ?? '', /^d1: DOWN for (under a second|\d+s); last check L4CON (Connection refused|Layer4 connection problem); address 127\.0\.0\.1:\d+$/);
+    assert.match(
+      down.causes[0]?.evidence[0] ?? '',
+      /^d1: DOWN for (under a second|\d+s); last check L4CON (Connection refused|Layer4 connection problem); address 127\.0\.0\.1:\d+$/,
+    );
     assert.ok(backend(d, 'be_held').causes[0]?.fix.includes(`echo 'set server be_held/h1 state ready' | socat stdio ${haproxy.adminSocket}`));
-    assert.deepEqual(d.backends.slice(0, 3).map((b) => b.verdict), ['failing', 'failing', 'failing'], 'failing first');
+    assert.deepEqual(
+      d.backends.slice(0, 3).map((b) => b.verdict),
+      ['failing', 'failing', 'failing'],
+      'failing first',
+    );
   });
 
   test('a fix command pasted into a shell changes what it says, through the admin socket', { skip: missingTool('socat', 'socat') ?? false }, async () => {
@@ -107,8 +118,11 @@ backend be_failing
   test('a frontend without default_backend, read from the configuration file', async () => {
     const d = await explain(nosrv);
     const fe = d.frontends.find((f) => f.name === 'fe_routes');
-    assert.deepEqual(fe?.risks.map((r) => r.code), ['no_default_backend']);
-    assert.ok(fe?.risks[0]?.fix.includes(`haproxy -c -f ${haproxy.configPath}`));
+    assert.deepEqual(
+      fe?.risks.map((r) => r.code),
+      ['no_default_backend'],
+    );
+    assert.ok(fe.risks[0]?.fix.includes(`haproxy -c -f ${haproxy.configPath}`));
   });
 
   test('metrics say the same as /explain', async () => {
@@ -142,7 +156,10 @@ backend be_failing
     assert.equal(b.servers.up, 2, 'HAProxy still has both servers UP');
     assert.equal(b.causes.length, 0);
     const risk = b.risks.find((r) => r.code === 'checks_failing');
-    assert.match(risk?.summary ?? '', /^f1 in be_failing is failing health checks \(L4CON Connection refused\): \d+ more failed checks \(about [\d.]+m?s\) and HAProxy marks it DOWN\./);
+    assert.match(
+      risk?.summary ?? '',
+      /^f1 in be_failing is failing health checks \(L4CON Connection refused\): \d+ more failed checks \(about [\d.]+m?s\) and HAProxy marks it DOWN\./,
+    );
   });
 });
 
@@ -159,11 +176,19 @@ describe('maxconn 1 with a slow backend', { skip: missing ?? false }, () => {
     try {
       requests.push(fetch(`http://127.0.0.1:${frontendPort}/one`).then((r) => r.text()));
       let risks: string[] = [];
-      await waitFor(async () => ((risks = codes(backend(await explain(nosrv), 'be_slow'))), risks.includes('risk:near_maxconn')), { timeoutMs: 1200, intervalMs: 50, what: 'near_maxconn' });
+      await waitFor(async () => ((risks = codes(backend(await explain(nosrv), 'be_slow'))), risks.includes('risk:near_maxconn')), {
+        timeoutMs: 1200,
+        intervalMs: 50,
+        what: 'near_maxconn',
+      });
       assert.deepEqual(risks, ['risk:last_server_up', 'risk:near_maxconn']);
       for (let i = 0; i < 3; i++) requests.push(fetch(`http://127.0.0.1:${frontendPort}/more${i}`).then((r) => r.text()));
       let b: BackendDiagnosis | null = null;
-      await waitFor(async () => ((b = backend(await explain(nosrv), 'be_slow')), b.causes.length > 0), { timeoutMs: 1200, intervalMs: 50, what: 'pool_exhausted' });
+      await waitFor(async () => ((b = backend(await explain(nosrv), 'be_slow')), b.causes.length > 0), {
+        timeoutMs: 1200,
+        intervalMs: 50,
+        what: 'pool_exhausted',
+      });
       const exhausted = b as unknown as BackendDiagnosis;
       assert.deepEqual(codes(exhausted), ['cause:pool_exhausted', 'risk:last_server_up', 'risk:near_maxconn', 'risk:queueing']);
       assert.ok(exhausted.causes[0]?.evidence.includes('s1: 1/1 sessions (maxconn)'));
@@ -188,10 +213,18 @@ describe('reloads through the master CLI (haproxy -W -S)', { skip: missing ?? fa
       defaultsLines: '    timeout client 30s',
       proxies: `frontend fe\n    bind 127.0.0.1:${frontendPort}\n    default_backend be\nbackend be\n    server s1 127.0.0.1:${await freePort()}\n`,
     });
-    const nosrv = await startNosrv([`--haproxy.socket=${haproxy.userSocket}`, `--haproxy.master-socket=${haproxy.masterSocket}`, `--haproxy.config=${haproxy.configPath}`]);
+    const nosrv = await startNosrv([
+      `--haproxy.socket=${haproxy.userSocket}`,
+      `--haproxy.master-socket=${haproxy.masterSocket}`,
+      `--haproxy.config=${haproxy.configPath}`,
+    ]);
     const held = net.connect({ port: frontendPort, host: '127.0.0.1' });
     try {
-      await new Promise<void>((resolve) => held.once('connect', () => resolve()));
+      await new Promise<void>((resolve) =>
+        held.once('connect', () => {
+          resolve();
+        }),
+      );
       assert.deepEqual((await explain(nosrv)).process, { verdict: 'ok', known: true, causes: [], risks: [] });
 
       haproxy.reload();
@@ -204,7 +237,10 @@ describe('reloads through the master CLI (haproxy -W -S)', { skip: missing ?? fa
       await waitFor(async () => ((d = await explain(nosrv)), d.process.causes.length > 0), { timeoutMs: 5000, what: 'the failed reload' });
       const afterBad = (d as unknown as Diagnosis).process;
       assert.equal(afterBad.verdict, 'failing');
-      assert.deepEqual(afterBad.causes.map((c) => c.code), ['failed_reload']);
+      assert.deepEqual(
+        afterBad.causes.map((c) => c.code),
+        ['failed_reload'],
+      );
       assert.deepEqual(afterBad.causes[0]?.fix, [`haproxy -c -f ${haproxy.configPath}`, 'systemctl reload haproxy']);
       const { text } = await get(`${nosrv.url}/metrics`);
       assert.equal(sample(text, 'haproxy_process_503_cause{cause="failed_reload"}'), 1);

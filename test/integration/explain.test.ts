@@ -41,9 +41,9 @@ describe('nosrv explain and /explain', { skip: missing ?? false }, () => {
   });
 
   after(async () => {
-    await nosrv?.stop();
-    await healthy?.stop();
-    await broken?.stop();
+    await nosrv.stop();
+    await healthy.stop();
+    await broken.stop();
     for (const b of backends) await b.close();
   });
 
@@ -60,7 +60,13 @@ describe('nosrv explain and /explain', { skip: missing ?? false }, () => {
     const json = await nosrvExplain([`--haproxy.socket=${broken.userSocket}`, '--json']);
     assert.equal(json.status, 1);
     const d = JSON.parse(json.stdout) as Diagnosis;
-    assert.deepEqual(d.backends.filter((b) => b.verdict === 'failing').map((b) => b.name).sort(), ['be_empty', 'be_gone', 'be_hostile']);
+    assert.deepEqual(
+      d.backends
+        .filter((b) => b.verdict === 'failing')
+        .map((b) => b.name)
+        .sort(),
+      ['be_empty', 'be_gone', 'be_hostile'],
+    );
   });
 
   test('exit 2 on a usage error, 3 when HAProxy cannot be read', async () => {
@@ -75,9 +81,15 @@ describe('nosrv explain and /explain', { skip: missing ?? false }, () => {
   test('/explain: JSON by ?format or Accept, text, and ?backend narrows', async () => {
     const byQuery = JSON.parse((await get(`${nosrv.url}/explain?format=json`)).text) as Diagnosis;
     const byAccept = JSON.parse((await get(`${nosrv.url}/explain`, { accept: 'application/json' })).text) as Diagnosis;
-    assert.deepEqual(byAccept.backends.map((b) => b.name), byQuery.backends.map((b) => b.name));
+    assert.deepEqual(
+      byAccept.backends.map((b) => b.name),
+      byQuery.backends.map((b) => b.name),
+    );
     const narrowed = JSON.parse((await get(`${nosrv.url}/explain?format=json&backend=be_web`)).text) as Diagnosis;
-    assert.deepEqual(narrowed.backends.map((b) => b.name), ['be_web']);
+    assert.deepEqual(
+      narrowed.backends.map((b) => b.name),
+      ['be_web'],
+    );
     assert.equal((await get(`${nosrv.url}/explain?backend=nope`)).status, 404);
     const text = await get(`${nosrv.url}/explain?format=text`);
     assert.ok(text.text.startsWith(`HAProxy ${haproxyVersion()} at `), text.text.split('\n')[0]);

@@ -67,24 +67,39 @@ backend be_hang
     assert.equal((await request('/hang')).status, 504);
     assert.equal((await request('/ok')).status, 200);
     const slowOnes = await Promise.all([request('/slow/1'), request('/slow/2'), request('/slow/3')]);
-    assert.ok(slowOnes.some((r) => r.status === 503), 'a queue timeout');
+    assert.ok(
+      slowOnes.some((r) => r.status === 503),
+      'a queue timeout',
+    );
 
     const metric = async (series: string): Promise<number | undefined> => sample((await get(`${nosrv.url}/metrics`)).text, series);
-    await waitFor(async () => ((await metric('haproxy_log_503_total{frontend="fe_main",backend="be_slow",reason="queue_timeout"}')) ?? 0) >= 1, { timeoutMs: 3000, what: 'the queue timeout in the logs' });
+    await waitFor(async () => ((await metric('haproxy_log_503_total{frontend="fe_main",backend="be_slow",reason="queue_timeout"}')) ?? 0) >= 1, {
+      timeoutMs: 3000,
+      what: 'the queue timeout in the logs',
+    });
     const { text } = await get(`${nosrv.url}/metrics`);
     assert.ok((sample(text, 'haproxy_log_503_total{frontend="fe_main",backend="be_api",reason="no_server"}') ?? 0) >= 1);
     assert.equal(sample(text, 'haproxy_log_503_total{frontend="fe_main",backend="fe_main",reason="no_backend_match"}'), 1);
-    assert.equal(sample(text, 'haproxy_log_http_errors_total{frontend="fe_main",backend="be_reset",code="502",termination="SH",origin="haproxy"}'), resetAnswered ? 1 : undefined);
+    assert.equal(
+      sample(text, 'haproxy_log_http_errors_total{frontend="fe_main",backend="be_reset",code="502",termination="SH",origin="haproxy"}'),
+      resetAnswered ? 1 : undefined,
+    );
     assert.equal(sample(text, 'haproxy_log_http_errors_total{frontend="fe_main",backend="be_hang",code="504",termination="sH",origin="haproxy"}'), 1);
     assert.equal(sample(text, 'nosrv_log_lines_total{result="unparsed"}'), 0);
 
     const d = JSON.parse((await get(`${nosrv.url}/explain?format=json`)).text) as Diagnosis;
     const fe = d.frontends.find((f) => f.name === 'fe_main');
-    assert.deepEqual(fe?.causes.map((c) => c.code), ['no_backend_match']);
-    assert.match(fe?.causes[0]?.evidence[0] ?? '', /fe_main fe_main\/<NOSRV> .* 503 .* SC-- .*"GET \/nothing HTTP\/1.1"/);
+    assert.deepEqual(
+      fe?.causes.map((c) => c.code),
+      ['no_backend_match'],
+    );
+    assert.match(fe.causes[0]?.evidence[0] ?? '', /fe_main fe_main\/<NOSRV> .* 503 .* SC-- .*"GET \/nothing HTTP\/1.1"/);
     const api = d.backends.find((b) => b.name === 'be_api');
     assert.ok(api?.recent_503.some((r) => r.reason === 'no_server' && r.line.includes('"GET /api/x')));
-    assert.ok(api?.events.some((e) => e.source === 'log' && e.to === 'down' && /Connection refused/.test(e.reason ?? '')), JSON.stringify(api?.events));
+    assert.ok(
+      api?.events.some((e) => e.source === 'log' && e.to === 'down' && /Connection refused/.test(e.reason ?? '')),
+      JSON.stringify(api?.events),
+    );
   } finally {
     await nosrv.stop();
     await haproxy.stop();
@@ -110,10 +125,13 @@ test('logs over a Unix datagram socket', { skip: missing ?? false }, async () =>
   });
   try {
     assert.equal((await get(`http://127.0.0.1:${frontend}/`)).status, 503);
-    await waitFor(async () => sample((await get(`${nosrv.url}/metrics`)).text, 'haproxy_log_503_total{frontend="fe",backend="be_empty",reason="no_server"}') === 1, {
-      timeoutMs: 3000,
-      what: 'the 503 through unixgram',
-    });
+    await waitFor(
+      async () => sample((await get(`${nosrv.url}/metrics`)).text, 'haproxy_log_503_total{frontend="fe",backend="be_empty",reason="no_server"}') === 1,
+      {
+        timeoutMs: 3000,
+        what: 'the 503 through unixgram',
+      },
+    );
   } finally {
     await nosrv.stop();
     await haproxy.stop();
@@ -127,7 +145,13 @@ test('a flood of malformed datagrams leaves the daemon serving with correct coun
   const sender = dgram.createSocket('udp4');
   const SENT = 20_000;
   try {
-    const junk = [Buffer.from('garbage'), Buffer.alloc(1400, 0xff), Buffer.from('<134>Nov 24 01:46:01 haproxy[1]: 127.0.0.1:1 [x] half a line'), Buffer.from('<999999>'), Buffer.alloc(0)];
+    const junk = [
+      Buffer.from('garbage'),
+      Buffer.alloc(1400, 0xff),
+      Buffer.from('<134>Nov 24 01:46:01 haproxy[1]: 127.0.0.1:1 [x] half a line'),
+      Buffer.from('<999999>'),
+      Buffer.alloc(0),
+    ];
     for (let i = 0; i < SENT; i++) {
       sender.send(junk[i % junk.length] as Buffer, port, '127.0.0.1');
       if (i % 500 === 499) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -140,10 +164,13 @@ test('a flood of malformed datagrams leaves the daemon serving with correct coun
         unparsed: sample(text, 'nosrv_log_lines_total{result="unparsed"}') ?? -1,
       };
     };
-    await waitFor(async () => {
-      const c = await counts();
-      return c.received + c.dropped === SENT;
-    }, { timeoutMs: 10_000, what: 'every datagram received or counted as dropped' });
+    await waitFor(
+      async () => {
+        const c = await counts();
+        return c.received + c.dropped === SENT;
+      },
+      { timeoutMs: 10_000, what: 'every datagram received or counted as dropped' },
+    );
     const c = await counts();
     assert.equal(c.unparsed, c.received, 'every one counted as not understood');
     assert.equal((await get(`${nosrv.url}/healthz`)).status, 200);

@@ -27,7 +27,7 @@ describe('the npm package', { skip: missing ?? false, timeout: 600_000 }, () => 
   });
 
   after(async () => {
-    await haproxy?.stop();
+    await haproxy.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

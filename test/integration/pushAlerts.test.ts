@@ -14,7 +14,8 @@ import { startNosrv, type RunningNosrv } from '../support/nosrv.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const ROUTES = path.join(ROOT, 'deploy/alertmanager/alertmanager.yml');
 
-const missing = missingTool('haproxy', 'haproxy') ?? missingTool('prometheus', 'prometheus') ?? missingTool('prometheus-alertmanager', 'prometheus-alertmanager');
+const missing =
+  missingTool('haproxy', 'haproxy') ?? missingTool('prometheus', 'prometheus') ?? missingTool('prometheus-alertmanager', 'prometheus-alertmanager');
 
 interface PagerDutyEvent {
   event_action: 'trigger' | 'resolve';
@@ -49,7 +50,10 @@ describe("nosrv's own alerts through a real Alertmanager", { skip: missing ?? fa
   let prometheus: Awaited<ReturnType<typeof startPrometheus>>;
 
   const pages = (): PagerDutyEvent[] => receiver.received.filter((r) => r.path === '/pagerduty').map((r) => r.body as unknown as PagerDutyEvent);
-  const about = (backend: string) => (e: PagerDutyEvent): boolean => (e.payload?.summary ?? '').includes(` ${backend} `);
+  const about =
+    (backend: string) =>
+    (e: PagerDutyEvent): boolean =>
+      (e.payload?.summary ?? '').includes(` ${backend} `);
 
   before(async () => {
     [app1, app2, solo] = [await startBackend(), await startBackend(), await startBackend()];
@@ -69,23 +73,32 @@ backend be_last
     });
     receiver = await startReceiver();
     alertmanager = await startAlertmanager(ROUTES, receiver.url);
-    nosrv = await startNosrv([`--haproxy.socket=${node.userSocket}`, `--haproxy.admin-socket=${node.adminSocket}`, `--alertmanager.url=${alertmanager.url}`, '--watch.interval=1s']);
+    nosrv = await startNosrv([
+      `--haproxy.socket=${node.userSocket}`,
+      `--haproxy.admin-socket=${node.adminSocket}`,
+      `--alertmanager.url=${alertmanager.url}`,
+      '--watch.interval=1s',
+    ]);
     const rules = parseRuleOptions(['--for-scale=0.05']);
     assert.ok(rules.ok);
     prometheus = await startPrometheus({ targets: [new URL(nosrv.url).host], rules: ruleFileText(rules.options), alertmanager: alertmanager.address });
-    await waitFor(async () => (await (await fetch(`${nosrv.url}/alerts?format=json`)).json() as { alertmanagers: Array<{ up: boolean | null }> }).alertmanagers[0]?.up === true, {
-      timeoutMs: 45_000,
-      what: 'nosrv to reach Alertmanager',
-    });
+    await waitFor(
+      async () =>
+        ((await (await fetch(`${nosrv.url}/alerts?format=json`)).json()) as { alertmanagers: Array<{ up: boolean | null }> }).alertmanagers[0]?.up === true,
+      {
+        timeoutMs: 45_000,
+        what: 'nosrv to reach Alertmanager',
+      },
+    );
   });
 
   after(async () => {
-    await prometheus?.stop();
-    await nosrv?.stop();
-    await alertmanager?.stop();
-    await receiver?.close();
-    await node?.stop();
-    for (const b of [app1, app2, solo, checked]) await b?.close();
+    await prometheus.stop();
+    await nosrv.stop();
+    await alertmanager.stop();
+    await receiver.close();
+    await node.stop();
+    for (const b of [app1, app2, solo, checked]) await b.close();
   });
 
   test('a check that fails once and recovers: no page', async () => {
@@ -101,7 +114,11 @@ backend be_last
     await new Promise((resolve) => setTimeout(resolve, 12_000));
     assert.deepEqual(pages().filter(about('be_last')), []);
     const report = (await (await fetch(`${nosrv.url}/alerts?format=json`)).json()) as { alerts: Array<{ labels: Record<string, string> }> };
-    assert.deepEqual(report.alerts.filter((a) => a.labels.proxy === 'be_last'), [], 'held shorter than its debounce: dropped');
+    assert.deepEqual(
+      report.alerts.filter((a) => a.labels.proxy === 'be_last'),
+      [],
+      'held shorter than its debounce: dropped',
+    );
   });
 
   test('every server stops: the page leaves within 10 s of HAProxy marking the last one DOWN; with the rules too, one incident', async (t) => {
@@ -109,19 +126,28 @@ backend be_last
     await app1.close();
     await app2.close();
     const markedDown = await whenServers(node, 'be_app', ['app1', 'app2'], /DOWN/);
-    await waitFor(() => pages().some((e) => e.event_action === 'trigger' && about('be_app')(e)), { timeoutMs: 30_000, intervalMs: 100, what: 'the page for be_app' });
+    await waitFor(() => pages().some((e) => e.event_action === 'trigger' && about('be_app')(e)), {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      what: 'the page for be_app',
+    });
     const paged = Date.now();
-    t.diagnostic(`pushed: HAProxy marking the last server DOWN to page ${((paged - markedDown) / 1000).toFixed(1)} s; fault to page ${((paged - fault) / 1000).toFixed(1)} s`);
+    t.diagnostic(
+      `pushed: HAProxy marking the last server DOWN to page ${((paged - markedDown) / 1000).toFixed(1)} s; fault to page ${((paged - fault) / 1000).toFixed(1)} s`,
+    );
     assert.ok(paged - markedDown <= 10_000, `${paged - markedDown} ms`);
     const page = pages().find((e) => e.event_action === 'trigger' && about('be_app')(e));
     assert.match(page?.payload?.summary ?? '', /^\[FIRING critical\] HAProxyBackendAnswering503 be_app \(servers_down\) on 1 node$/);
     assert.equal(page?.payload?.custom_details.cause, 'servers_down');
-    assert.match(page?.payload?.custom_details.description ?? '', /No server of be_api|No server of be_app can take a request/);
+    assert.match(page.payload.custom_details.description ?? '', /No server of be_api|No server of be_app can take a request/);
 
     // The rules' alert for the same incident comes later, and Alertmanager holds it under the pushed one.
     await waitFor(
       async () => {
-        const alerts = (await (await fetch(`${alertmanager.url}/api/v2/alerts?filter=${encodeURIComponent('proxy="be_app"')}`)).json()) as Array<{ labels: Record<string, string>; status: { state: string } }>;
+        const alerts = (await (await fetch(`${alertmanager.url}/api/v2/alerts?filter=${encodeURIComponent('proxy="be_app"')}`)).json()) as Array<{
+          labels: Record<string, string>;
+          status: { state: string };
+        }>;
         const fromRules = alerts.filter((a) => a.labels.sender === undefined && a.labels.alertname === 'HAProxyBackendAnswering503');
         return fromRules.length > 0 && fromRules.every((a) => a.status.state === 'suppressed');
       },
@@ -129,8 +155,16 @@ backend be_last
     );
 
     [app1, app2] = [await startBackend({ port: app1.port }), await startBackend({ port: app2.port })];
-    await waitFor(() => pages().some((e) => e.event_action === 'resolve' && e.dedup_key === page?.dedup_key), { timeoutMs: 300_000, intervalMs: 500, what: 'the resolve' });
-    const incidents = new Set(pages().filter(about('be_app')).map((e) => e.dedup_key));
+    await waitFor(() => pages().some((e) => e.event_action === 'resolve' && e.dedup_key === page.dedup_key), {
+      timeoutMs: 300_000,
+      intervalMs: 500,
+      what: 'the resolve',
+    });
+    const incidents = new Set(
+      pages()
+        .filter(about('be_app'))
+        .map((e) => e.dedup_key),
+    );
     assert.equal(incidents.size, 1, 'one incident, whichever path saw it');
   });
 
@@ -139,15 +173,26 @@ backend be_last
     await alertmanager.stop();
     await solo.close();
     await whenServers(node, 'be_solo', ['solo1'], /DOWN/);
-    await waitFor(async () => ((await (await fetch(`${nosrv.url}/alerts?format=json`)).json()) as { alertmanagers: Array<{ up: boolean | null }> }).alertmanagers[0]?.up === false, {
-      timeoutMs: 20_000,
-      what: 'nosrv to find Alertmanager down',
-    });
+    await waitFor(
+      async () =>
+        ((await (await fetch(`${nosrv.url}/alerts?format=json`)).json()) as { alertmanagers: Array<{ up: boolean | null }> }).alertmanagers[0]?.up === false,
+      {
+        timeoutMs: 20_000,
+        what: 'nosrv to find Alertmanager down',
+      },
+    );
     // The page is held, not lost, while Alertmanager is away.
-    await waitFor(async () => /^nosrv_alerts_active\{state="firing"\} [1-9]/m.test(await (await fetch(`${nosrv.url}/metrics`)).text()), { timeoutMs: 20_000, what: 'the be_solo alert firing in nosrv' });
+    await waitFor(async () => /^nosrv_alerts_active\{state="firing"\} [1-9]/m.test(await (await fetch(`${nosrv.url}/metrics`)).text()), {
+      timeoutMs: 20_000,
+      what: 'the be_solo alert firing in nosrv',
+    });
     assert.match(await (await fetch(`${nosrv.url}/metrics`)).text(), /^nosrv_alertmanager_up\{url="[^"]+"\} 0$/m);
     alertmanager = await startAlertmanager(ROUTES, receiver.url, { port });
-    await waitFor(() => pages().some((e) => e.event_action === 'trigger' && about('be_solo')(e)), { timeoutMs: 60_000, intervalMs: 200, what: 'the page for be_solo' });
-    assert.match((await (await fetch(`${nosrv.url}/metrics`)).text()), /^nosrv_alertmanager_up\{url="[^"]+"\} 1$/m);
+    await waitFor(() => pages().some((e) => e.event_action === 'trigger' && about('be_solo')(e)), {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      what: 'the page for be_solo',
+    });
+    assert.match(await (await fetch(`${nosrv.url}/metrics`)).text(), /^nosrv_alertmanager_up\{url="[^"]+"\} 1$/m);
   });
 });

@@ -61,7 +61,11 @@ backend be_maint
 `,
   });
   const good = await startNosrv([`--haproxy.stats-url=http://ops:s3cret@127.0.0.1:${statsPort}/stats;csv`]);
-  const bad = await startNosrv([`--haproxy.stats-url=http://127.0.0.1:${statsPort}/stats;csv`, '--haproxy.stats-username=ops', '--haproxy.stats-password=wrong']);
+  const bad = await startNosrv([
+    `--haproxy.stats-url=http://127.0.0.1:${statsPort}/stats;csv`,
+    '--haproxy.stats-username=ops',
+    '--haproxy.stats-password=wrong',
+  ]);
   try {
     await waitFor(async () => sample((await get(`${good.url}/metrics`)).text, 'haproxy_server_state{proxy="be_down",server="d1",state="down"}') === 1, {
       timeoutMs: 5000,
@@ -72,7 +76,7 @@ backend be_maint
     assert.equal(sample(text, 'haproxy_backend_no_up_servers{proxy="be_down"}'), 1);
     assert.equal(sample(text, 'haproxy_server_state{proxy="be_maint",server="m1",state="maint"}'), 1);
     const latest = await good.daemon.reader.read();
-    assert.ok(latest?.ok);
+    assert.ok(latest.ok);
     assert.ok(latest.snapshot.unknown.length > 0, 'says what the stats page cannot tell');
 
     const refused = await get(`${bad.url}/metrics`);

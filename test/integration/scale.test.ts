@@ -72,11 +72,11 @@ describe('10,000 servers on a real HAProxy', { skip: missing ?? false }, () => {
   });
 
   after(async () => {
-    await haproxy?.stop();
-    await backend?.close();
+    await haproxy.stop();
+    await backend.close();
   });
 
-  test("promtool check metrics accepts the whole /metrics, every group on", async () => {
+  test('promtool check metrics accepts the whole /metrics, every group on', async () => {
     const nosrv = await startNosrv([`--haproxy.socket=${haproxy.userSocket}`, '--collect.server-metrics=all', '--haproxy.timeout=30s']);
     try {
       const { status, text } = await get(`${nosrv.url}/metrics`);

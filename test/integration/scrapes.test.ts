@@ -44,7 +44,13 @@ test('ten concurrent scrapes are served by one read of HAProxy', { skip: missing
     poll: (deadline) => real.poll(deadline),
   };
   const watcher = new Watcher();
-  const reader = new HaproxyReader(source, watcher, pino({ level: 'silent' }), { timeoutMs: 5000, master: null, adminSocket: null, configFile: null, logs: null });
+  const reader = new HaproxyReader(source, watcher, pino({ level: 'silent' }), {
+    timeoutMs: 5000,
+    master: null,
+    adminSocket: null,
+    configFile: null,
+    logs: null,
+  });
   const server = http.createServer(buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader), collect: DEFAULT_COLLECT }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
@@ -64,7 +70,11 @@ test('ten concurrent scrapes are served by one read of HAProxy', { skip: missing
       assert.deepEqual(serverLines(a.text), serverLines((answers[0] as { text: string }).text));
     }
   } finally {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
     await haproxy.stop();
     await backend.close();
   }
@@ -80,7 +90,7 @@ test('a read is its own: the next read leaves what it said as it was', { skip: m
     assert.equal(s1?.address, `127.0.0.1:${backend.port}`, 'from show servers state: the user socket leaves addr empty');
     await haproxy.admin('set server be/s1 state maint');
     const second = buildSnapshot(await source.read(Date.now() + 5000));
-    assert.deepEqual([s1?.name, s1?.state, s1?.address, s1?.row.cell(1)], ['s1', 'up', `127.0.0.1:${backend.port}`, 's1']);
+    assert.deepEqual([s1.name, s1.state, s1.address, s1.row.cell(1)], ['s1', 'up', `127.0.0.1:${backend.port}`, 's1']);
     assert.equal(second.backends[0]?.servers[0]?.state, 'maint');
 
     // Two reads at once both read right.
@@ -100,7 +110,13 @@ test("a scrape's own deadline (X-Prometheus-Scrape-Timeout-Seconds) bounds its w
   const real = new SocketSource({ kind: 'unix', path: haproxy.userSocket });
   const source: HaproxySource = { kind: real.kind, target: real.target, socat: real.socat, read: () => new Promise(() => {}), poll: (d) => real.poll(d) };
   const watcher = new Watcher();
-  const reader = new HaproxyReader(source, watcher, pino({ level: 'silent' }), { timeoutMs: 30_000, master: null, adminSocket: null, configFile: null, logs: null });
+  const reader = new HaproxyReader(source, watcher, pino({ level: 'silent' }), {
+    timeoutMs: 30_000,
+    master: null,
+    adminSocket: null,
+    configFile: null,
+    logs: null,
+  });
   const server = http.createServer(buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader), collect: DEFAULT_COLLECT }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
@@ -110,7 +126,11 @@ test("a scrape's own deadline (X-Prometheus-Scrape-Timeout-Seconds) bounds its w
     assert.equal(sample(text, 'haproxy_up'), 0);
     assert.ok(Date.now() - started < 2000, 'answered within the scrape timeout, not --haproxy.timeout');
   } finally {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
     await haproxy.stop();
   }
 });
@@ -121,7 +141,10 @@ test('an outage shorter than the scrape interval is counted by the watcher', { s
   const haproxy = await startHaproxy({ proxies: `backend be_flap\n    server s1 127.0.0.1:${port} check inter 100ms fall 1 rise 1\n` });
   const nosrv = await startNosrv([`--haproxy.socket=${haproxy.userSocket}`, '--watch.interval=1s']);
   try {
-    await waitFor(async () => sample((await get(`${nosrv.url}/metrics`)).text, 'haproxy_backend_up_servers{proxy="be_flap"}') === 1, { timeoutMs: 3000, what: 'be_flap up' });
+    await waitFor(async () => sample((await get(`${nosrv.url}/metrics`)).text, 'haproxy_backend_up_servers{proxy="be_flap"}') === 1, {
+      timeoutMs: 3000,
+      what: 'be_flap up',
+    });
     const before = (await get(`${nosrv.url}/metrics`)).text;
     assert.equal(sample(before, 'haproxy_server_state_changes_total{proxy="be_flap",server="s1",to="down"}'), 0);
 
@@ -129,7 +152,10 @@ test('an outage shorter than the scrape interval is counted by the watcher', { s
     await backend.close();
     await new Promise((resolve) => setTimeout(resolve, 2600));
     backend = await startBackend({ port });
-    await waitFor(async () => (await haproxy.admin('show servers state be_flap')).includes(' be_flap 1 s1 127.0.0.1 2 '), { timeoutMs: 3000, what: 's1 UP again' });
+    await waitFor(async () => (await haproxy.admin('show servers state be_flap')).includes(' be_flap 1 s1 127.0.0.1 2 '), {
+      timeoutMs: 3000,
+      what: 's1 UP again',
+    });
 
     const after = (await get(`${nosrv.url}/metrics`)).text;
     assert.equal(sample(after, 'haproxy_backend_no_up_servers{proxy="be_flap"}'), 0, 'the scrape itself sees nothing wrong');

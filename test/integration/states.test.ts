@@ -54,9 +54,9 @@ backend be_nocheck
   });
 
   after(async () => {
-    await nosrv?.stop();
-    await tcpNosrv?.stop();
-    await haproxy?.stop();
+    await nosrv.stop();
+    await tcpNosrv.stop();
+    await haproxy.stop();
     for (const b of backends) await b.close();
   });
 
@@ -90,12 +90,15 @@ backend be_nocheck
     assert.equal(sample(text, 'haproxy_server_state{proxy="be_held",server="h2",state="drain"}'), 1);
     assert.equal(sample(text, 'haproxy_backend_no_up_servers{proxy="be_held"}'), 1);
     const result = await nosrv.daemon.reader.read();
-    assert.ok(result?.ok);
+    assert.ok(result.ok);
     const held = result.snapshot.backends.find((b) => b.name === 'be_held');
-    assert.deepEqual(held?.servers.map((s) => [s.name, s.state, s.held]), [
-      ['h1', 'maint', ['forced']],
-      ['h2', 'drain', ['forced']],
-    ]);
+    assert.deepEqual(
+      held?.servers.map((s) => [s.name, s.state, s.held]),
+      [
+        ['h1', 'maint', ['forced']],
+        ['h2', 'drain', ['forced']],
+      ],
+    );
   });
 
   test('an empty backend has no UP server although HAProxy reports it UP', async () => {
@@ -117,7 +120,7 @@ backend be_nocheck
     assert.equal(sample(text, 'haproxy_server_state{proxy="be_track",server="t1",state="up"}'), 1);
     assert.equal(sample(text, 'haproxy_server_checks_until_down{proxy="be_track",server="t1"}'), undefined);
     const result = await nosrv.daemon.reader.read();
-    assert.ok(result?.ok);
+    assert.ok(result.ok);
     assert.equal(result.snapshot.backends.find((b) => b.name === 'be_track')?.servers[0]?.tracks, 'be_ok/web1');
   });
 
@@ -130,7 +133,12 @@ backend be_nocheck
 
   test('the same facts over a tcp:// runtime API socket', async () => {
     const [unix, tcp] = [(await get(`${nosrv.url}/metrics`)).text, (await get(`${tcpNosrv.url}/metrics`)).text];
-    for (const series of ['haproxy_up', 'haproxy_backend_no_up_servers{proxy="be_down"}', 'haproxy_backend_up_servers{proxy="be_backup"}', 'haproxy_backend_no_up_servers{proxy="be_held"}']) {
+    for (const series of [
+      'haproxy_up',
+      'haproxy_backend_no_up_servers{proxy="be_down"}',
+      'haproxy_backend_up_servers{proxy="be_backup"}',
+      'haproxy_backend_no_up_servers{proxy="be_held"}',
+    ]) {
       assert.equal(sample(tcp, series), sample(unix, series), series);
     }
   });

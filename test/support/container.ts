@@ -18,7 +18,12 @@ export const PODMAN = ['--runtime', 'runc', '--cgroup-manager=cgroupfs'];
 export const LIMITS = ['--ulimit', 'nofile=8192:8192', '--ulimit', 'nproc=4096:4096'];
 
 export function podman(args: readonly string[], options: { input?: Buffer; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
-  return spawnSync('podman', [...PODMAN, ...args], { encoding: 'utf8', input: options.input, timeout: options.timeoutMs ?? 600_000, maxBuffer: 64 * 1024 * 1024 });
+  return spawnSync('podman', [...PODMAN, ...args], {
+    encoding: 'utf8',
+    input: options.input,
+    timeout: options.timeoutMs ?? 600_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
 }
 
 function run(command: string, args: readonly string[], what: string): void {
@@ -28,7 +33,10 @@ function run(command: string, args: readonly string[], what: string): void {
 
 /** The Debian mirror this machine's apt uses: never written into a project file. */
 function aptMirror(): string {
-  const sources = ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list'].filter(existsSync).map((f) => readFileSync(f, 'utf8')).join('\n');
+  const sources = ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list']
+    .filter(existsSync)
+    .map((f) => readFileSync(f, 'utf8'))
+    .join('\n');
   const uri = /^URIs:\s*(\S+)/m.exec(sources)?.[1] ?? /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+bookworm\s/m.exec(sources)?.[1];
   if (!uri) throw new Error("no Debian mirror found in apt's sources");
   return uri;
@@ -61,13 +69,29 @@ export function ensureNodeStandin(): string {
     mkdirSync(path.join(root, 'etc/ssl/certs'), { recursive: true });
     cpSync('/etc/ssl/certs/ca-certificates.crt', path.join(root, 'etc/ssl/certs/ca-certificates.crt'));
     const globalConfig = spawnSync('npm', ['config', 'get', 'globalconfig'], { encoding: 'utf8' }).stdout.trim();
-    const npmrc = [globalConfig, path.join(homedir(), '.npmrc')].filter(existsSync).map((f) => readFileSync(f, 'utf8').replace(/^nodedir=.*$/m, '')).join('\n');
+    const npmrc = [globalConfig, path.join(homedir(), '.npmrc')]
+      .filter(existsSync)
+      .map((f) => readFileSync(f, 'utf8').replace(/^nodedir=.*$/m, ''))
+      .join('\n');
     mkdirSync(path.join(root, 'usr/local/etc'), { recursive: true });
     writeFileSync(path.join(root, 'usr/local/etc/npmrc'), `${npmrc}\nnodedir=/usr/local\n`);
   }
   const tar = spawnSync('tar', ['-C', root, '-c', ...readdirSync(root)], { maxBuffer: 2 * 1024 * 1024 * 1024 });
   if (tar.status !== 0) throw new Error(`tar failed: ${tar.stderr.toString()}`);
-  const imported = podman(['import', '--change', 'CMD ["node"]', '--change', 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt', '--change', 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', '-', image], { input: tar.stdout });
+  const imported = podman(
+    [
+      'import',
+      '--change',
+      'CMD ["node"]',
+      '--change',
+      'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt',
+      '--change',
+      'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      '-',
+      image,
+    ],
+    { input: tar.stdout },
+  );
   if (imported.status !== 0) throw new Error(`podman import failed: ${imported.stderr}`);
   return image;
 }

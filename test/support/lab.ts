@@ -49,7 +49,11 @@ export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await new Promise<void>((resolve) =>
+    server.close(() => {
+      resolve();
+    }),
+  );
   return port;
 }
 
@@ -74,7 +78,9 @@ export async function startBackend(options: { delayMs?: number; port?: number; s
     port,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        server.close(() => {
+          resolve();
+        });
         server.closeAllConnections();
       }),
   };
@@ -95,7 +101,9 @@ export async function startCheckedBackend(): Promise<Backend & { failChecks(fail
     },
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        server.close(() => {
+          resolve();
+        });
         server.closeAllConnections();
       }),
   };
@@ -133,7 +141,11 @@ export interface HaproxyOptions {
 
 /** Stops `child` by its PID: SIGTERM, then SIGKILL after `graceMs`; resolves once it has exited. */
 export function stopper(child: ChildProcess, graceMs: number): () => Promise<void> {
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      resolve();
+    }),
+  );
   return async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     process.kill(child.pid as number, 'SIGTERM');
@@ -176,8 +188,12 @@ ${options.proxies}
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitFor(async () => (await sendCommand(adminSocket, 'show info')).includes('Name: HAProxy'), { timeoutMs: 5000, what: 'HAProxy to answer on its socket' });
-    if (masterSocket) await waitFor(async () => (await sendCommand(masterSocket, 'show proc')).includes('# workers'), { timeoutMs: 5000, what: 'the master CLI to answer' });
+    await waitFor(async () => (await sendCommand(adminSocket, 'show info')).includes('Name: HAProxy'), {
+      timeoutMs: 5000,
+      what: 'HAProxy to answer on its socket',
+    });
+    if (masterSocket)
+      await waitFor(async () => (await sendCommand(masterSocket, 'show proc')).includes('# workers'), { timeoutMs: 5000, what: 'the master CLI to answer' });
   } catch (err) {
     await stop();
     throw new Error(`${(err as Error).message}; HAProxy said: ${stderr.trim()}`);
@@ -187,7 +203,17 @@ ${options.proxies}
     if (newConfig !== undefined) writeFileSync(configPath, seenByHaproxy(newConfig));
     process.kill(child.pid as number, 'SIGUSR2');
   };
-  return { dir, pid: child.pid as number, userSocket, adminSocket, configPath, masterSocket, admin: (command) => sendCommand(adminSocket, command), reload, stop };
+  return {
+    dir,
+    pid: child.pid as number,
+    userSocket,
+    adminSocket,
+    configPath,
+    masterSocket,
+    admin: (command) => sendCommand(adminSocket, command),
+    reload,
+    stop,
+  };
 }
 
 /** One command over a fresh connection; any command, unlike nosrv's client. */
@@ -200,8 +226,12 @@ export function sendCommand(socketPath: string, command: string): Promise<string
     socket.on('data', (chunk: Buffer) => {
       answer += chunk.toString();
     });
-    socket.on('close', () => resolve(answer));
-    socket.on('error', () => resolve(''));
+    socket.on('close', () => {
+      resolve(answer);
+    });
+    socket.on('error', () => {
+      resolve('');
+    });
   });
 }
 

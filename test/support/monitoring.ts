@@ -68,7 +68,11 @@ export async function startPrometheus(options: { targets: readonly string[]; rul
  * sends: PagerDuty, Slack and webhook URLs point at `receiver`, and the secret files it names are
  * written with test values.
  */
-export async function startAlertmanager(configFile: string, receiver: string, options: { port?: number } = {}): Promise<Started & { readonly address: string; readonly secrets: ReadonlyMap<string, string> }> {
+export async function startAlertmanager(
+  configFile: string,
+  receiver: string,
+  options: { port?: number } = {},
+): Promise<Started & { readonly address: string; readonly secrets: ReadonlyMap<string, string> }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'nosrv-alertmanager-'));
   const config = parseYaml(readFileSync(configFile, 'utf8')) as { templates?: string[]; receivers: Array<Record<string, unknown>> };
   for (const template of config.templates ?? []) writeFileSync(path.join(dir, template), readFileSync(path.join(path.dirname(configFile), template)));
@@ -85,7 +89,8 @@ export async function startAlertmanager(configFile: string, receiver: string, op
       pd.url = `${receiver}/pagerduty`;
       pd.routing_key_file = secret(pd.routing_key_file as string, 'test-routing-key');
     }
-    for (const slack of (r.slack_configs ?? []) as Array<Record<string, unknown>>) slack.api_url_file = secret(slack.api_url_file as string, `${receiver}/slack`);
+    for (const slack of (r.slack_configs ?? []) as Array<Record<string, unknown>>)
+      slack.api_url_file = secret(slack.api_url_file as string, `${receiver}/slack`);
     for (const hook of (r.webhook_configs ?? []) as Array<Record<string, unknown>>) {
       hook.url = `${receiver}/heartbeat`;
       const auth = (hook.http_config as { authorization?: { credentials_file?: string } } | undefined)?.authorization;
@@ -97,7 +102,12 @@ export async function startAlertmanager(configFile: string, receiver: string, op
   const address = `127.0.0.1:${port}`;
   const started = await startProcess(
     'prometheus-alertmanager',
-    [`--config.file=${path.join(dir, 'alertmanager.yml')}`, `--storage.path=${path.join(dir, 'data')}`, `--web.listen-address=${address}`, '--cluster.listen-address='],
+    [
+      `--config.file=${path.join(dir, 'alertmanager.yml')}`,
+      `--storage.path=${path.join(dir, 'data')}`,
+      `--web.listen-address=${address}`,
+      '--cluster.listen-address=',
+    ],
     dir,
     `http://${address}`,
     '/-/ready',
@@ -114,14 +124,25 @@ export interface Received {
 
 /** What a notification says, in one line: a PagerDuty event's summary, a Slack message's title. */
 export function notificationTitle(r: Received): string {
-  const body = r.body as { event_action?: string; dedup_key?: string; payload?: { summary?: string }; attachments?: Array<{ title?: string }>; alerts?: unknown[] };
+  const body = r.body as {
+    event_action?: string;
+    dedup_key?: string;
+    payload?: { summary?: string };
+    attachments?: Array<{ title?: string }>;
+    alerts?: unknown[];
+  };
   if (r.path === '/pagerduty') return `${body.event_action ?? ''}: ${body.payload?.summary ?? body.dedup_key ?? ''}`;
   if (r.path === '/slack') return body.attachments?.[0]?.title ?? '';
   return `${body.alerts?.length ?? 0} alert(s)`;
 }
 
 function notificationsPage(received: readonly Received[]): string {
-  const rows = [...received].reverse().map((r) => `<tr><td>${new Date(r.at).toISOString().slice(11, 19)}</td><td>${escapeHtml(r.path.slice(1))}</td><td>${escapeHtml(notificationTitle(r))}</td></tr>`);
+  const rows = [...received]
+    .reverse()
+    .map(
+      (r) =>
+        `<tr><td>${new Date(r.at).toISOString().slice(11, 19)}</td><td>${escapeHtml(r.path.slice(1))}</td><td>${escapeHtml(notificationTitle(r))}</td></tr>`,
+    );
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>notifications</title>
 <style>body{font-family:system-ui,sans-serif;margin:2rem}td,th{padding:.2em .6em;text-align:left;border-bottom:1px solid #ddd}</style></head><body>
 <h1>What PagerDuty, Slack and the heartbeat service would have received</h1>
@@ -158,7 +179,9 @@ export async function startReceiver(options: { port?: number } = {}): Promise<{ 
     received,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        server.close(() => {
+          resolve();
+        });
         server.closeAllConnections();
       }),
   };

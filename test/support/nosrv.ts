@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import type { Logger } from 'pino';
 import { loadInvocation } from '../../src/config.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { capturedLogger } from './metrics.js';
@@ -16,6 +15,6 @@ export async function startNosrv(flags: readonly string[]): Promise<RunningNosrv
   const loaded = loadInvocation([...flags, '--web.listen-address=127.0.0.1:0'], {}, (file) => readFileSync(file, 'utf8'));
   if (!loaded.ok) throw new Error(loaded.problems.join('; '));
   const { log, lines } = capturedLogger();
-  const daemon = await startDaemon(loaded.invocation.config, log as Logger);
+  const daemon = await startDaemon(loaded.invocation.config, log);
   return { url: `http://127.0.0.1:${daemon.address.port}`, daemon, logs: lines, stop: () => daemon.close() };
 }

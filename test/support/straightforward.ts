@@ -4,7 +4,16 @@
 
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { CollectOptions } from '../../src/config.js';
-import { BACKEND_CAUSES, BACKEND_RISKS, FRONTEND_CAUSES, FRONTEND_RISKS, PROCESS_CAUSES, PROCESS_RISKS, type Diagnosis, type Finding } from '../../src/diagnosis.js';
+import {
+  BACKEND_CAUSES,
+  BACKEND_RISKS,
+  FRONTEND_CAUSES,
+  FRONTEND_RISKS,
+  PROCESS_CAUSES,
+  PROCESS_RISKS,
+  type Diagnosis,
+  type Finding,
+} from '../../src/diagnosis.js';
 import { BACKEND_FAMILIES, FRONTEND_FAMILIES, HTTP_CODES, PROCESS_FAMILIES, SERVER_FAMILIES, type StatFamily } from '../../src/metrics/families.js';
 import type { MetricType } from '../../src/metrics/exposition.js';
 import { cell, type StatRow } from '../../src/parse/stat.js';
@@ -26,7 +35,12 @@ export async function straightforwardExposition(snapshot: Snapshot, watcher: Wat
     if (metric instanceof Counter) metric.inc(labels, value);
     else metric.set(labels, value);
   };
-  const statFamilies = (scope: string, families: readonly StatFamily[], objects: ReadonlyArray<{ row: StatRow | null; labels: Labels }>, withResponses: boolean): void => {
+  const statFamilies = (
+    scope: string,
+    families: readonly StatFamily[],
+    objects: ReadonlyArray<{ row: StatRow | null; labels: Labels }>,
+    withResponses: boolean,
+  ): void => {
     for (const o of objects) {
       if (o.row === null) continue;
       for (const f of families) {
@@ -51,13 +65,23 @@ export async function straightforwardExposition(snapshot: Snapshot, watcher: Wat
     }
   }
 
-  statFamilies('frontend', FRONTEND_FAMILIES, snapshot.frontends.map((f) => ({ row: f.row, labels: { proxy: f.name } })), true);
+  statFamilies(
+    'frontend',
+    FRONTEND_FAMILIES,
+    snapshot.frontends.map((f) => ({ row: f.row, labels: { proxy: f.name } })),
+    true,
+  );
   for (const f of snapshot.frontends) {
     if (f.sessions.limit) set('haproxy_frontend_sessions_utilization_ratio', 'gauge', { proxy: f.name }, f.sessions.current / f.sessions.limit);
   }
 
   const backends = snapshot.backends.filter((b) => collect.backends === null || collect.backends.test(b.name));
-  statFamilies('backend', BACKEND_FAMILIES, backends.map((b) => ({ row: b.row, labels: { proxy: b.name } })), true);
+  statFamilies(
+    'backend',
+    BACKEND_FAMILIES,
+    backends.map((b) => ({ row: b.row, labels: { proxy: b.name } })),
+    true,
+  );
   for (const b of backends) {
     const labels = { proxy: b.name };
     set('haproxy_backend_servers', 'gauge', labels, b.counts.total);
@@ -70,7 +94,12 @@ export async function straightforwardExposition(snapshot: Snapshot, watcher: Wat
   const groups = collect.serverMetrics;
   const servers = backends.flatMap((b) => b.servers).filter((s) => !(collect.noMaint && s.state === 'maint'));
   if (groups.size > 0) {
-    statFamilies('server', SERVER_FAMILIES.filter((f) => groups.has(f.group)), servers.map((s) => ({ row: s.row, labels: { proxy: s.backend, server: s.name } })), groups.has('traffic'));
+    statFamilies(
+      'server',
+      SERVER_FAMILIES.filter((f) => groups.has(f.group)),
+      servers.map((s) => ({ row: s.row, labels: { proxy: s.backend, server: s.name } })),
+      groups.has('traffic'),
+    );
   }
   for (const s of servers) {
     const labels = { proxy: s.backend, server: s.name };
