@@ -3,7 +3,7 @@
 
 import { checkStatusDescription, checkStatusByNumber } from './parse/checkStatus.js';
 import type { Info } from './parse/info.js';
-import { ADMIN, CHECK_STATE, type OpState, type ServersState } from './parse/serversState.js';
+import { ADMIN, CHECK_STATE, type OpState, type ServersStateTable } from './parse/serversState.js';
 import type { StatRow, StatTable } from './parse/stat.js';
 import { parseStatus } from './parse/status.js';
 
@@ -64,9 +64,7 @@ export function conditionFromStatus(status: string, weight: number | null): Serv
       return DOWN;
     case 'UP':
     case 'no check':
-      return weight === 0
-        ? { state: 'drain', held: ['weight_zero'], usable: false }
-        : UP;
+      return weight === 0 ? { state: 'drain', held: ['weight_zero'], usable: false } : UP;
     default:
       return null;
   }
@@ -149,10 +147,12 @@ export interface Frontend {
 export type SourceKind = 'socket' | 'stats_url';
 
 /** What the watcher takes of a server from each read: a snapshot's servers are such, and so is each server of a poll. */
-export type ServerObservation = Pick<Server, 'backend' | 'name' | 'state' | 'held' | 'usable' | 'lastChangeAt'> & { readonly check: Pick<HealthCheck, 'status'> | null };
+export type ServerObservation = Pick<Server, 'backend' | 'name' | 'state' | 'held' | 'usable' | 'lastChangeAt'> & {
+  readonly check: Pick<HealthCheck, 'status'> | null;
+};
 
 /** The servers of a poll: from `show servers state`, or from the `status` texts of the stats page's CSV. */
-export function pollObservations(table: { readonly serversState: ServersState } | { readonly stat: StatTable }): ServerObservation[] {
+export function pollObservations(table: { readonly serversState: ServersStateTable } | { readonly stat: StatTable }): ServerObservation[] {
   const observations: ServerObservation[] = [];
   if ('serversState' in table) {
     const state = table.serversState;
@@ -196,7 +196,7 @@ export interface SnapshotInput {
   readonly takenAt: number;
   readonly source: SourceKind;
   readonly stat: StatTable;
-  readonly serversState: ServersState | null;
+  readonly serversState: ServersStateTable | null;
   readonly info: Info | null;
 }
 
@@ -260,7 +260,7 @@ class SnapshotBuilder {
   constructor(
     statColumnsAt: ReadonlyMap<string, number>,
     private readonly takenAt: number,
-    private readonly serversState: ServersState | null,
+    private readonly serversState: ServersStateTable | null,
   ) {
     this.columns = statColumns(statColumnsAt);
     this.read = { takenAt, columns: this.columns, runtime: serversState };
@@ -277,7 +277,7 @@ class SnapshotBuilder {
       for (let i = 0; i < state.length; i++) {
         const backendName = state.backend(i);
         let servers = this.byName.get(backendName);
-        if (servers === undefined) this.byName.set(backendName, (servers = new Map()));
+        if (servers === undefined) this.byName.set(backendName, (servers = new Map<string, number>()));
         servers.set(state.server(i), i);
       }
     }
@@ -346,7 +346,9 @@ class SnapshotBuilder {
     const state = at < 0 ? null : this.serversState;
     const status = text(row, c.status) ?? '';
     const condition =
-      (state ? conditionFromRuntime(state.opState(at), state.number(at, 'adminState'), state.number(at, 'userWeight')) : conditionFromStatus(status, num(row, c.weight))) ??
+      (state
+        ? conditionFromRuntime(state.opState(at), state.number(at, 'adminState'), state.number(at, 'userWeight'))
+        : conditionFromStatus(status, num(row, c.weight))) ??
       // A status this version invented: not usable, and said as it is.
       DOWN;
     const secondsSinceChange = state ? state.number(at, 'secondsSinceChange') : num(row, c.lastchg);
@@ -432,7 +434,7 @@ interface ReadContext {
   readonly takenAt: number;
   readonly columns: ReturnType<typeof statColumns>;
   /** `show servers state`; null without. */
-  readonly runtime: ServersState | null;
+  readonly runtime: ServersStateTable | null;
 }
 
 /**

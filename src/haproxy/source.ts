@@ -4,7 +4,7 @@
 
 import { ParseError } from '../parse/errors.js';
 import { parseInfo, type Info } from '../parse/info.js';
-import { ServersStateParser, type ServersState, type ServersStateSize } from '../parse/serversState.js';
+import { ServersStateParser, type ServersStateTable, type ServersStateSize } from '../parse/serversState.js';
 import { parseStat, StatParser, type StatSize, type StatTable } from '../parse/stat.js';
 import type { SourceKind } from '../snapshot.js';
 import { fromSystemError, HaproxyReadError } from './errors.js';
@@ -18,14 +18,14 @@ export interface Answers {
   readonly takenAt: number;
   readonly source: SourceKind;
   readonly stat: StatTable;
-  readonly serversState: ServersState | null;
+  readonly serversState: ServersStateTable | null;
   readonly info: Info | null;
   readonly timings: readonly CommandTiming[];
 }
 
 /** The watcher's poll: the servers' states, from the table this source has, and how long HAProxy took to answer. */
 export interface PollAnswer {
-  readonly table: { readonly serversState: ServersState } | { readonly stat: StatTable };
+  readonly table: { readonly serversState: ServersStateTable } | { readonly stat: StatTable };
   /** From the request to the answer's end, parsing not included: HAProxy's side of the poll. */
   readonly answerSeconds: number;
 }

@@ -21,7 +21,7 @@ export const ADMIN = {
 /** srv_check_state / srv_agent_state bits (include/haproxy/check-t.h). */
 export const CHECK_STATE = { INPROGRESS: 0x01, CONFIGURED: 0x02, ENABLED: 0x04, PAUSED: 0x08 } as const;
 
-/** The fields nosrv reads of one server, as `ServersState.rows()` gives them. */
+/** The fields nosrv reads of one server, as `ServersStateTable.rows()` gives them. */
 export interface ServerStateRow {
   readonly backend: string;
   readonly server: string;
@@ -37,19 +37,32 @@ export interface ServerStateRow {
 }
 
 const REQUIRED = [
-  'be_name', 'srv_name', 'srv_addr', 'srv_op_state', 'srv_admin_state', 'srv_uweight', 'srv_time_since_last_change',
-  'srv_check_status', 'srv_check_health', 'srv_check_state',
+  'be_name',
+  'srv_name',
+  'srv_addr',
+  'srv_op_state',
+  'srv_admin_state',
+  'srv_uweight',
+  'srv_time_since_last_change',
+  'srv_check_status',
+  'srv_check_health',
+  'srv_check_state',
 ] as const;
 
 type Field = (typeof REQUIRED)[number];
 
 /** The integer fields, in the order a server's numbers are kept, by the names they are read by. */
 const NUMBER_FIELDS = [
-  ['opState', 'srv_op_state'], ['adminState', 'srv_admin_state'], ['userWeight', 'srv_uweight'], ['secondsSinceChange', 'srv_time_since_last_change'],
-  ['checkStatus', 'srv_check_status'], ['checkHealth', 'srv_check_health'], ['checkState', 'srv_check_state'],
+  ['opState', 'srv_op_state'],
+  ['adminState', 'srv_admin_state'],
+  ['userWeight', 'srv_uweight'],
+  ['secondsSinceChange', 'srv_time_since_last_change'],
+  ['checkStatus', 'srv_check_status'],
+  ['checkHealth', 'srv_check_health'],
+  ['checkState', 'srv_check_state'],
 ] as const;
 type NumberName = (typeof NUMBER_FIELDS)[number][0];
-/** The numbers `ServersState.number` reads; the op state has its own reader. */
+/** The numbers `ServersStateTable.number` reads; the op state has its own reader. */
 export type StateNumber = Exclude<NumberName, 'opState'>;
 const NUMBER_AT = Object.fromEntries(NUMBER_FIELDS.map(([name], i) => [name, i])) as Record<NumberName, number>;
 const PORT = NUMBER_FIELDS.length;
@@ -59,7 +72,21 @@ const NUMBERS = PORT + 1;
 const TEXTS = 6;
 const [BACKEND_AT, SERVER_AT, ADDRESS_AT] = [0, 2, 4] as const;
 
-export function parseServersState(text: string): ServersState {
+/** `show servers state`, server by server: as parsed (`ParsedServersState`), or from plain rows (the tests'). */
+export interface ServersStateTable {
+  readonly length: number;
+  opState(i: number): OpState;
+  number(i: number, field: StateNumber): number;
+  port(i: number): number | null;
+  backend(i: number): string;
+  server(i: number): string;
+  address(i: number): string;
+  /** Server `i` is `backend`/`server`. */
+  is(i: number, backend: string, server: string): boolean;
+  rows(): ServerStateRow[];
+}
+
+export function parseServersState(text: string): ServersStateTable {
   const parser = new ServersStateParser();
   parser.write(text);
   return parser.finish();
@@ -70,7 +97,7 @@ export function parseServersState(text: string): ServersState {
  * they are in the answer's bytes (kept outside the JavaScript heap), made into strings only when
  * asked; the snapshot matches servers by name without making any.
  */
-export class ServersState {
+export class ParsedServersState implements ServersStateTable {
   constructor(
     readonly length: number,
     private readonly bytes: ByteStore,
@@ -177,17 +204,20 @@ export class ServersStateParser {
 
   /** Whole lines, as bytes; they are copied, so the caller may reuse `lines` afterwards. */
   writeBytes(lines: Uint8Array): void {
-    this.bytes.appendLines(lines, (start, end) => this.line(this.bytes.buffer, start, end));
+    this.bytes.appendLines(lines, (start, end) => {
+      this.line(this.bytes.buffer, start, end);
+    });
   }
 
-  table(): ServersState {
+  table(): ParsedServersState {
     if (this.index === null) throw new ParseError('show servers state', this.lineNumber === 0 ? 'the answer is empty' : 'no "# be_id ..." header line');
-    return new ServersState(this.count, this.bytes, this.numbers, this.texts);
+    return new ParsedServersState(this.count, this.bytes, this.numbers, this.texts);
   }
 
   private integer(bytes: Buffer, lineNumber: number, name: Field, at: number): number {
     const value = this.fields.integer(bytes, at);
-    if (value === null) throw new ParseError('show servers state', `line ${lineNumber}: ${name} is ${JSON.stringify(this.fields.text(this.bytes, at))}, not a number`);
+    if (value === null)
+      throw new ParseError('show servers state', `line ${lineNumber}: ${name} is ${JSON.stringify(this.fields.text(this.bytes, at))}, not a number`);
     return value;
   }
 
@@ -228,7 +258,8 @@ export class ServersStateParser {
     const numbers = this.numbers;
     const at = this.count * NUMBERS;
     const numberFields = this.numberFields;
-    for (let f = 0; f < NUMBER_FIELDS.length; f++) numbers[at + f] = this.integer(bytes, n, (NUMBER_FIELDS[f] as (typeof NUMBER_FIELDS)[number])[1], numberFields[f] as number);
+    for (let f = 0; f < NUMBER_FIELDS.length; f++)
+      numbers[at + f] = this.integer(bytes, n, (NUMBER_FIELDS[f] as (typeof NUMBER_FIELDS)[number])[1], numberFields[f] as number);
     const opNumber = numbers[at + NUMBER_AT.opState] as number;
     if (OP_STATES[opNumber] === undefined) throw new ParseError('show servers state', `line ${n}: unknown srv_op_state ${opNumber}`);
     const port = this.portIndex === undefined || this.portIndex >= count ? null : this.fields.integer(bytes, this.portIndex);
@@ -242,7 +273,7 @@ export class ServersStateParser {
   }
 
   /** The table, once the whole answer has arrived; the room its buffers left unused is given back. */
-  finish(): ServersState {
+  finish(): ParsedServersState {
     this.bytes.trim();
     const room = trimmedRoom(this.numbers.length / NUMBERS, this.count);
     if (room !== null) {

@@ -1,10 +1,9 @@
-// Snapshots from a compact description, written out as the `show stat` and `show servers state`
-// text HAProxy 2.6 prints and read back through the real parsers, so counting stays in one place.
+// Snapshots from a compact description: the `show stat` and `show servers state` tables HAProxy
+// 2.6 would give, as literal values, built into a snapshot as a read's are.
 
-import { ADMIN } from '../../src/parse/serversState.js';
-import { parseServersState } from '../../src/parse/serversState.js';
-import { parseStat } from '../../src/parse/stat.js';
+import { ADMIN, type OpState, type ServerStateRow } from '../../src/parse/serversState.js';
 import { buildSnapshot, type Snapshot } from '../../src/snapshot.js';
+import { serversStateOf, statTableOf, type Cells } from './literal.js';
 
 export interface ServerSpec {
   /** As `show stat` prints it: `UP`, `UP 2/3`, `DOWN`, `MAINT`, `DRAIN`, `no check`, `NOLB`. */
@@ -27,16 +26,32 @@ export type Spec = Record<string, { readonly queue?: number; readonly servers: R
 
 export const NOW = Date.parse('2026-11-24T01:00:00Z');
 
+const STAT_COLUMNS = [
+  'pxname',
+  'svname',
+  'qcur',
+  'scur',
+  'slim',
+  'stot',
+  'status',
+  'weight',
+  'bck',
+  'check_status',
+  'last_chk',
+  'check_desc',
+  'check_rise',
+  'check_fall',
+  'check_health',
+  'lastchg',
+  'type',
+  'tracked',
+];
+const OP_STATES: Record<number, OpState> = { 0: 'stopped', 2: 'running', 3: 'stopping' };
+
 export function specSnapshot(spec: Spec, frontends: readonly string[] = []): Snapshot {
-  const stat = ['# pxname,svname,qcur,scur,slim,stot,status,weight,bck,check_status,last_chk,check_desc,check_rise,check_fall,check_health,lastchg,type,tracked,'];
-  const state = [
-    '1',
-    '# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port',
-  ];
-  for (const f of frontends) stat.push(`${f},FRONTEND,,0,1000,0,OPEN,,,,,,,,,,0,`);
-  let beId = 0;
+  const stat: Cells[] = frontends.map((f) => ({ pxname: f, svname: 'FRONTEND', scur: 0, slim: 1000, stot: 0, status: 'OPEN', type: 0 }));
+  const state: ServerStateRow[] = [];
   for (const [backend, b] of Object.entries(spec)) {
-    beId++;
     let srvId = 0;
     for (const [name, s] of Object.entries(b.servers)) {
       srvId++;
@@ -50,13 +65,41 @@ export function specSnapshot(spec: Spec, frontends: readonly string[] = []): Sna
       const check = checked ? (s.check ?? (word === 'DOWN' ? 'L4CON' : 'L4OK')) : '';
       const checkNumber = { L4OK: 6, L4CON: 8, L7OK: 15, L7STS: 17, L4TOUT: 7 }[check] ?? 0;
       const checkState = !checked ? 0 : word === 'MAINT' ? 14 : 6;
-      stat.push(
-        `${backend},${name},0,${s.scur ?? 0},${s.maxconn ?? ''},0,${s.status},1,${s.backup ? 1 : 0},${word === 'MAINT' ? '' : check},${s.detail ?? (check === 'L4CON' ? 'Connection refused' : '')},,${checked ? rise : ''},${checked ? fall : ''},${checked ? health : ''},60,2,${s.tracks ?? ''},`,
-      );
-      const [ip, port] = (s.address ?? `10.0.0.${srvId}:8080`).split(':');
-      state.push(`${beId} ${backend} ${srvId} ${name} ${ip} ${op} ${admin} 1 1 60 ${checkNumber} 2 ${health} ${checkState} 0 0 0 - ${port} - 0 0 - - 0`);
+      stat.push({
+        pxname: backend,
+        svname: name,
+        qcur: 0,
+        scur: s.scur ?? 0,
+        slim: s.maxconn,
+        stot: 0,
+        status: s.status,
+        weight: 1,
+        bck: s.backup ? 1 : 0,
+        check_status: word === 'MAINT' ? '' : check,
+        last_chk: s.detail ?? (check === 'L4CON' ? 'Connection refused' : ''),
+        check_rise: checked ? rise : null,
+        check_fall: checked ? fall : null,
+        check_health: checked ? health : null,
+        lastchg: 60,
+        type: 2,
+        tracked: s.tracks,
+      });
+      const [ip = '', port] = (s.address ?? `10.0.0.${srvId}:8080`).split(':');
+      state.push({
+        backend,
+        server: name,
+        address: ip,
+        opState: OP_STATES[op] ?? 'running',
+        adminState: admin,
+        userWeight: 1,
+        secondsSinceChange: 60,
+        checkStatus: checkNumber,
+        checkHealth: health,
+        checkState,
+        port: port === undefined ? null : Number(port),
+      });
     }
-    stat.push(`${backend},BACKEND,${b.queue ?? 0},0,100,0,UP,1,0,,,,,,,60,1,`);
+    stat.push({ pxname: backend, svname: 'BACKEND', qcur: b.queue ?? 0, scur: 0, slim: 100, stot: 0, status: 'UP', weight: 1, bck: 0, lastchg: 60, type: 1 });
   }
-  return buildSnapshot({ takenAt: NOW, source: 'socket', info: null, stat: parseStat(`${stat.join('\n')}\n`), serversState: parseServersState(`${state.join('\n')}\n`) });
+  return buildSnapshot({ takenAt: NOW, source: 'socket', info: null, stat: statTableOf(STAT_COLUMNS, stat), serversState: serversStateOf(state) });
 }
