@@ -14,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { envName, FLAGS, loadInvocation } from './config.js';
 import { createReader, startDaemon } from './daemon.js';
-import { diagnosisText } from './diagnosisText.js';
+import { explainText } from './explainText.js';
 import { Watcher } from './watcher.js';
 import { pino } from 'pino';
 import type { Config } from './config.js';
@@ -40,7 +40,7 @@ async function explain(config: Config, json: boolean): Promise<number> {
   // Everything worth saying is in the diagnosis itself, failures included.
   const reader = createReader(config, new Watcher(), pino({ level: 'silent' }), null);
   const { diagnosis } = await reader.read();
-  process.stdout.write(json ? `${JSON.stringify(diagnosis, null, 2)}\n` : diagnosisText(diagnosis, reader.source.target));
+  process.stdout.write(json ? `${JSON.stringify(diagnosis, null, 2)}\n` : explainText(diagnosis, reader.source.target));
   if (!diagnosis.haproxy.up) return 3;
   const failing = [...diagnosis.backends, ...diagnosis.frontends, diagnosis.process].some((x) => x.verdict === 'failing');
   return failing ? 1 : 0;
@@ -54,7 +54,9 @@ function rules(argv: readonly string[]): number {
   }
   const parsed = parseRuleOptions(argv);
   if (!parsed.ok) {
-    process.stderr.write(`nosrv rules: ${parsed.problems.length} problem(s) with the flags:\n${parsed.problems.map((p) => `  - ${p}`).join('\n')}\nSee nosrv rules --help.\n`);
+    process.stderr.write(
+      `nosrv rules: ${parsed.problems.length} problem(s) with the flags:\n${parsed.problems.map((p) => `  - ${p}`).join('\n')}\nSee nosrv rules --help.\n`,
+    );
     return USAGE_ERROR;
   }
   process.stdout.write(ruleFileText(parsed.options));
@@ -65,7 +67,9 @@ async function main(): Promise<number> {
   if (process.argv[2] === 'rules') return rules(process.argv.slice(3));
   const loaded = loadInvocation(process.argv.slice(2), process.env, (path) => readFileSync(path, 'utf8'));
   if (!loaded.ok) {
-    process.stderr.write(`nosrv: ${loaded.problems.length} problem(s) with the settings:\n${loaded.problems.map((p) => `  - ${p}`).join('\n')}\nSee nosrv --help.\n`);
+    process.stderr.write(
+      `nosrv: ${loaded.problems.length} problem(s) with the settings:\n${loaded.problems.map((p) => `  - ${p}`).join('\n')}\nSee nosrv --help.\n`,
+    );
     return USAGE_ERROR;
   }
   const { invocation } = loaded;
@@ -80,9 +84,14 @@ async function main(): Promise<number> {
   if (invocation.command === 'explain') return explain(invocation.config, invocation.json);
   const log = createLogger(invocation.config.logLevel);
   const daemon = await startDaemon(invocation.config, log);
-  process.on('SIGHUP', () => daemon.reloadWebConfig());
+  process.on('SIGHUP', () => {
+    daemon.reloadWebConfig();
+  });
   await new Promise<void>((resolve) => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
+    for (const signal of ['SIGINT', 'SIGTERM'] as const)
+      process.once(signal, () => {
+        resolve();
+      });
   });
   log.info('stopping');
   await daemon.close();

@@ -3,7 +3,7 @@
 // alike; the description is the diagnosis's own words. A pure function of its input.
 
 import type { Diagnosis, Finding } from '../diagnosis.js';
-import { formatMs } from '../diagnosis.js';
+import { formatMs } from '../diagnosisText.js';
 import { ALERTS, type AlertRule, type Severity } from '../rules/alerts.js';
 
 export interface PushedAlert {
@@ -38,7 +38,12 @@ function rule(name: string): AlertRule {
 /** Every alert the diagnosis holds now. While HAProxy cannot be read, only what is known. */
 export function pushedAlerts(d: Diagnosis, ctx: PushContext): PushedAlert[] {
   const out: PushedAlert[] = [];
-  const add = (name: string, labels: Record<string, string>, finding: Finding | null, options: { value?: string; holdMs?: number; description?: string } = {}): void => {
+  const add = (
+    name: string,
+    labels: Record<string, string>,
+    finding: Finding | null,
+    options: { value?: string; holdMs?: number; description?: string } = {},
+  ): void => {
     const r = rule(name);
     const all = { alertname: name, severity: r.severity, ...labels, ...ctx.labels };
     const about = labels.proxy !== undefined && (r.scope === 'backend' || r.scope === 'server') ? `?backend=${encodeURIComponent(labels.proxy)}` : '';
@@ -66,7 +71,8 @@ export function pushedAlerts(d: Diagnosis, ctx: PushContext): PushedAlert[] {
     const failing = b.risks.filter((f) => f.code === 'checks_failing');
     if (last && failing.length > 0) add('HAProxyBackendLastServerFailing', { proxy: b.name, risk: 'last_server_up' }, failing[0] ?? null);
     if (last && b.servers.total > 1) add('HAProxyBackendLastServer', { proxy: b.name, risk: 'last_server_up' }, last);
-    if (failing.length > 0) add('HAProxyBackendChecksFailing', { proxy: b.name, risk: 'checks_failing' }, null, { description: failing.map(describe).join(' ') });
+    if (failing.length > 0)
+      add('HAProxyBackendChecksFailing', { proxy: b.name, risk: 'checks_failing' }, null, { description: failing.map(describe).join(' ') });
     const near = risk('near_maxconn');
     if (near) add('HAProxyBackendNearMaxconn', { proxy: b.name }, near);
     const queueing = risk('queueing');

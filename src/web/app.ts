@@ -5,7 +5,7 @@ import express, { type Express, type Request, type RequestHandler } from 'expres
 import type { Registry } from 'prom-client';
 import type { CollectOptions } from '../config.js';
 import { ExpositionWriter } from '../metrics/exposition.js';
-import { diagnosisText } from '../diagnosisText.js';
+import { explainText } from '../explainText.js';
 import { HaproxyMetrics } from '../metrics/haproxy.js';
 import { writeLogMetrics } from '../metrics/logs.js';
 import type { LogIngest } from '../logs/ingest.js';
@@ -43,18 +43,7 @@ export function buildApp({ reader, watcher, ownMetrics, collect, web, logs, admi
   app.disable('x-powered-by');
   // An ETag means hashing every answer; at 10,000 servers /metrics is megabytes, never cached.
   app.set('etag', false);
-  if (web) {
-    // One basic-auth check per set of users, made again only when a reload changes them.
-    let auth: { users: ReadonlyMap<string, string>; check: RequestHandler } | null = null;
-    app.use((req, res, next) => {
-      const settings = web();
-      if (!settings) return next();
-      res.set(settings.headers);
-      if (settings.users.size === 0) return next();
-      if (auth?.users !== settings.users) auth = { users: settings.users, check: basicAuth(settings.users) };
-      return auth.check(req, res, next);
-    });
-  }
+  if (web) app.use(webSettings(web));
 
   app.get('/', (_req, res) => {
     res.type('html').send(landingPage(reader.source.target));
@@ -66,55 +55,15 @@ export function buildApp({ reader, watcher, ownMetrics, collect, web, logs, admi
 
   app.get('/ready', (_req, res) => {
     if (reader.hasRead) res.type('text').send('ready\n');
-    else res.status(503).type('text').send(`HAProxy not read yet (${reader.lastError?.message ?? 'first read pending'})\n`);
+    else
+      res
+        .status(503)
+        .type('text')
+        .send(`HAProxy not read yet (${reader.lastError?.message ?? 'first read pending'})\n`);
   });
 
-  const haproxyMetrics = new HaproxyMetrics(collect, watcher);
-  app.get('/metrics', async (req, res, next) => {
-    try {
-      const out = new ExpositionWriter();
-      // Until then the cache must not write over the families this answer sends; told before the
-      // read, so a client gone while HAProxy answered holds none.
-      res.once('close', () => out.sent());
-      const result = await reader.read(scrapeDeadline(req));
-      if (result.ok) haproxyMetrics.write(out, result.snapshot);
-      haproxyMetrics.writeDiagnosis(out, result.diagnosis);
-      if (logs) writeLogMetrics(out, logs.ingest, await logs.receiver.dropped());
-      out.family('haproxy_up', 'gauge', '1 when the last read of HAProxy succeeded.');
-      out.sample('haproxy_up', '', result.ok ? 1 : 0);
-      out.raw(await ownMetrics.metrics());
-      const chunks = out.encoded();
-      res.type('text/plain; version=0.0.4; charset=utf-8');
-      res.setHeader('Content-Length', chunks.reduce((sum, c) => sum + c.length, 0));
-      for (const chunk of chunks) res.write(chunk);
-      res.end();
-    } catch (err) {
-      next(err);
-    }
-  });
-
-  app.get('/explain', async (req, res, next) => {
-    try {
-      const result = await reader.read(scrapeDeadline(req));
-      const backend = typeof req.query.backend === 'string' && req.query.backend !== '' ? req.query.backend : null;
-      let diagnosis = result.diagnosis;
-      if (backend !== null) {
-        const matching = diagnosis.backends.filter((b) => b.name === backend);
-        if (matching.length === 0 && diagnosis.haproxy.up) {
-          res.status(404).type('text').send(`HAProxy has no backend named ${JSON.stringify(backend)}\n`);
-          return;
-        }
-        diagnosis = { ...diagnosis, backends: matching, frontends: [] };
-      }
-      const format = typeof req.query.format === 'string' ? req.query.format : req.accepts(['text/html', 'application/json']) === 'application/json' ? 'json' : 'html';
-      if (format === 'json') res.json(diagnosis);
-      else if (format === 'text') res.type('text/plain; charset=utf-8').send(diagnosisText(diagnosis, reader.source.target));
-      else if (format === 'html') res.type('html').send(explainPage(diagnosis, reader.source.target, backend));
-      else res.status(400).type('text').send('format is json, text or html\n');
-    } catch (err) {
-      next(err);
-    }
-  });
+  app.get('/metrics', metricsHandler(reader, new HaproxyMetrics(collect, watcher), ownMetrics, logs ?? null));
+  app.get('/explain', explainHandler(reader));
 
   app.get('/alerts', (req, res) => {
     const report = alertsReport(alerting ?? null);
@@ -127,14 +76,99 @@ export function buildApp({ reader, watcher, ownMetrics, collect, web, logs, admi
   app.get('/runbooks/', (_req, res) => {
     res.type('html').send(runbookIndex(runbooks));
   });
-  app.get('/runbooks', (_req, res) => res.redirect(301, 'runbooks/'));
+  app.get('/runbooks', (_req, res) => {
+    res.redirect(301, 'runbooks/');
+  });
   app.get('/runbooks/:alert', (req, res) => {
     const markdown = runbooks.get(req.params.alert);
-    if (markdown === undefined) res.status(404).type('text').send(`no runbook named ${JSON.stringify(req.params.alert)}; see /runbooks/\n`);
+    if (markdown === undefined)
+      res
+        .status(404)
+        .type('text')
+        .send(`no runbook named ${JSON.stringify(req.params.alert)}; see /runbooks/\n`);
     else res.type('html').send(runbookPage(markdown, req.params.alert, adminSocat ?? null));
   });
 
   return app;
+}
+
+/** --web.config.file's headers and basic auth, as the file says now (SIGHUP reads it again). */
+function webSettings(web: () => WebConfig | null): RequestHandler {
+  // One basic-auth check per set of users, made again only when a reload changes them.
+  let auth: { users: ReadonlyMap<string, string>; check: RequestHandler } | null = null;
+  return (req, res, next) => {
+    const settings = web();
+    if (!settings) {
+      next();
+      return;
+    }
+    res.set(settings.headers);
+    if (settings.users.size === 0) {
+      next();
+      return;
+    }
+    if (auth?.users !== settings.users) auth = { users: settings.users, check: basicAuth(settings.users) };
+    auth.check(req, res, next);
+  };
+}
+
+function metricsHandler(reader: HaproxyReader, haproxyMetrics: HaproxyMetrics, ownMetrics: Registry, logs: AppDeps['logs'] | null): RequestHandler {
+  return async (req, res, next) => {
+    try {
+      const out = new ExpositionWriter();
+      // Until then the cache must not write over the families this answer sends; told before the
+      // read, so a client gone while HAProxy answered holds none.
+      res.once('close', () => {
+        out.sent();
+      });
+      const result = await reader.read(scrapeDeadline(req));
+      if (result.ok) haproxyMetrics.write(out, result.snapshot);
+      haproxyMetrics.writeDiagnosis(out, result.diagnosis);
+      if (logs) writeLogMetrics(out, logs.ingest, await logs.receiver.dropped());
+      out.family('haproxy_up', 'gauge', '1 when the last read of HAProxy succeeded.');
+      out.sample('haproxy_up', '', result.ok ? 1 : 0);
+      out.raw(await ownMetrics.metrics());
+      const chunks = out.encoded();
+      res.type('text/plain; version=0.0.4; charset=utf-8');
+      res.setHeader(
+        'Content-Length',
+        chunks.reduce((sum, c) => sum + c.length, 0),
+      );
+      for (const chunk of chunks) res.write(chunk);
+      res.end();
+    } catch (err) {
+      next(err);
+    }
+  };
+}
+
+function explainHandler(reader: HaproxyReader): RequestHandler {
+  return async (req, res, next) => {
+    try {
+      const result = await reader.read(scrapeDeadline(req));
+      const backend = typeof req.query.backend === 'string' && req.query.backend !== '' ? req.query.backend : null;
+      let diagnosis = result.diagnosis;
+      if (backend !== null) {
+        const matching = diagnosis.backends.filter((b) => b.name === backend);
+        if (matching.length === 0 && diagnosis.haproxy.up) {
+          res
+            .status(404)
+            .type('text')
+            .send(`HAProxy has no backend named ${JSON.stringify(backend)}\n`);
+          return;
+        }
+        diagnosis = { ...diagnosis, backends: matching, frontends: [] };
+      }
+      const format =
+        typeof req.query.format === 'string' ? req.query.format : req.accepts(['text/html', 'application/json']) === 'application/json' ? 'json' : 'html';
+      if (format === 'json') res.json(diagnosis);
+      else if (format === 'text') res.type('text/plain; charset=utf-8').send(explainText(diagnosis, reader.source.target));
+      else if (format === 'html') res.type('html').send(explainPage(diagnosis, reader.source.target, backend));
+      else res.status(400).type('text').send('format is json, text or html\n');
+    } catch (err) {
+      next(err);
+    }
+  };
 }
 
 /** The deadline Prometheus sets for this scrape, if it says one. */

@@ -1,11 +1,13 @@
 // /explain for people: what fails first, then what is at risk, then how many are fine. Rendered
 // on the server with no front-end build; every value from HAProxy is escaped.
 
-import { tallyText, type BackendDiagnosis, type Diagnosis, type Finding, type FrontendDiagnosis, type Verdict } from '../diagnosis.js';
+import { tallyText } from '../diagnosisText.js';
+import type { BackendDiagnosis, Diagnosis, Finding, FrontendDiagnosis, Verdict } from '../diagnosis.js';
 import { escapeHtml } from './html.js';
 
 const REFRESH_SECONDS = 10;
 
+// Long: the page's markup, top to bottom.
 export function explainPage(d: Diagnosis, target: string, narrowedTo: string | null): string {
   const failing = sections(d, 'failing');
   const atRisk = sections(d, 'at_risk');
@@ -49,8 +51,12 @@ ${d.haproxy.up ? '' : `<div class="down" id="haproxy-down"><strong>nosrv cannot 
 <main>
 ${failing.length ? `<h2 id="failing">Failing now (${failing.length})</h2>\n${tally(d, 'failing', failing.length)}${failing.join('\n')}` : d.haproxy.up ? '<h2 id="failing">Nothing is failing</h2>' : ''}
 ${atRisk.length ? `<h2 id="at-risk">At risk (${atRisk.length})</h2>\n${tally(d, 'at_risk', atRisk.length)}${atRisk.join('\n')}` : ''}
-${d.haproxy.up ? `<h2 id="ok">Healthy</h2><p>${okBackends.length} backend${okBackends.length === 1 ? '' : 's'} and ${okFrontends.length} frontend${okFrontends.length === 1 ? '' : 's'} have nothing to report.</p>
-${okBackends.length + okFrontends.length ? `<details><summary>Show them</summary><p>${[...okBackends, ...okFrontends].map((x) => `<code>${escapeHtml(x.name)}</code>`).join(', ')}</p></details>` : ''}` : ''}
+${
+  d.haproxy.up
+    ? `<h2 id="ok">Healthy</h2><p>${okBackends.length} backend${okBackends.length === 1 ? '' : 's'} and ${okFrontends.length} frontend${okFrontends.length === 1 ? '' : 's'} have nothing to report.</p>
+${okBackends.length + okFrontends.length ? `<details><summary>Show them</summary><p>${[...okBackends, ...okFrontends].map((x) => `<code>${escapeHtml(x.name)}</code>`).join(', ')}</p></details>` : ''}`
+    : ''
+}
 ${configFindings.length ? `<h2 id="config">In the configuration</h2><ul>${configFindings.map(({ f }) => `<li>${escapeHtml(f.summary)}<ul>${f.evidence.map((e) => `<li>${escapeHtml(e)}</li>`).join('')}</ul>${fixBlock(f)}</li>`).join('')}</ul>` : ''}
 ${d.unknown.length ? `<h2 id="unknown">Not known</h2><ul>${d.unknown.map((u) => `<li>${escapeHtml(u)}</li>`).join('')}</ul>` : ''}
 </main>
@@ -78,9 +84,14 @@ function backendCard(b: BackendDiagnosis): string {
   const s = b.servers;
   const counts = `${s.total} server${s.total === 1 ? '' : 's'}: ${s.up} usable${s.down ? `, ${s.down} down` : ''}${s.maint ? `, ${s.maint} in maint` : ''}${s.drain ? `, ${s.drain} draining` : ''}${s.nolb ? `, ${s.nolb} nolb` : ''}${s.backup_up ? ` (${s.backup_up} of them backup)` : ''}`;
   const events = b.events.length
-    ? `<details><summary>Recent changes (${b.events.length})</summary><table><tr><th>at</th><th>server</th><th>from</th><th>to</th><th>why</th></tr>${[...b.events]
+    ? `<details><summary>Recent changes (${b.events.length})</summary><table><tr><th>at</th><th>server</th><th>from</th><th>to</th><th>why</th></tr>${[
+        ...b.events,
+      ]
         .reverse()
-        .map((e) => `<tr><td>${escapeHtml(e.at)}</td><td>${escapeHtml(e.server)}</td><td>${escapeHtml(e.from)}</td><td>${escapeHtml(e.to)}</td><td>${escapeHtml(e.reason ?? '')}</td></tr>`)
+        .map(
+          (e) =>
+            `<tr><td>${escapeHtml(e.at)}</td><td>${escapeHtml(e.server)}</td><td>${escapeHtml(e.from)}</td><td>${escapeHtml(e.to)}</td><td>${escapeHtml(e.reason ?? '')}</td></tr>`,
+        )
         .join('')}</table></details>`
     : '';
   return card('backend', b.name, b.verdict, [...b.causes, ...b.risks], `<div class="counts">${escapeHtml(counts)}</div>`, events + recentLines(b.recent_503));
