@@ -98,17 +98,30 @@ export const FLAGS: Readonly<Record<string, FlagSpec>> = {
     help: `Per-server family groups to export, comma-separated, from ${SERVER_METRIC_GROUPS.join(', ')} (or all); see the README for what each holds and costs.`,
   },
   'collect.backends': { default: null, help: 'Export only backends whose name matches this regular expression (anchored), and their servers.' },
-  'collect.no-maint': { default: 'false', boolean: true, help: 'Leave out servers in MAINT, as HAProxy\'s own exporter does with no-maint.' },
+  'collect.no-maint': { default: 'false', boolean: true, help: "Leave out servers in MAINT, as HAProxy's own exporter does with no-maint." },
   'logs.listen': { default: null, help: "Receive HAProxy's syslog: udp://127.0.0.1:5140 or unixgram:PATH." },
   'watch.interval': { default: '1s', help: 'How often the watcher polls server states between scrapes (whole seconds or minutes that divide 60).' },
-  'alertmanager.url': { default: null, repeatable: true, help: "Send nosrv's own alerts to this Alertmanager (repeatable, or comma-separated: each member of a cluster)." },
+  'alertmanager.url': {
+    default: null,
+    repeatable: true,
+    help: "Send nosrv's own alerts to this Alertmanager (repeatable, or comma-separated: each member of a cluster).",
+  },
   'alertmanager.http-config.file': {
     default: null,
-    help: 'Basic auth, a bearer token (from files) and TLS for the Alertmanagers, as in Prometheus\'s alertmanager_config (basic_auth, authorization, tls_config).',
+    help: "Basic auth, a bearer token (from files) and TLS for the Alertmanagers, as in Prometheus's alertmanager_config (basic_auth, authorization, tls_config).",
   },
-  'alertmanager.for': { default: ALERTMANAGER_FOR, help: 'How long an alert must hold before nosrv sends it, by severity: a check that fails once sends nothing.' },
-  'alertmanager.ignore-backends': { default: null, help: 'Backends nosrv sends no alert about, empty or failing by design (an anchored regular expression, as nosrv rules --ignore-backends).' },
-  'web.external-url': { default: null, help: "Where people reach nosrv (http://host:9503), for the links in the alerts it sends; by default this host's name and the listen port." },
+  'alertmanager.for': {
+    default: ALERTMANAGER_FOR,
+    help: 'How long an alert must hold before nosrv sends it, by severity: a check that fails once sends nothing.',
+  },
+  'alertmanager.ignore-backends': {
+    default: null,
+    help: 'Backends nosrv sends no alert about, empty or failing by design (an anchored regular expression, as nosrv rules --ignore-backends).',
+  },
+  'web.external-url': {
+    default: null,
+    help: "Where people reach nosrv (http://host:9503), for the links in the alerts it sends; by default this host's name and the listen port.",
+  },
   'web.listen-address': { default: ':9503', help: 'Address to serve on, [HOST]:PORT.' },
   'web.config.file': { default: null, help: 'TLS and basic auth, in the Prometheus exporter-toolkit format.' },
   'log.level': { default: 'info', help: 'Log level: trace, debug, info, warn, error or fatal.' },
@@ -130,13 +143,32 @@ export function envName(flag: string): string {
 export type LoadResult = { readonly ok: true; readonly invocation: Invocation } | { readonly ok: false; readonly problems: readonly string[] };
 
 export function loadInvocation(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, readFile: (path: string) => string): LoadResult {
+  const args = readArguments(argv);
+  const problems = [...args.problems];
+  const configPath = args.fromFlags.get('config') ?? env[envName('config')];
+  const settings = new Settings(args.fromFlags, env, configPath ? readSettingsFile(configPath, readFile, problems) : new Map(), problems);
+  const config = configOf(settings, readFile);
+  if (problems.length > 0 || config === null) return { ok: false, problems: problems.length > 0 ? problems : ['incomplete configuration'] };
+  return { ok: true, invocation: { command: args.command, json: args.json, help: args.help, version: args.version, config } };
+}
+
+interface Arguments {
+  readonly command: Command;
+  readonly json: boolean;
+  readonly help: boolean;
+  readonly version: boolean;
+  /** Each setting given as a flag, a repeated one's values joined by commas. */
+  readonly fromFlags: ReadonlyMap<string, string>;
+  readonly problems: readonly string[];
+}
+
+function readArguments(argv: readonly string[]): Arguments {
   const problems: string[] = [];
   const fromFlags = new Map<string, string>();
   let command: Command = 'daemon';
   let json = false;
   let help = false;
   let version = false;
-
   const { tokens } = parseArgs({ args: [...argv], options: ARGUMENT_OPTIONS, strict: false, allowPositionals: true, tokens: true });
   for (const token of tokens) {
     if (token.kind === 'positional') {
@@ -157,112 +189,130 @@ export function loadInvocation(argv: readonly string[], env: Readonly<Record<str
     }
   }
   if (json && command !== 'explain') problems.push('--json goes with "nosrv explain"');
+  return { command, json, help, version, fromFlags, problems };
+}
 
+function readSettingsFile(path: string, readFile: (path: string) => string, problems: string[]): Map<string, string> {
   const fromFile = new Map<string, string>();
-  const configPath = fromFlags.get('config') ?? env[envName('config')];
-  if (configPath) {
-    try {
-      flattenYaml(parseYaml(readFile(configPath)) ?? {}, '', fromFile, problems, configPath);
-    } catch (err) {
-      problems.push(`--config ${configPath}: ${err instanceof Error ? err.message : String(err)}`);
-    }
+  try {
+    flattenYaml(parseYaml(readFile(path)) ?? {}, '', fromFile, problems, path);
+  } catch (err) {
+    problems.push(`--config ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return fromFile;
+}
+
+/** Each setting from its flag, the environment, the file or its default, in that order; a problem with one is noted, not thrown. */
+class Settings {
+  constructor(
+    private readonly fromFlags: ReadonlyMap<string, string>,
+    private readonly env: Readonly<Record<string, string | undefined>>,
+    private readonly fromFile: ReadonlyMap<string, string>,
+    private readonly problems: string[],
+  ) {}
+
+  value(flag: string): string | null {
+    return this.fromFlags.get(flag) ?? this.env[envName(flag)] ?? this.fromFile.get(flag) ?? FLAGS[flag]?.default ?? null;
   }
 
-  const value = (flag: string): string | null => fromFlags.get(flag) ?? env[envName(flag)] ?? fromFile.get(flag) ?? FLAGS[flag]?.default ?? null;
-  const checked = <T>(flag: string, parse: (text: string) => T): T | null => {
-    const text = value(flag);
+  /** The setting read by `parse`; null when it is not set, or (the problem noted) when `parse` refuses it. */
+  checked<T>(flag: string, parse: (text: string) => T): T | null {
+    const text = this.value(flag);
     if (text === null || text === '') return null;
     try {
       return parse(text);
     } catch (err) {
-      problems.push(`--${flag}=${FLAGS[flag]?.secret ? '…' : text}: ${err instanceof Error ? err.message : String(err)}`);
+      this.problems.push(`--${flag}=${FLAGS[flag]?.secret ? '…' : text}: ${err instanceof Error ? err.message : String(err)}`);
       return null;
     }
-  };
+  }
+}
 
-  const socket = checked('haproxy.socket', parseRuntimeApiAddress);
-  const statsUrl = checked('haproxy.stats-url', (text) => {
-    const url = new URL(text);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not an http(s) URL');
-    return text;
-  });
-  const masterSocket = checked('haproxy.master-socket', parseRuntimeApiAddress);
-  const adminSocket = checked('haproxy.admin-socket', parseRuntimeApiAddress);
-  const timeoutMs = checked('haproxy.timeout', parseDuration);
-  const logsListen = checked('logs.listen', (text) => {
-    if (/^udp:\/\/.+:\d+$/.test(text) || /^unixgram:.+/.test(text)) return text;
-    throw new Error('expected udp://HOST:PORT or unixgram:PATH');
-  });
-  const watchIntervalMs = checked('watch.interval', (text) => {
+/** The configuration; null when a setting it cannot do without is missing or refused. */
+function configOf(s: Settings, readFile: (path: string) => string): Config | null {
+  const haproxy = haproxyOf(s);
+  const alerting = alertingOf(s, readFile);
+  const watchIntervalMs = s.checked('watch.interval', (text) => {
     const ms = parseDuration(text);
     cronExpression(ms);
     return ms;
   });
-  const listen = checked('web.listen-address', parseListenAddress);
-  const alertmanagers =
-    checked('alertmanager.url', (text) =>
-      text.split(',').map((u) => {
-        const url = new URL(u.trim());
-        if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${u}: not an http(s) URL`);
-        return u.trim();
-      }),
-    ) ?? [];
-  const httpConfig = checked('alertmanager.http-config.file', (file) => parseAlertmanagerHttpConfig(readFile(file), file));
-  const debounceMs = checked('alertmanager.for', parseSeverityDurations);
-  const ignoreBackends = checked('alertmanager.ignore-backends', (text) => new RegExp(`^(?:${text})$`));
-  const externalUrl = checked('web.external-url', (text) => {
-    const url = new URL(text);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not an http(s) URL');
-    return text.replace(/\/+$/, '');
-  });
-  const web = checked('web.config.file', (file) => loadWebConfig(file, readFile));
-  const serverMetrics = checked('collect.server-metrics', (text) => {
-    const groups = text.split(',').map((g) => g.trim()).filter(Boolean);
-    if (groups.includes('all')) return new Set(SERVER_METRIC_GROUPS);
-    const unknown = groups.filter((g) => !(SERVER_METRIC_GROUPS as readonly string[]).includes(g));
-    if (unknown.length > 0) throw new Error(`unknown group ${unknown.join(', ')}: expected ${SERVER_METRIC_GROUPS.join(', ')} or all`);
-    return new Set(groups as ServerMetricGroup[]);
-  }) ?? new Set<ServerMetricGroup>();
-  const backendsFilter = checked('collect.backends', (text) => new RegExp(`^(?:${text})$`));
-  const noMaint = checked('collect.no-maint', parseBoolean) ?? false;
-  const logLevel = checked('log.level', (text) => {
+  const listen = s.checked('web.listen-address', parseListenAddress);
+  const logLevel = s.checked('log.level', (text) => {
     if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(text)) throw new Error('expected trace, debug, info, warn, error or fatal');
     return text;
   });
-
-  if (problems.length > 0 || socket === null || timeoutMs === null || watchIntervalMs === null || listen === null || logLevel === null || debounceMs === null) {
-    return { ok: false, problems: problems.length > 0 ? problems : ['incomplete configuration'] };
-  }
-  return {
-    ok: true,
-    invocation: {
-      command,
-      json,
-      help,
-      version,
-      config: {
-        haproxy: {
-          socket,
-          statsUrl,
-          statsUsername: value('haproxy.stats-username'),
-          statsPassword: value('haproxy.stats-password'),
-          masterSocket,
-          adminSocket,
-          configFile: value('haproxy.config'),
-          timeoutMs,
-        },
-        collect: { serverMetrics, backends: backendsFilter, noMaint },
-        logsListen,
-        alerting: { alertmanagers, httpConfig, debounceMs, ignoreBackends },
-        externalUrl,
-        watchIntervalMs,
-        listen,
-        web,
-        webConfigFile: value('web.config.file'),
-        logLevel,
-      },
-    },
+  const rest = {
+    collect: collectOf(s),
+    logsListen: s.checked('logs.listen', (text) => {
+      if (/^udp:\/\/.+:\d+$/.test(text) || /^unixgram:.+/.test(text)) return text;
+      throw new Error('expected udp://HOST:PORT or unixgram:PATH');
+    }),
+    externalUrl: s.checked('web.external-url', (text) => httpUrl(text).replace(/\/+$/, '')),
+    web: s.checked('web.config.file', (file) => loadWebConfig(file, readFile)),
+    webConfigFile: s.value('web.config.file'),
   };
+  if (haproxy === null || alerting === null || watchIntervalMs === null || listen === null || logLevel === null) return null;
+  return { haproxy, alerting, watchIntervalMs, listen, logLevel, ...rest };
+}
+
+function haproxyOf(s: Settings): Config['haproxy'] | null {
+  const socket = s.checked('haproxy.socket', parseRuntimeApiAddress);
+  const timeoutMs = s.checked('haproxy.timeout', parseDuration);
+  const rest = {
+    statsUrl: s.checked('haproxy.stats-url', httpUrl),
+    statsUsername: s.value('haproxy.stats-username'),
+    statsPassword: s.value('haproxy.stats-password'),
+    masterSocket: s.checked('haproxy.master-socket', parseRuntimeApiAddress),
+    adminSocket: s.checked('haproxy.admin-socket', parseRuntimeApiAddress),
+    configFile: s.value('haproxy.config'),
+  };
+  return socket === null || timeoutMs === null ? null : { socket, timeoutMs, ...rest };
+}
+
+function alertingOf(s: Settings, readFile: (path: string) => string): AlertingConfig | null {
+  const alertmanagers = s.checked('alertmanager.url', (text) => text.split(',').map((u) => member(u.trim()))) ?? [];
+  const httpConfig = s.checked('alertmanager.http-config.file', (file) => parseAlertmanagerHttpConfig(readFile(file), file));
+  const debounceMs = s.checked('alertmanager.for', parseSeverityDurations);
+  const ignoreBackends = s.checked('alertmanager.ignore-backends', anchoredRegExp);
+  return debounceMs === null ? null : { alertmanagers, httpConfig, debounceMs, ignoreBackends };
+}
+
+function collectOf(s: Settings): CollectOptions {
+  const serverMetrics =
+    s.checked('collect.server-metrics', (text) => {
+      const groups = text
+        .split(',')
+        .map((g) => g.trim())
+        .filter(Boolean);
+      if (groups.includes('all')) return new Set(SERVER_METRIC_GROUPS);
+      const known = groups.filter(isServerMetricGroup);
+      const unknown = groups.filter((g) => !isServerMetricGroup(g));
+      if (unknown.length > 0) throw new Error(`unknown group ${unknown.join(', ')}: expected ${SERVER_METRIC_GROUPS.join(', ')} or all`);
+      return new Set(known);
+    }) ?? new Set<ServerMetricGroup>();
+  return { serverMetrics, backends: s.checked('collect.backends', anchoredRegExp), noMaint: s.checked('collect.no-maint', parseBoolean) ?? false };
+}
+
+function isServerMetricGroup(name: string): name is ServerMetricGroup {
+  return (SERVER_METRIC_GROUPS as readonly string[]).includes(name);
+}
+
+/** One Alertmanager of a list: a problem names which. */
+function member(url: string): string {
+  if (!/^https?:\/\//.test(url)) throw new Error(`${url}: not an http(s) URL`);
+  return httpUrl(url);
+}
+
+function httpUrl(text: string): string {
+  const url = new URL(text);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not an http(s) URL');
+  return text;
+}
+
+/** A regular expression a whole name must match, as the flags that filter backends take it. */
+function anchoredRegExp(text: string): RegExp {
+  return new RegExp(`^(?:${text})$`);
 }
 
 function flattenYaml(node: unknown, prefix: string, out: Map<string, string>, problems: string[], path: string): void {
@@ -281,9 +331,13 @@ function flattenYaml(node: unknown, prefix: string, out: Map<string, string>, pr
 /** `critical=3s,warning=30s,info=1m`: any of them, the rest as by default. */
 function parseSeverityDurations(text: string): Record<Severity, number> {
   const out: Record<Severity, number> = { critical: 0, warning: 0, info: 0 };
-  for (const pair of `${ALERTMANAGER_FOR},${text}`.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const pair of `${ALERTMANAGER_FOR},${text}`
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [severity, duration] = pair.split('=');
-    if (severity !== 'critical' && severity !== 'warning' && severity !== 'info') throw new Error(`${pair}: expected critical=, warning= or info= and a duration`);
+    if (severity !== 'critical' && severity !== 'warning' && severity !== 'info')
+      throw new Error(`${pair}: expected critical=, warning= or info= and a duration`);
     out[severity] = duration === '0s' ? 0 : parseDuration(duration ?? '');
   }
   return out;

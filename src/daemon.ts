@@ -4,7 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import cron from 'node-cron';
+import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import { cronExpression, type Config } from './config.js';
 import { ConfigFile } from './haproxy/extras.js';
@@ -53,10 +53,16 @@ export function createReader(config: Config, watcher: Watcher, log: Logger, logs
 async function startLogs(listen: string, watcher: Watcher, log: Logger): Promise<{ ingest: LogIngest; receiver: LogReceiver }> {
   const logsLog = log.child({ component: 'logs' });
   const ingest = new LogIngest(
-    (event) => watcher.logged(event),
-    (sample) => logsLog.debug({ sample }, 'a log line nosrv does not understand (sampled once)'),
+    (event) => {
+      watcher.logged(event);
+    },
+    (sample) => {
+      logsLog.debug({ sample }, 'a log line nosrv does not understand (sampled once)');
+    },
   );
-  const receiver = await startLogReceiver(listen, (text) => ingest.ingest(text, Date.now()));
+  const receiver = await startLogReceiver(listen, (text) => {
+    ingest.ingest(text, Date.now());
+  });
   logsLog.info({ address: receiver.address }, 'receiving HAProxy logs');
   return { ingest, receiver };
 }
@@ -96,6 +102,41 @@ function startAlerting(config: Config, externalUrl: string, reader: HaproxyReade
   };
 }
 
+/**
+ * The watcher's clock: a poll every --watch.interval and, with nosrv's own alerts, a full read when
+ * the poll saw a change or an alert is due, so a page leaves within seconds of the change.
+ */
+function startWatcherClock(intervalMs: number, reader: HaproxyReader, watcher: Watcher, alerting: Alerting | null, cronLog: Logger): ScheduledTask {
+  const tick = async (): Promise<void> => {
+    const changes = watcher.changesSeen;
+    await reader.poll();
+    if (alerting === null) return;
+    // A state change the poll saw, a debounced alert now due, or time to send again: a full read
+    // gives the diagnosis that decides, and the reader hands it to the alerts.
+    if (watcher.changesSeen !== changes || alerting.wantsRead(Date.now())) await reader.read();
+    alerting.tick(Date.now());
+  };
+  return cron.schedule(cronExpression(intervalMs), tick, {
+    name: 'watcher',
+    noOverlap: true,
+    suppressMissedWarning: true,
+    logger: {
+      info: (m) => {
+        cronLog.debug(m);
+      },
+      warn: (m) => {
+        cronLog.debug(m);
+      },
+      error: (m, err) => {
+        cronLog.error({ err }, String(m));
+      },
+      debug: (m) => {
+        cronLog.trace(String(m));
+      },
+    },
+  });
+}
+
 export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
   const watcher = new Watcher();
   const logs = config.logsListen ? await startLogs(config.logsListen, watcher, log) : null;
@@ -110,12 +151,14 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   if (tls) {
     server.on('secureConnection', (socket: TLSSocket) => {
       const certificate = socket.getPeerCertificate();
-      if (refuseClient(web?.tls?.clientAuth ?? tls.clientAuth, certificate !== null && Object.keys(certificate).length > 0, socket.authorized)) socket.destroy();
+      if (refuseClient(web?.tls?.clientAuth ?? tls.clientAuth, Object.keys(certificate).length > 0, socket.authorized)) socket.destroy();
     });
   }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.listen.port, config.listen.host, () => resolve());
+    server.listen(config.listen.port, config.listen.host, () => {
+      resolve();
+    });
   });
   const address = server.address() as AddressInfo;
   // Where people reach nosrv, for the links in its alerts: as given, else this host and the port.
@@ -123,31 +166,20 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const sending = startAlerting(config, externalUrl, reader, log);
   const alerting = sending?.alerting ?? null;
   // Set before this turn ends, so before any request is handled.
-  app = buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader, alerting), collect: config.collect, web: config.web ? () => web : null, logs, adminSocat, alerting });
+  app = buildApp({
+    reader,
+    watcher,
+    ownMetrics: createOwnRegistry(reader, alerting),
+    collect: config.collect,
+    web: config.web ? () => web : null,
+    logs,
+    adminSocat,
+    alerting,
+  });
   log.info({ address: `${address.address}:${address.port}`, tls: tls !== null, haproxy: reader.source.target }, 'nosrv serving');
 
   void reader.read(); // so /ready turns green without waiting for the first scrape
-  const cronLog = log.child({ component: 'watcher' });
-  const tick = async (): Promise<void> => {
-    const changes = watcher.changesSeen;
-    await reader.poll();
-    if (alerting === null) return;
-    // A state change the poll saw, a debounced alert now due, or time to send again: a full read
-    // gives the diagnosis that decides, and the reader hands it to the alerts.
-    if (watcher.changesSeen !== changes || alerting.wantsRead(Date.now())) await reader.read();
-    alerting.tick(Date.now());
-  };
-  const watch = cron.schedule(cronExpression(config.watchIntervalMs), tick, {
-    name: 'watcher',
-    noOverlap: true,
-    suppressMissedWarning: true,
-    logger: {
-      info: (m) => cronLog.debug(m),
-      warn: (m) => cronLog.debug(m),
-      error: (m, err) => cronLog.error({ err }, String(m)),
-      debug: (m) => cronLog.trace(String(m)),
-    },
-  });
+  const watch = startWatcherClock(config.watchIntervalMs, reader, watcher, alerting, log.child({ component: 'watcher' }));
 
   return {
     address,
@@ -171,7 +203,9 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       await sending?.stop();
       await logs?.receiver.close();
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        server.close(() => {
+          resolve();
+        });
         server.closeAllConnections();
       });
     },

@@ -7,7 +7,13 @@ import type { SecureContextOptions, SecureVersion } from 'node:tls';
 import { parse as parseYaml } from 'yaml';
 
 export type ClientAuth = 'NoClientCert' | 'RequestClientCert' | 'RequireAnyClientCert' | 'VerifyClientCertIfGiven' | 'RequireAndVerifyClientCert';
-const CLIENT_AUTH: readonly ClientAuth[] = ['NoClientCert', 'RequestClientCert', 'RequireAnyClientCert', 'VerifyClientCertIfGiven', 'RequireAndVerifyClientCert'];
+const CLIENT_AUTH: readonly ClientAuth[] = [
+  'NoClientCert',
+  'RequestClientCert',
+  'RequireAnyClientCert',
+  'VerifyClientCertIfGiven',
+  'RequireAndVerifyClientCert',
+];
 const VERSIONS: Record<string, SecureVersion> = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' };
 
 export interface WebConfig {
@@ -31,6 +37,7 @@ const KNOWN = {
   headers: ['Content-Security-Policy', 'X-Frame-Options', 'X-Content-Type-Options', 'X-XSS-Protection', 'Strict-Transport-Security'],
 };
 
+// Long: one check per setting of the exporter-toolkit format, every problem listed.
 /** Reads and checks the file; throws one Error that lists every problem. */
 export function loadWebConfig(file: string, readFile: (path: string) => string): WebConfig {
   const problems: string[] = [];
@@ -67,7 +74,8 @@ export function loadWebConfig(file: string, readFile: (path: string) => string):
       problems.push(`tls_server_config: client_auth_type ${clientAuth} needs client_ca_file`);
     }
     const version = (name: string, fallback: string): SecureVersion => {
-      const text = String(tlsRaw[name] ?? fallback);
+      const given = tlsRaw[name] ?? fallback;
+      const text = typeof given === 'string' ? given : JSON.stringify(given);
       const v = VERSIONS[text];
       if (!v) problems.push(`tls_server_config.${name}: expected TLS10, TLS11, TLS12 or TLS13`);
       return v ?? 'TLSv1.2';

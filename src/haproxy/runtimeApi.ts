@@ -73,12 +73,18 @@ export function runShowCommands(address: RuntimeApiAddress, commands: readonly s
   return streamShowCommands(address, commands, sinks, options).then((timings) => timings.map((t, i) => ({ ...t, text: (pieces[i] as string[]).join('') })));
 }
 
+// Long: one socket's handlers share the answer's offsets and timings as local state.
 /**
  * Sends the commands and hands each answer to its sink while it arrives, so parsing a large
  * answer overlaps with HAProxy still writing it. Rejects with a HaproxyReadError, or with what a
  * sink threw.
  */
-export function streamShowCommands(address: RuntimeApiAddress, commands: readonly string[], sinks: readonly AnswerSink[], options: ReadOptions): Promise<CommandTiming[]> {
+export function streamShowCommands(
+  address: RuntimeApiAddress,
+  commands: readonly string[],
+  sinks: readonly AnswerSink[],
+  options: ReadOptions,
+): Promise<CommandTiming[]> {
   for (const command of commands) {
     if (!SHOW_COMMAND.test(command)) throw new Error(`refusing to send ${JSON.stringify(command)}: nosrv only sends "show" commands`);
   }
@@ -87,7 +93,10 @@ export function streamShowCommands(address: RuntimeApiAddress, commands: readonl
   return new Promise((resolve, reject) => {
     // One read buffer for the whole answer, not a fresh one per read: what a read brings is decoded
     // (or, for an unfinished line, copied) before the next read reuses it.
-    const onread = { buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES), callback: (nread: number, buffer: Buffer): boolean => (onData(buffer.subarray(0, nread)), true) };
+    const onread = {
+      buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+      callback: (nread: number, buffer: Buffer): boolean => (onData(buffer.subarray(0, nread)), true),
+    };
     const socket = address.kind === 'unix' ? net.connect({ path: address.path, onread }) : net.connect({ host: address.host, port: address.port, onread });
     // Offsets are in bytes of the whole answer stream. Lines are decoded only once complete, so a
     // UTF-8 sequence is never cut, and the text is never appended to one growing string.
@@ -100,13 +109,13 @@ export function streamShowCommands(address: RuntimeApiAddress, commands: readonl
     let previousEnd = performance.now();
     let settled = false;
 
-    const finish = (error: unknown): void => {
+    const finish = (error: Error | null): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      if (error) reject(error);
-      else resolve(timings);
+      if (error === null) resolve(timings);
+      else reject(error);
     };
 
     /** Hands bytes [delivered, to) to the current answer's sink; `chunk` starts at `offset`. */
@@ -147,7 +156,14 @@ export function streamShowCommands(address: RuntimeApiAddress, commands: readonl
     };
 
     const timer = setTimeout(
-      () => finish(new HaproxyReadError('timeout', `no complete answer from ${target} within the deadline (${timings.length} of ${commands.length} answers, ${bytes} bytes)`)),
+      () => {
+        finish(
+          new HaproxyReadError(
+            'timeout',
+            `no complete answer from ${target} within the deadline (${timings.length} of ${commands.length} answers, ${bytes} bytes)`,
+          ),
+        );
+      },
       Math.max(0, options.deadline - Date.now()),
     );
 
@@ -157,19 +173,23 @@ export function streamShowCommands(address: RuntimeApiAddress, commands: readonl
       const offset = bytes;
       bytes += chunk.length;
       if (bytes > options.maxBytes) {
-        return finish(new HaproxyReadError('answer_too_large', `the answer from ${target} passed ${options.maxBytes} bytes`));
+        finish(new HaproxyReadError('answer_too_large', `the answer from ${target} passed ${options.maxBytes} bytes`));
+        return;
       }
       try {
         onChunk(chunk, offset);
       } catch (err) {
-        return finish(err);
+        finish(err instanceof Error ? err : new Error(String(err)));
+        return;
       }
       if (timings.length === commands.length) finish(null);
     };
-    socket.on('end', () =>
-      finish(new HaproxyReadError('truncated', `${target} closed the connection after ${timings.length} of ${commands.length} answers (${bytes} bytes)`)),
-    );
-    socket.on('error', (err) => finish(fromSystemError(err, target)));
+    socket.on('end', () => {
+      finish(new HaproxyReadError('truncated', `${target} closed the connection after ${timings.length} of ${commands.length} answers (${bytes} bytes)`));
+    });
+    socket.on('error', (err) => {
+      finish(fromSystemError(err, target));
+    });
   });
 }
 
@@ -177,7 +197,10 @@ export function streamShowCommands(address: RuntimeApiAddress, commands: readonl
 function haproxyRefusal(firstLine: string, command: string, target: string): HaproxyReadError | null {
   const trimmed = firstLine.trim();
   if (trimmed === 'Permission denied') {
-    return new HaproxyReadError('haproxy_permission_denied', `HAProxy at ${target} answered "Permission denied" to "${command}": the socket's level is too low`);
+    return new HaproxyReadError(
+      'haproxy_permission_denied',
+      `HAProxy at ${target} answered "Permission denied" to "${command}": the socket's level is too low`,
+    );
   }
   if (trimmed.startsWith('Unknown command')) {
     return new HaproxyReadError('unknown_command', `HAProxy at ${target} does not know "${command}" (too old a version?)`);

@@ -206,7 +206,8 @@ export class SeriesCache {
     history: SeriesHistory | null = null,
   ): void {
     const cached = this.families.get(name);
-    const change = cached !== undefined && sameItems(cached.labelSets, labelSets) && sameExtras(cached.extras, columns) ? changeOf(cached, columns, history) : 'samples';
+    const change =
+      cached !== undefined && sameItems(cached.labelSets, labelSets) && sameExtras(cached.extras, columns) ? changeOf(cached, columns, history) : 'samples';
     if (change === 'none') {
       (cached as CachedFamily).labelSets = labelSets;
       out.cached((cached as CachedFamily).bytes, (cached as CachedFamily).use);
@@ -231,6 +232,7 @@ export class SeriesCache {
     out.cached(encoded.bytes, encoded.use);
   }
 
+  // Long: one pass works out the new lengths, a second moves the bytes between the values that changed length.
   /**
    * The family's last encoding with each sample's value replaced, found where that encoding says
    * it starts (searching each line for its end and its last space took 1.5 ms a family of 10,000
@@ -330,7 +332,7 @@ export class SeriesCache {
     const { runFrom, runTo, runLength, runs } = this;
     const move = (r: number): void => {
       const from = runFrom[r] as number;
-      if (runLength[r] as number) old.copy(room, runTo[r] as number, from, from + (runLength[r] as number));
+      if (runLength[r] as number) old.copy(room, runTo[r], from, from + (runLength[r] as number));
     };
     if (old.buffer !== room.buffer || old.byteOffset !== room.byteOffset) {
       for (let r = 0; r < runs; r++) move(r);

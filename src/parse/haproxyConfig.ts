@@ -46,8 +46,22 @@ interface Section {
 }
 
 const PROXY_KINDS = new Set(['defaults', 'frontend', 'backend', 'listen']);
-const OTHER_SECTIONS = new Set(['global', 'peers', 'resolvers', 'userlist', 'mailers', 'program', 'http-errors', 'ring', 'cache', 'log-forward', 'crt-store', 'traces']);
+const OTHER_SECTIONS = new Set([
+  'global',
+  'peers',
+  'resolvers',
+  'userlist',
+  'mailers',
+  'program',
+  'http-errors',
+  'ring',
+  'cache',
+  'log-forward',
+  'crt-store',
+  'traces',
+]);
 
+// Long: one switch over the keywords of every section, in the order the file gives them.
 export function parseHaproxyConfig(text: string): HaproxyConfig {
   const sections: Section[] = [];
   const defaultsByName = new Map<string, Section>();
@@ -140,6 +154,9 @@ function inherit(kind: Section['kind'], name: string, line: number, parent: Sect
   };
 }
 
+/** Server keywords nosrv reads that take the next word as their value. */
+const SERVER_VALUE_WORDS: ReadonlySet<string> = new Set(['track', 'maxconn', 'inter', 'fastinter']);
+
 function buildServer(defaults: readonly string[], words: readonly string[], line: number): ConfigServer {
   const [name = '', address = '', ...own] = words;
   const params = [...defaults, ...own];
@@ -151,7 +168,7 @@ function buildServer(defaults: readonly string[], words: readonly string[], line
   let interMs = 2000;
   let fastinterMs: number | null = null;
   for (let i = 0; i < params.length; i++) {
-    const word = params[i] as string;
+    const word = params[i] ?? '';
     const next = params[i + 1];
     if (word === 'check') check = true;
     else if (word === 'no-check') check = false;
@@ -159,10 +176,13 @@ function buildServer(defaults: readonly string[], words: readonly string[], line
     else if (word === 'no-backup') backup = false;
     else if (word === 'disabled') disabled = true;
     else if (word === 'enabled') disabled = false;
-    else if (word === 'track' && next) (track = next), i++;
-    else if (word === 'maxconn' && next) (maxconn = Number(next) || null), i++;
-    else if (word === 'inter' && next) (interMs = parseTime(next) ?? interMs), i++;
-    else if (word === 'fastinter' && next) (fastinterMs = parseTime(next)), i++;
+    else if (next !== undefined && SERVER_VALUE_WORDS.has(word)) {
+      if (word === 'track') track = next;
+      else if (word === 'maxconn') maxconn = Number(next) || null;
+      else if (word === 'inter') interMs = parseTime(next) ?? interMs;
+      else fastinterMs = parseTime(next);
+      i++;
+    }
   }
   return { name, address, check, backup, disabled, track, maxconn, interMs, fastinterMs, line };
 }
@@ -197,13 +217,13 @@ export function splitWords(line: string): string[] {
     const ch = line[i] as string;
     if (quote) {
       if (ch === quote) quote = null;
-      else if (ch === '\\' && quote === '"' && i + 1 < line.length) word += line[++i];
+      else if (ch === '\\' && quote === '"' && i + 1 < line.length) word += line[++i] ?? '';
       else word += ch;
       continue;
     }
     if (ch === '#') break;
     if (ch === '\\' && i + 1 < line.length) {
-      word += line[++i];
+      word += line[++i] ?? '';
       inWord = true;
     } else if (ch === '"' || ch === "'") {
       quote = ch;

@@ -47,6 +47,7 @@ Alerts:${ALERTS.map((a) => `\n  ${a.alert.padEnd(34)} ${a.severity.padEnd(8)} fo
 
 export type RuleOptionsResult = { readonly ok: true; readonly options: RuleOptions } | { readonly ok: false; readonly problems: readonly string[] };
 
+// Long: one check per flag, each problem noted rather than thrown.
 /** The flags after `nosrv rules`; every problem is reported, not just the first. */
 export function parseRuleOptions(argv: readonly string[]): RuleOptionsResult {
   let values;
@@ -90,7 +91,8 @@ export function parseRuleOptions(argv: readonly string[]): RuleOptionsResult {
     if (text.trim() === '' || !Number.isFinite(n)) throw new Error('expected a number');
     return n;
   });
-  for (const name of thresholdOf.keys()) if (!ALERTS.find((a) => a.alert === name)?.threshold) problems.push(`--threshold=${name}=...: ${name} has no threshold`);
+  for (const name of thresholdOf.keys())
+    if (!ALERTS.find((a) => a.alert === name)?.threshold) problems.push(`--threshold=${name}=...: ${name} has no threshold`);
   const forScale = Number(values['for-scale'] ?? RULE_DEFAULTS.forScale);
   if (!(forScale > 0 && forScale <= 1)) problems.push(`--for-scale=${values['for-scale']}: expected a number above 0, at most 1`);
   if (problems.length > 0) return { ok: false, problems };
@@ -158,7 +160,9 @@ function alertRule(a: AlertRule, options: RuleOptions): object {
   // These two are about nosrv itself, or have no nosrv behind them: no /explain to link to, and
   // the runbook is served by whichever nosrv is up.
   const aboutNosrv = a.alert === 'HAProxyNosrvDown' || a.alert === 'HAProxyWatchdog';
-  const runbookUrl = aboutNosrv ? options.runbookUrl.replaceAll(INSTANCE, `{{ with printf \`up{${options.selector}} == 1\` | query }}{{ (. | first).Labels.instance }}{{ end }}`) : options.runbookUrl;
+  const runbookUrl = aboutNosrv
+    ? options.runbookUrl.replaceAll(INSTANCE, `{{ with printf \`up{${options.selector}} == 1\` | query }}{{ (. | first).Labels.instance }}{{ end }}`)
+    : options.runbookUrl;
   return {
     alert: a.alert,
     expr: a.expr(options, threshold),
