@@ -355,7 +355,7 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 
 export function parseDuration(text: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
   if (!match) throw new Error('expected a duration such as 500ms, 5s or 1m');
-  const ms = Number(match[1]) * (UNITS[match[2] as string] as number);
+  const ms = Number(match[1]) * (UNITS[match[2] as string] ?? 0);
   if (ms <= 0) throw new Error('must be above 0');
   return ms;
 }

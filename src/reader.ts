@@ -175,7 +175,7 @@ export class HaproxyReader {
     this.recentAnswersMs.push(answerSeconds * 1000);
     if (this.recentAnswersMs.length > RECENT_ANSWERS) this.recentAnswersMs.shift();
     const sorted = [...this.recentAnswersMs].sort((a, b) => a - b);
-    this.typicalAnswerMs = sorted[Math.floor(sorted.length / 2)] as number;
+    this.typicalAnswerMs = sorted[Math.floor(sorted.length / 2)] ?? 0;
   }
 
   private async readNow(deadline: number): Promise<ReadResult> {

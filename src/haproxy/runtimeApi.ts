@@ -127,7 +127,7 @@ export function streamShowCommands(
       if (delivered === answerStart) {
         const newline = bytesOfLines.indexOf(10);
         const firstLine = bytesOfLines.toString('utf8', 0, newline < 0 ? bytesOfLines.length : newline);
-        const refusal = haproxyRefusal(firstLine, commands[index] as string, target);
+        const refusal = haproxyRefusal(firstLine, commands[index] ?? '', target);
         if (refusal) throw refusal;
       }
       delivered = to;
@@ -143,7 +143,7 @@ export function streamShowCommands(
           // An empty line: the answer is what came before it (empty when nothing did).
           deliver(chunk, offset, newline);
           const now = performance.now();
-          timings.push({ command: commands[timings.length] as string, seconds: (now - previousEnd) / 1000 });
+          timings.push({ command: commands[timings.length] ?? '', seconds: (now - previousEnd) / 1000 });
           previousEnd = now;
           answerStart = delivered = newline + 1;
         }

@@ -20,7 +20,7 @@ const RFC3164_TAG = /^(?:\S+ )?[^\s[\]:]+(?:\[(\d+)\])?: /;
 export function parseSyslog(datagram: string): SyslogFrame {
   let text = datagram.endsWith('\n') ? datagram.slice(0, -1) : datagram;
   const counted = /^(\d+) </.exec(text);
-  if (counted) text = text.slice((counted[1] as string).length + 1);
+  if (counted) text = text.slice((counted[1] ?? '').length + 1);
   const pri = /^<(\d{1,3})>/.exec(text);
   if (!pri) return { priority: null, pid: null, message: text };
   text = text.slice(pri[0].length);
@@ -86,34 +86,33 @@ const PROCESS = /^(?:Proxy \S+ (?:started|stopped|paused|resumed)\b|(?:Stopping|
 export function parseLogMessage(message: string): LogRecord | null {
   const http = HTTP.exec(message);
   if (http) {
-    const rest = http[6] as string;
+    const rest = http[6] ?? '';
     const quote = rest.indexOf('"');
     return {
       kind: 'http',
-      frontend: (http[1] as string).replace(/~$/, ''),
-      backend: http[2] as string,
-      server: http[3] as string,
+      frontend: (http[1] ?? '').replace(/~$/, ''),
+      backend: http[2] ?? '',
+      server: http[3] ?? '',
       status: Number(http[4]),
-      termination: http[5] as string,
+      termination: http[5] ?? '',
       truncated: quote >= 0 && rest.indexOf('"', quote + 1) < 0,
     };
   }
   const tcp = TCP.exec(message);
-  if (tcp)
-    return { kind: 'tcp', frontend: (tcp[1] as string).replace(/~$/, ''), backend: tcp[2] as string, server: tcp[3] as string, termination: tcp[4] as string };
+  if (tcp) return { kind: 'tcp', frontend: (tcp[1] ?? '').replace(/~$/, ''), backend: tcp[2] ?? '', server: tcp[3] ?? '', termination: tcp[4] ?? '' };
   const check = CHECK.exec(message);
   if (check) {
-    const reason = check[5] ? `${check[4]}: ${check[5]}` : (check[4] as string);
-    return { kind: 'health', backend: check[1] as string, server: check[2] as string, event: check[3] === 'failed' ? 'check_failed' : 'check_passed', reason };
+    const reason = check[5] ? `${check[4]}: ${check[5]}` : (check[4] ?? '');
+    return { kind: 'health', backend: check[1] ?? '', server: check[2] ?? '', event: check[3] === 'failed' ? 'check_failed' : 'check_passed', reason };
   }
   const server = SERVER.exec(message);
   if (server) {
-    const word = server[3] as string;
+    const word = server[3] ?? '';
     const event: HealthEvent = word === 'DOWN' ? 'down' : word === 'UP' ? 'up' : word === 'stopping' ? 'nolb' : 'maint';
-    return { kind: 'health', backend: server[1] as string, server: server[2] as string, event, reason: server[4] ? `via ${server[4]}` : null };
+    return { kind: 'health', backend: server[1] ?? '', server: server[2] ?? '', event, reason: server[4] ? `via ${server[4]}` : null };
   }
   const none = NO_SERVER.exec(message);
-  if (none) return { kind: 'health', backend: none[1] as string, server: null, event: 'no_server_left', reason: null };
+  if (none) return { kind: 'health', backend: none[1] ?? '', server: null, event: 'no_server_left', reason: null };
   if (PROCESS.test(message)) return { kind: 'process' };
   return null;
 }

@@ -1,6 +1,8 @@
 // Prometheus text exposition (format 0.0.4), written directly: at 10,000 servers the per-series
 // objects and maps of a client library cost more than reading HAProxy does.
 
+import { withRoom } from '../room.js';
+
 export type MetricType = 'gauge' | 'counter';
 
 /** Lines are encoded once this many characters wait, so the string being built stays short. */
@@ -224,7 +226,7 @@ export class SeriesCache {
       const values = columns.map((c, k) => {
         const before = cached?.values?.[k];
         const copy = before !== undefined && before.length === count ? before : new Float64Array(count);
-        for (let i = 0, at = c.first; i < count; i++, at += c.step) copy[i] = c.values[at] as number;
+        for (let i = 0, at = c.first; i < count; i++, at += c.step) copy[i] = c.values[at] ?? 0;
         return copy;
       });
       this.families.set(name, { ...encoded, labelSets, extras, values, from: null });
@@ -252,11 +254,11 @@ export class SeriesCache {
     let at = 0;
     for (const { values, first, step } of columns) {
       for (let i = 0, from = first; i < count; i++, at++, from += step) {
-        if ((oldAt[at] as number) < 0) continue;
-        const length = valueLength(values[from] as number);
+        if ((oldAt[at] ?? 0) < 0) continue;
+        const length = valueLength(values[from] ?? 0);
         lengths[at] = length;
         if (length !== oldLengths[at]) {
-          growth += length - (oldLengths[at] as number);
+          growth += length - (oldLengths[at] ?? 0);
           alike = false;
         }
       }
@@ -278,12 +280,12 @@ export class SeriesCache {
       let from = 0;
       let to = 0;
       for (let k = 0; k < oldAt.length; k++) {
-        const start = oldAt[k] as number;
+        const start = oldAt[k] ?? 0;
         if (start < 0) {
           valueAt[k] = -1;
           continue;
         }
-        const oldLength = oldLengths[k] as number;
+        const oldLength = oldLengths[k] ?? 0;
         if (valueLengths[k] === oldLength) {
           valueAt[k] = to + start - from;
           continue;
@@ -291,7 +293,7 @@ export class SeriesCache {
         this.run(from, to, start - from);
         to += start - from;
         valueAt[k] = to;
-        to += valueLengths[k] as number;
+        to += valueLengths[k] ?? 0;
         from = start + oldLength;
       }
       this.run(from, to, old.length - from);
@@ -300,8 +302,8 @@ export class SeriesCache {
     at = 0;
     for (const { values, first, step } of columns) {
       for (let i = 0, from = first; i < count; i++, at++, from += step) {
-        const start = valueAt[at] as number;
-        if (start >= 0) putValueEnding(bytes, values[from] as number, start + (valueLengths[at] as number));
+        const start = valueAt[at] ?? 0;
+        if (start >= 0) putValueEnding(bytes, values[from] ?? 0, start + (valueLengths[at] ?? 0));
       }
     }
     return { bytes, room, use: inPlace ? cached.use : { answers: 0 }, places: { valueAt, valueLengths } };
@@ -309,16 +311,9 @@ export class SeriesCache {
 
   /** Bytes `old[from, from + length)` go to `to`. */
   private run(from: number, to: number, length: number): void {
-    if (this.runs === this.runFrom.length) {
-      const grow = (a: Int32Array): Int32Array => {
-        const grown = new Int32Array(a.length * 2);
-        grown.set(a);
-        return grown;
-      };
-      this.runFrom = grow(this.runFrom);
-      this.runTo = grow(this.runTo);
-      this.runLength = grow(this.runLength);
-    }
+    this.runFrom = withRoom(this.runFrom, this.runs + 1);
+    this.runTo = withRoom(this.runTo, this.runs + 1);
+    this.runLength = withRoom(this.runLength, this.runs + 1);
     this.runFrom[this.runs] = from;
     this.runTo[this.runs] = to;
     this.runLength[this.runs++] = length;
@@ -331,15 +326,15 @@ export class SeriesCache {
   private moveRuns(old: Buffer, room: Buffer): void {
     const { runFrom, runTo, runLength, runs } = this;
     const move = (r: number): void => {
-      const from = runFrom[r] as number;
-      if (runLength[r] as number) old.copy(room, runTo[r], from, from + (runLength[r] as number));
+      const from = runFrom[r] ?? 0;
+      if (runLength[r] ?? 0) old.copy(room, runTo[r], from, from + (runLength[r] ?? 0));
     };
     if (old.buffer !== room.buffer || old.byteOffset !== room.byteOffset) {
       for (let r = 0; r < runs; r++) move(r);
       return;
     }
-    for (let r = 0; r < runs; r++) if ((runTo[r] as number) < (runFrom[r] as number)) move(r);
-    for (let r = runs - 1; r >= 0; r--) if ((runTo[r] as number) > (runFrom[r] as number)) move(r);
+    for (let r = 0; r < runs; r++) if ((runTo[r] ?? 0) < (runFrom[r] ?? 0)) move(r);
+    for (let r = runs - 1; r >= 0; r--) if ((runTo[r] ?? 0) > (runFrom[r] ?? 0)) move(r);
   }
 }
 
@@ -356,13 +351,13 @@ function putValueEnding(bytes: Buffer, v: number, end: number): void {
   while (rest >= 100) {
     const hundredth = Math.floor(rest / 100);
     const pair = 2 * (rest - hundredth * 100);
-    bytes[at--] = DIGIT_PAIRS[pair + 1] as number;
-    bytes[at--] = DIGIT_PAIRS[pair] as number;
+    bytes[at--] = DIGIT_PAIRS[pair + 1] ?? 0;
+    bytes[at--] = DIGIT_PAIRS[pair] ?? 0;
     rest = hundredth;
   }
   if (rest >= 10) {
-    bytes[at--] = DIGIT_PAIRS[2 * rest + 1] as number;
-    bytes[at--] = DIGIT_PAIRS[2 * rest] as number;
+    bytes[at--] = DIGIT_PAIRS[2 * rest + 1] ?? 0;
+    bytes[at--] = DIGIT_PAIRS[2 * rest] ?? 0;
   } else {
     bytes[at--] = 48 + rest;
   }
@@ -380,7 +375,7 @@ function valueLength(v: number): number {
   if (!Number.isSafeInteger(v)) return formatValue(v).length;
   const x = Math.abs(v);
   let digits = 1;
-  while (digits < 16 && x >= (POWERS_OF_TEN[digits] as number)) digits++;
+  while (digits < 16 && x >= (POWERS_OF_TEN[digits] ?? 0)) digits++;
   return v < 0 ? digits + 1 : digits;
 }
 
@@ -389,9 +384,9 @@ function familyText(name: string, type: MetricType, help: string, labelSets: rea
   let text = familyHeader(name, type, help);
   for (const { extra, values, first, step } of columns) {
     for (let i = 0, from = first; i < count; i++, from += step) {
-      const v = values[from] as number;
+      const v = values[from] ?? 0;
       if (v !== v) continue;
-      const labels = labelSets[i] as string;
+      const labels = labelSets[i] ?? '';
       const all = labels === '' ? extra.slice(1) : labels + extra;
       text += all === '' ? `${name} ${formatValue(v)}\n` : `${name}{${all}} ${formatValue(v)}\n`;
     }
@@ -413,7 +408,7 @@ function placesIn(text: Buffer, columns: readonly SeriesColumn[], count: number)
   let at = 0;
   for (const { values, first, step } of columns) {
     for (let i = 0, from = first; i < count; i++, at++, from += step) {
-      const v = values[from] as number;
+      const v = values[from] ?? 0;
       if (v !== v) {
         valueAt[at] = -1;
         continue;
@@ -437,8 +432,8 @@ function changeOf(cached: CachedFamily, columns: readonly SeriesColumn[], histor
     const before = cached.values[c] as Float64Array;
     const { values, first, step } = columns[c] as SeriesColumn;
     for (let i = 0, at = first; i < before.length; i++, at += step) {
-      const a = before[i] as number;
-      const b = values[at] as number;
+      const a = before[i] ?? 0;
+      const b = values[at] ?? 0;
       if (a === b) continue;
       // NaN is no sample: equal to NaN, and a sample that comes or goes changes the lines.
       if (a !== a || b !== b) {

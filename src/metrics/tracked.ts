@@ -87,8 +87,8 @@ export class TrackedValues<L extends TrackedLayout> {
     const { next, values, read, valuesChangedIn, samplesChangedIn } = this;
     const at = this.count++ * this.width;
     for (let k = 0; k < next.length; k++) {
-      const value = next[k] as number;
-      const before = values[at + k] as number;
+      const value = next[k] ?? 0;
+      const before = values[at + k] ?? 0;
       // NaN (no sample) is equal to NaN.
       if (before === value || (before !== before && value !== value)) continue;
       values[at + k] = value;
@@ -146,8 +146,8 @@ function historyOf(series: TrackedSeries, from: number, to: number): SeriesHisto
     changeSince(read: number): SeriesChange {
       let change: SeriesChange = 'none';
       for (let k = from; k < to; k++) {
-        if ((series.samplesChangedIn[k] as number) > read) return 'samples';
-        if ((series.valuesChangedIn[k] as number) > read) change = 'values';
+        if ((series.samplesChangedIn[k] ?? 0) > read) return 'samples';
+        if ((series.valuesChangedIn[k] ?? 0) > read) change = 'values';
       }
       return change;
     },

@@ -203,7 +203,7 @@ function expandTemplate(args: readonly string[], line: number): Array<{ words: s
 export function parseTime(text: string): number | null {
   const m = /^(\d+(?:\.\d+)?)(us|ms|s|m|h|d)?$/.exec(text);
   if (!m) return null;
-  const factor = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 'ms'] as number;
+  const factor = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 'ms'] ?? 0;
   return Number(m[1]) * factor;
 }
 
@@ -214,7 +214,7 @@ export function splitWords(line: string): string[] {
   let quote: '"' | "'" | null = null;
   let inWord = false;
   for (let i = 0; i < line.length; i++) {
-    const ch = line[i] as string;
+    const ch = line[i] ?? '';
     if (quote) {
       if (ch === quote) quote = null;
       else if (ch === '\\' && quote === '"' && i + 1 < line.length) word += line[++i] ?? '';

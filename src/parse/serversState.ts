@@ -2,6 +2,7 @@
 // space-separated line per server. Fields are read by header name: newer versions append fields.
 
 import { ParseError } from './errors.js';
+import { withRoom } from '../room.js';
 import { ByteStore, digitsIn, roomFor, textIs, trimmedRoom } from './lines.js';
 
 /** srv_op_state (include/haproxy/server-t.h). */
@@ -259,8 +260,8 @@ export class ServersStateParser {
     const at = this.count * NUMBERS;
     const numberFields = this.numberFields;
     for (let f = 0; f < NUMBER_FIELDS.length; f++)
-      numbers[at + f] = this.integer(bytes, n, (NUMBER_FIELDS[f] as (typeof NUMBER_FIELDS)[number])[1], numberFields[f] as number);
-    const opNumber = numbers[at + NUMBER_AT.opState] as number;
+      numbers[at + f] = this.integer(bytes, n, (NUMBER_FIELDS[f] as (typeof NUMBER_FIELDS)[number])[1], numberFields[f] ?? 0);
+    const opNumber = numbers[at + NUMBER_AT.opState] ?? 0;
     if (OP_STATES[opNumber] === undefined) throw new ParseError('show servers state', `line ${n}: unknown srv_op_state ${opNumber}`);
     const port = this.portIndex === undefined || this.portIndex >= count ? null : this.fields.integer(bytes, this.portIndex);
     numbers[at + PORT] = port ?? NaN;
@@ -284,13 +285,8 @@ export class ServersStateParser {
   }
 
   private grow(): void {
-    if ((this.count + 1) * NUMBERS <= this.numbers.length) return;
-    const numbers = new Float64Array(this.numbers.length * 2);
-    numbers.set(this.numbers);
-    this.numbers = numbers;
-    const texts = new Int32Array(this.texts.length * 2);
-    texts.set(this.texts);
-    this.texts = texts;
+    this.numbers = withRoom(this.numbers, (this.count + 1) * NUMBERS);
+    this.texts = withRoom(this.texts, (this.count + 1) * TEXTS);
   }
 }
 
@@ -320,25 +316,25 @@ class Fields {
   }
 
   text(bytes: ByteStore, field: number): string {
-    return field < this.count ? bytes.text(this.starts[field] as number, this.fieldEnd(field)) : '';
+    return field < this.count ? bytes.text(this.starts[field] ?? 0, this.fieldEnd(field)) : '';
   }
 
   /** Writes where `field` starts and ends into out[at], out[at + 1]. */
   bounds(field: number, out: Int32Array, at: number): void {
-    out[at] = this.starts[field] as number;
+    out[at] = this.starts[field] ?? 0;
     out[at + 1] = this.fieldEnd(field);
   }
 
   /** The field as an integer, or null when it is not one. */
   integer(bytes: Buffer, field: number): number | null {
     if (field >= this.count) return null;
-    const start = this.starts[field] as number;
+    const start = this.starts[field] ?? 0;
     const negative = bytes[start] === 45;
     const value = digitsIn(bytes, negative ? start + 1 : start, this.fieldEnd(field));
     return value === null || !negative ? value : -value;
   }
 
   private fieldEnd(field: number): number {
-    return field + 1 < this.count ? (this.starts[field + 1] as number) - 1 : this.end;
+    return field + 1 < this.count ? (this.starts[field + 1] ?? 0) - 1 : this.end;
   }
 }

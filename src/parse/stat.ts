@@ -3,6 +3,7 @@
 // moved column 100 within its own LTS branch), so a position is never trusted.
 
 import { ParseError } from './errors.js';
+import { withRoom } from '../room.js';
 import { ByteStore, digitsIn, roomFor, trimmedRoom } from './lines.js';
 
 export type StatObjectType = 'frontend' | 'backend' | 'server' | 'listener';
@@ -124,9 +125,7 @@ class CommaStore {
     if (end - start > MAX_LINE) return false;
     // Room for a comma at every byte, so the loop over every byte of the answer needs no checks.
     if (this.length + (end - start) + 1 > this.positions.length) {
-      const grown = new Uint16Array(Math.max(this.positions.length * 2, this.length + (end - start) + 1));
-      grown.set(this.positions.subarray(0, this.length));
-      this.positions = grown;
+      this.positions = withRoom(this.positions, this.length + (end - start) + 1, this.length);
     }
     const positions = this.positions;
     let length = this.length;
@@ -249,7 +248,7 @@ export function splitCsvLine(line: string): string[] {
   let cell = '';
   let quoted = false;
   for (let i = 0; i < line.length; i++) {
-    const ch = line[i] as string;
+    const ch = line[i] ?? '';
     if (quoted) {
       if (ch !== '"') cell += ch;
       else if (line[i + 1] === '"') {
