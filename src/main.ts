@@ -1,15 +1,10 @@
 #!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=4 --heap-growing-percent=80 --no-parallel-scavenge
 // The entry point: the only place that reads the environment and exits the process.
-// The settings above: each read of 10,000 servers is megabytes that live until the scrape is
-// answered. With Node's defaults the heap grew by that much per scrape, to about 180-210 MB.
-// glibc kept freed buffers (megabytes each) in its heap, because its mmap threshold rises after
-// the first large free; fixing it at 128 KiB gives them back to the system at once. The heap
-// grows by 80% past what is live (Node's default grows it far more): fewer full collections
-// than at 30%, and 5 MB less at the peak than at 100%, with answers as fast. A smaller young
-// generation (4 MB semi-spaces) keeps the rest of the peak down, and is collected by the main
-// thread alone: HAProxy keeps the machine's cores busy while nosrv reads it, and a helper thread
-// waiting for one made each collection slower (answers 5-7% faster on 2 cores). All measured in
-// docs/benchmarks.md.
+// The settings above keep memory near what a read needs (docs/benchmarks.md compares them with
+// Node's defaults): glibc's mmap threshold fixed at 128 KiB, so a freed answer buffer goes back
+// to the system rather than stay in glibc's heap; the heap grown by 80% past what is live; a
+// small young generation, collected by the main thread alone, since HAProxy keeps the other
+// cores busy while nosrv reads it.
 
 import { readFileSync } from 'node:fs';
 import { envName, FLAGS, loadInvocation } from './config.js';

@@ -85,7 +85,7 @@ export class HaproxyReader {
   private readonly configFailures: FailureLog;
   /** How long each command of the last successful read took, for nosrv's own metrics. */
   lastTimings: readonly CommandTiming[] = [];
-  /** Why the last full read failed; null once one succeeds. Only this is kept, not the snapshot: at 10,000 servers that is tens of MB. */
+  /** Why the last full read failed; null once one succeeds. Only this is kept, not the snapshot, which is megabytes at scale. */
   lastError: HaproxyReadError | null = null;
   /** HAProxy has been read at least once: /ready. */
   hasRead = false;
@@ -150,8 +150,7 @@ export class HaproxyReader {
         this.watcher.observe(pollObservations(table), null, Date.now());
         this.haproxyFailures.report(null);
         // A full read that began meanwhile kept nosrv busy while the answer waited to be read: its
-        // time is not HAProxy's, and taken as such (a cold first scrape: 300 ms) it stopped the
-        // watcher for a minute.
+        // time is not HAProxy's, and must not space the polls.
         this.answered(started, this.readsStarted === readsBefore ? answerSeconds : null);
         result = 'observed';
       } catch (err) {

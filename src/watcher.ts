@@ -37,7 +37,7 @@ interface ServerTrack {
 export type SeenServer = Readonly<Pick<ServerTrack, 'changes' | 'changedAt'>>;
 
 interface BackendTrack {
-  /** By server name: at 10,000 servers no `be/srv` key is built per server and poll. */
+  /** By server name, so that no `be/srv` key is built per server and poll. */
   readonly servers: Map<string, ServerTrack>;
   noUsableServer: boolean;
   /** Integer ms, so the sum does not drift. */

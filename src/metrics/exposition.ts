@@ -130,10 +130,7 @@ interface Encoded {
   /** The buffer `bytes` begins, with room for a text a little longer. */
   readonly room: Buffer;
   readonly use: Use;
-  /**
-   * Where its values are, found when it is first written again and kept while it is: most
-   * families never change, and keeping this for all was 2.5 MB at 10,000 servers.
-   */
+  /** Where its values are, found when it is first written again and kept while it is: most families never change. */
   readonly places: ValuePlaces | null;
 }
 
@@ -158,8 +155,7 @@ interface CachedFamily extends Encoded {
 
 /**
  * Each family's encoded text, sent again as it is while its label sets and values are those of
- * the last scrape: most per-server families are configuration or states that seldom change, and
- * at 10,000 servers writing them again was most of the cost of a scrape.
+ * the last scrape: most per-server families are configuration or states that seldom change.
  */
 export class SeriesCache {
   private readonly families = new Map<string, CachedFamily>();
@@ -237,12 +233,10 @@ export class SeriesCache {
   // Long: one pass works out the new lengths, a second moves the bytes between the values that changed length.
   /**
    * The family's last encoding with each sample's value replaced, found where that encoding says
-   * it starts (searching each line for its end and its last space took 1.5 ms a family of 10,000
-   * servers, and under traffic a scrape writes twenty of them again). The text is rewritten in its
-   * own buffer when no answer still being sent holds it and it fits: a new buffer for each family
-   * was 20 MB a scrape under traffic, kept until a full collection, which it brought on. Most new
-   * values are as long as the old ones (a counter seldom crosses a power of ten); where some are
-   * not, the bytes between them move in runs (`Buffer.copy` makes an object a call).
+   * it starts. The text is rewritten in its own buffer when no answer still being sent holds it
+   * and it fits, so that counters moving under traffic allocate nothing. Most new values are as
+   * long as the old ones (a counter seldom crosses a power of ten); where some are not, the bytes
+   * between them move in runs.
    */
   private rewrite(cached: CachedFamily, columns: readonly SeriesColumn[], count: number): Encoded {
     const old = cached.bytes;

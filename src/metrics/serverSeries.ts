@@ -165,7 +165,6 @@ export function writeServerSeries(out: ExpositionWriter, cache: SeriesCache, ser
 function checkStatusColumns(statuses: ReadonlyArray<string | null>): SeriesColumn[] {
   const seen = [...new Set(statuses)].filter((s): s is string => s !== null).sort();
   return seen.map((status) => {
-    // A loop, not Float64Array.from(statuses, ...): that iterates 10,000 statuses through objects.
     const values = new Float64Array(statuses.length);
     for (let i = 0; i < statuses.length; i++) values[i] = statuses[i] === status ? 1 : NaN;
     return contiguous(values, `,status="${escapeLabelValue(status)}"`);

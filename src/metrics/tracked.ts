@@ -27,10 +27,8 @@ export interface TrackedSeries {
 /**
  * One array used again by every read, so a read's series are good until the next read begins: the
  * reader reads once at a time, and every scrape of a read renders it as soon as the read is done.
- * An object's values are side by side, as they are written: kept by column, 45 values of a server
- * were 45 places far apart, each a miss of the CPU's caches. A family reads its column where it
- * is (`trackedColumn`): gathered into arrays of its own, the first scrape's columns were 18 MB more
- * at the peak at 50,000 servers.
+ * An object's values are side by side, as they are written and compared; a family reads its
+ * column where it is (`trackedColumn`), not gathered into an array of its own.
  *
  * Each value is compared with the one it replaces: the same object's in the last read (or, where
  * the objects changed, whichever read wrote it last). Where the array is made again (more or fewer

@@ -172,7 +172,7 @@ export interface ServersStateSize {
 export class ServersStateParser {
   private lineNumber = 0;
   private index: Record<Field, number> | null = null;
-  /** Where each of NUMBER_FIELDS is in a line: read by position, not by name, 70,000 times a read of 10,000 servers. */
+  /** Where each of NUMBER_FIELDS is in a line: read by position, not by name, for every server. */
   private numberFields = new Int32Array(NUMBER_FIELDS.length);
   private portIndex: number | undefined;
   private fieldCount = 0;
@@ -299,7 +299,7 @@ class Fields {
   /** Finds up to `most` fields of bytes[start, end); returns how many it found. */
   scan(bytes: Buffer, start: number, end: number, most: number): number {
     if (this.starts.length < most) this.starts = new Int32Array(most);
-    // State in locals: the loop runs over every byte of 10,000 lines a read.
+    // State in locals: the loop runs over every byte of the answer.
     const starts = this.starts;
     starts[0] = start;
     let count = 1;
