@@ -1,6 +1,7 @@
-// nosrv writes the exposition text itself, from numbers read out of the CSV line and whole
-// families cached between scrapes. Whatever those shortcuts, it must say exactly what prom-client says when fed
-// the same facts the obvious way.
+// nosrv writes the exposition text itself, from numbers read out of the rows and whole families
+// cached between scrapes. Whatever those shortcuts, it must say exactly what prom-client says when
+// fed the same facts the obvious way: for literal readings that change from read to read, and for
+// real captures.
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -10,10 +11,11 @@ import { ExpositionWriter } from '../src/metrics/exposition.js';
 import { HaproxyMetrics } from '../src/metrics/haproxy.js';
 import { parseShowProc } from '../src/parse/showProc.js';
 import { parseStat } from '../src/parse/stat.js';
-import { buildSnapshot, type Server, type ServerState, type Snapshot } from '../src/snapshot.js';
+import { buildSnapshot, type ServerState, type Snapshot } from '../src/snapshot.js';
 import { Watcher } from '../src/watcher.js';
-import { answers, diagnosisOf, fixture, observeSnapshot, snapshotOf } from './support/fixtures.js';
-import { specSnapshot, type ServerSpec } from './support/specSnapshot.js';
+import { diagnosisOf, fixture, observeSnapshot, snapshotOf } from './support/fixtures.js';
+import type { Cells } from './support/literal.js';
+import { NOW, specSnapshot, type ServerSpec, type Spec } from './support/specSnapshot.js';
 import { expositionContent, straightforwardExposition } from './support/straightforward.js';
 
 const ALL: CollectOptions = { serverMetrics: new Set(SERVER_METRIC_GROUPS), backends: null, noMaint: false };
@@ -45,58 +47,103 @@ async function assertSameContent(fast: string, reference: Promise<string>): Prom
   for (const [name, type] of theirs.types) assert.equal(ours.types.get(name), type, name);
 }
 
-describe('the exposition nosrv writes equals the straightforward one (prom-client, one set per series)', () => {
-  const takenAt = Date.parse('2026-11-24T01:00:00Z');
-  const lab = snapshotOf('haproxy-2.6.12-lab.txt', { takenAt });
-  const goingDown = snapshotOf('haproxy-2.6.12-going-down.txt', { takenAt: takenAt + 1000 });
-  const down = snapshotOf('haproxy-2.6.12-lab.txt', { takenAt: takenAt + 2000 });
+/** Counters, timings and response codes as a server or backend with traffic has them; `k` moves them from read to read. */
+function traffic(seed: number, k: number): Cells {
+  const n = seed * 100 + k * 7;
+  return {
+    stot: n,
+    bin: n * 500,
+    bout: n * 2000,
+    lbtot: n,
+    req_tot: n,
+    connect: n,
+    reuse: k,
+    econ: seed % 3,
+    eresp: k % 2,
+    wretr: 1,
+    wredis: 0,
+    chkfail: k % 3,
+    chkdown: 1,
+    downtime: 12,
+    cli_abrt: 0,
+    srv_abrt: k,
+    qtime: 3,
+    ctime: 1,
+    rtime: 20 + k,
+    ttime: 40 + k,
+    check_code: 200,
+    check_duration: 2,
+    hrsp_1xx: 0,
+    hrsp_2xx: n - 5,
+    hrsp_3xx: 2,
+    hrsp_4xx: 2,
+    hrsp_5xx: 1 + (k % 2),
+    hrsp_other: 0,
+  };
+}
+
+/** A lab of every kind of backend, read `k`: web1 fails its checks from read 1, be_queue fills from read 2. */
+function labSpec(k: number): Spec {
+  return {
+    be_ok: {
+      servers: {
+        web1:
+          k === 0
+            ? { status: 'UP', check: 'L7OK', cells: traffic(1, k) }
+            : { status: 'UP 2/3', check: 'L7STS', detail: 'Service Unavailable', health: 3, cells: traffic(1, k) },
+        web2: { status: 'MAINT', cells: traffic(2, 0) },
+      },
+      cells: traffic(3, k),
+    },
+    be_api: {
+      servers: { api1: { status: 'DOWN', cells: traffic(4, 0) }, api2: { status: 'DOWN', check: 'L7STS', detail: 'Service Unavailable' } },
+      cells: traffic(5, 0),
+    },
+    be_mixed: {
+      servers: {
+        m_up: { status: 'UP', scur: 2, maxconn: 10, cells: traffic(6, k) },
+        m_drain: { status: 'DRAIN' },
+        m_nocheck: { status: 'no check' },
+        m_nolb: { status: 'NOLB' },
+        m_backup: { status: 'UP', backup: true },
+        m_track: { status: 'UP', tracks: 'be_ok/web1' },
+      },
+      cells: traffic(7, k),
+    },
+    be_empty: { servers: {} },
+    be_queue: { queue: k >= 2 ? 4 : 0, servers: { q1: { status: 'UP', scur: k >= 2 ? 10 : 3, maxconn: 10 }, q2: { status: 'UP', scur: 10, maxconn: 10 } } },
+  };
+}
+
+function labReading(k: number): Snapshot {
+  return specSnapshot(labSpec(k), { fe_main: traffic(8, k), fe_admin: {} }, NOW + k * 1000);
+}
+
+const FILTERED: CollectOptions = { serverMetrics: new Set(SERVER_METRIC_GROUPS), backends: /^(?:be_ok|be_mixed|be_api)$/, noMaint: true };
+
+describe('the exposition nosrv writes equals the straightforward one (prom-client, one set per series), from literal readings', () => {
+  const reads = [0, 1, 2, 1, 3, 3].map(labReading);
 
   for (const [what, collect] of [
     ['every group', ALL],
     ['the default groups', DEFAULTS],
+    ['every group, a backend filter and no MAINT servers', FILTERED],
   ] as const) {
-    test(`2.6.12 lab, ${what}, and again from the cache`, async () => {
-      const watcher = watcherOf(lab, goingDown, down);
-      const diagnosis = diagnosisOf(down, watcher, PROCS);
+    test(`${what}: one renderer through changing reads, the watcher taking each first, as the daemon does; again from the cache`, async () => {
+      const watcher = new Watcher();
       const metrics = new HaproxyMetrics(collect, watcher);
-      const first = fastExposition(down, diagnosis, metrics);
-      await assertSameContent(first, straightforwardExposition(down, watcher, diagnosis, collect));
-      const again = fastExposition(down, diagnosis, metrics);
-      assert.equal(again, first);
+      for (const snapshot of reads) {
+        observeSnapshot(watcher, snapshot);
+        const diagnosis = diagnosisOf(snapshot, watcher, PROCS);
+        const first = fastExposition(snapshot, diagnosis, metrics);
+        await assertSameContent(first, straightforwardExposition(snapshot, watcher, diagnosis, collect));
+        assert.equal(fastExposition(snapshot, diagnosis, metrics), first, 'the same read again, from the cache');
+      }
     });
   }
 
-  test('one renderer through changing reads: each answer is the straightforward one for its read', async () => {
-    const watcher = watcherOf(lab, goingDown, down);
-    const metrics = new HaproxyMetrics(DEFAULTS, watcher);
-    // Back and forth, so cached families are replaced and their value arrays used again.
-    for (const snapshot of [lab, goingDown, lab, down, goingDown, goingDown]) {
-      const diagnosis = diagnosisOf(snapshot, watcher, PROCS);
-      await assertSameContent(fastExposition(snapshot, diagnosis, metrics), straightforwardExposition(snapshot, watcher, diagnosis, DEFAULTS));
-    }
-  });
-
-  test('3.3.0 columns read through the stats page, with a backend filter and no MAINT servers', async () => {
-    const snapshot = buildSnapshot({ takenAt, source: 'stats_url', info: null, stat: parseStat(fixture('haproxy-3.3.0-stat.csv')), serversState: null });
-    const watcher = watcherOf(snapshot);
-    const diagnosis = diagnosisOf(snapshot, watcher, PROCS);
-    const collect: CollectOptions = { serverMetrics: new Set(SERVER_METRIC_GROUPS), backends: /^(?:be_ok|be_mixed)$/, noMaint: true };
-    await assertSameContent(
-      fastExposition(snapshot, diagnosis, new HaproxyMetrics(collect, watcher)),
-      straightforwardExposition(snapshot, watcher, diagnosis, collect),
-    );
-  });
-
   test('a backend without its BACKEND row: its counts and no cells', async () => {
-    // The lab's answer with be_api's BACKEND row left out (never seen from HAProxy, but not assumed).
-    const { stat } = answers('haproxy-2.6.12-lab.txt');
-    const rowless = parseStat(
-      stat
-        .split('\n')
-        .filter((line) => !line.startsWith('be_api,BACKEND,'))
-        .join('\n'),
-    );
-    const snapshot = buildSnapshot({ takenAt, source: 'socket', info: null, stat: rowless, serversState: null });
+    const snapshot = specSnapshot({ ...labSpec(0), be_api: { servers: { api1: { status: 'DOWN' }, api2: { status: 'UP' } }, cells: null } });
     assert.equal(snapshot.backends.find((b) => b.name === 'be_api')?.row, null);
     const watcher = watcherOf(snapshot);
     const diagnosis = diagnosisOf(snapshot, watcher);
@@ -106,47 +153,22 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
     );
   });
 
-  const FILTERED: CollectOptions = { serverMetrics: new Set(SERVER_METRIC_GROUPS), backends: /^(?:be_ok|be_mixed|be_api)$/, noMaint: true };
-  for (const [what, collect] of [
-    ['the default groups', DEFAULTS],
-    ['every group, a backend filter and no MAINT servers', FILTERED],
-  ] as const) {
-    test(`one renderer for every read, the watcher taking each read first, as the daemon does: ${what}`, async () => {
-      const watcher = new Watcher();
-      const metrics = new HaproxyMetrics(collect, watcher);
-      const reads = [
-        'haproxy-2.6.12-lab.txt',
-        'haproxy-2.6.12-going-down.txt',
-        'haproxy-2.6.12-lab.txt',
-        'haproxy-2.6.12-going-down.txt',
-        'haproxy-2.6.12-going-down.txt',
-      ];
-      for (const [k, name] of reads.entries()) {
-        const snapshot = snapshotOf(name, { takenAt: takenAt + k * 1000 });
-        observeSnapshot(watcher, snapshot);
-        const diagnosis = diagnosisOf(snapshot, watcher, PROCS);
-        await assertSameContent(fastExposition(snapshot, diagnosis, metrics), straightforwardExposition(snapshot, watcher, diagnosis, collect));
-      }
-    });
-  }
-
   test('change counts land in the series of their own state', async () => {
     const watcher = new Watcher();
-    const first = lab.backends.flatMap((b) => b.servers)[0] as Server;
     // up, then down twice, maint three times, drain once and nolb four times.
     const path: ServerState[] = ['up', 'down', 'up', 'down', 'maint', 'up', 'maint', 'up', 'maint', 'drain', 'nolb', 'up', 'nolb', 'up', 'nolb', 'up', 'nolb'];
     for (const [k, state] of path.entries()) {
       watcher.observe(
-        [{ backend: first.backend, name: first.name, state, held: [], usable: state === 'up', check: null, lastChangeAt: null }],
+        [{ backend: 'be_ok', name: 'web1', state, held: [], usable: state === 'up', check: null, lastChangeAt: null }],
         null,
-        takenAt - 100_000 + k * 1000,
+        NOW - 100_000 + k * 1000,
       );
     }
-    const snapshot = snapshotOf('haproxy-2.6.12-lab.txt', { takenAt });
+    const snapshot = labReading(0);
     const diagnosis = diagnosisOf(snapshot, watcher, PROCS);
     const text = fastExposition(snapshot, diagnosis, new HaproxyMetrics(DEFAULTS, watcher));
     for (const [to, count] of Object.entries({ up: 6, down: 2, maint: 3, drain: 1, nolb: 4 })) {
-      assert.match(text, new RegExp(`\\nhaproxy_server_state_changes_total\\{proxy="${first.backend}",server="${first.name}",to="${to}"\\} ${count}\\n`), to);
+      assert.match(text, new RegExp(`\\nhaproxy_server_state_changes_total\\{proxy="be_ok",server="web1",to="${to}"\\} ${count}\\n`), to);
     }
     await assertSameContent(text, straightforwardExposition(snapshot, watcher, diagnosis, DEFAULTS));
   });
@@ -182,5 +204,32 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
       await assertSameContent(text, straightforwardExposition(snapshot, watcher, diagnosis, DEFAULTS));
       assert.equal(text, fastExposition(snapshot, diagnosis, new HaproxyMetrics(DEFAULTS, watcher)), `read ${k}`);
     }
+  });
+});
+
+describe('the exposition nosrv writes equals the straightforward one, from real captures', () => {
+  const takenAt = Date.parse('2026-11-24T01:00:00Z');
+  const lab = snapshotOf('haproxy-2.6.12-lab.txt', { takenAt });
+  const goingDown = snapshotOf('haproxy-2.6.12-going-down.txt', { takenAt: takenAt + 1000 });
+
+  test('2.6.12 lab through the socket, every group, a renderer through two reads', async () => {
+    const watcher = new Watcher();
+    const metrics = new HaproxyMetrics(ALL, watcher);
+    for (const snapshot of [lab, goingDown]) {
+      observeSnapshot(watcher, snapshot);
+      const diagnosis = diagnosisOf(snapshot, watcher, PROCS);
+      await assertSameContent(fastExposition(snapshot, diagnosis, metrics), straightforwardExposition(snapshot, watcher, diagnosis, ALL));
+    }
+  });
+
+  test('3.3.0 columns read through the stats page, with a backend filter and no MAINT servers', async () => {
+    const snapshot = buildSnapshot({ takenAt, source: 'stats_url', info: null, stat: parseStat(fixture('haproxy-3.3.0-stat.csv')), serversState: null });
+    const watcher = watcherOf(snapshot);
+    const diagnosis = diagnosisOf(snapshot, watcher, PROCS);
+    const collect: CollectOptions = { serverMetrics: new Set(SERVER_METRIC_GROUPS), backends: /^(?:be_ok|be_mixed)$/, noMaint: true };
+    await assertSameContent(
+      fastExposition(snapshot, diagnosis, new HaproxyMetrics(collect, watcher)),
+      straightforwardExposition(snapshot, watcher, diagnosis, collect),
+    );
   });
 });

@@ -122,13 +122,13 @@ export const HTTP_CODES = [
   ['other', 'hrsp_other'],
 ] as const;
 
-/** The families and HTTP code columns this HAProxy's `show stat` has: where their cells are, and how each scales. */
+/** The families and HTTP code columns this HAProxy's `show stat` has: where their cells are, and what each is divided by (1000 for milliseconds). */
 export interface StatLayout {
   readonly families: ReadonlyArray<{ readonly family: StatFamily; readonly index: number }>;
   readonly codes: ReadonlyArray<{ readonly code: string; readonly index: number }>;
   /** The families' cells, then the codes'. */
   readonly indexes: Int32Array;
-  readonly scales: Float64Array;
+  readonly divisors: Float64Array;
 }
 
 export function statLayoutOf(families: readonly StatFamily[], columns: ReadonlyMap<string, number>, withCodes: boolean): StatLayout {
@@ -142,16 +142,16 @@ export function statLayoutOf(families: readonly StatFamily[], columns: ReadonlyM
         return index === undefined ? [] : [{ code, index }];
       })
     : [];
-  const cells = [...present.map((f) => ({ index: f.index, scale: f.family.ms ? 1 / 1000 : 1 })), ...codes.map((c) => ({ index: c.index, scale: 1 }))];
-  return { families: present, codes, indexes: Int32Array.from(cells, (c) => c.index), scales: Float64Array.from(cells, (c) => c.scale) };
+  const cells = [...present.map((f) => ({ index: f.index, divisor: f.family.ms ? 1000 : 1 })), ...codes.map((c) => ({ index: c.index, divisor: 1 }))];
+  return { families: present, codes, indexes: Int32Array.from(cells, (c) => c.index), divisors: Float64Array.from(cells, (c) => c.divisor) };
 }
 
-/** The row's cells of `layout`, scaled, NaN where a cell is missing or not a number, into out[at], out[at + stride], ... */
+/** The row's cells of `layout`, in seconds where HAProxy says milliseconds (divided, so that 43 ms is 0.043), NaN where a cell is missing or not a number, into out[at], out[at + stride], ... */
 export function readCells(row: StatRow, layout: StatLayout, out: Float64Array, at: number, stride: number): void {
-  const { indexes, scales } = layout;
+  const { indexes, divisors } = layout;
   for (let c = 0; c < indexes.length; c++, at += stride) {
     const value = row.number(indexes[c] ?? -1);
-    out[at] = value === null ? NaN : value * (scales[c] ?? 1);
+    out[at] = value === null ? NaN : value / (divisors[c] ?? 1);
   }
 }
 

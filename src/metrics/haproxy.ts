@@ -54,8 +54,14 @@ export class HaproxyMetrics {
       for (const server of backend.servers) this.serverGatherer.add(server, columns);
       this.backendGatherer.add(backend, columns);
     }
-    this.gathered = { snapshot, servers: this.serverGatherer.finish(columns), backends: this.backendGatherer.finish(columns) };
-    return this.gathered;
+    const gathered = { snapshot, servers: this.serverGatherer.finish(columns), backends: this.backendGatherer.finish(columns) };
+    this.gathered = gathered;
+    // Kept for the scrapes that share this read, which render in the same turn; then let go, so
+    // that a read is not kept alive beside the next one.
+    setImmediate(() => {
+      if (this.gathered === gathered) this.gathered = null;
+    });
+    return gathered;
   }
 }
 

@@ -20,9 +20,19 @@ export interface ServerSpec {
   readonly address?: string;
   /** `backend/server` whose state this one follows (`track`): it then has no check of its own. */
   readonly tracks?: string;
+  /** More `show stat` cells (counters, timings, response codes), by column name. */
+  readonly cells?: Cells;
 }
 
-export type Spec = Record<string, { readonly queue?: number; readonly servers: Record<string, ServerSpec> }>;
+export type Spec = Record<
+  string,
+  {
+    readonly queue?: number;
+    readonly servers: Record<string, ServerSpec>;
+    /** More cells of the BACKEND row; `null` leaves the row out (never seen from HAProxy, but not assumed). */
+    readonly cells?: Cells | null;
+  }
+>;
 
 export const NOW = Date.parse('2026-11-24T01:00:00Z');
 
@@ -48,8 +58,10 @@ const STAT_COLUMNS = [
 ];
 const OP_STATES: Record<number, OpState> = { 0: 'stopped', 2: 'running', 3: 'stopping' };
 
-export function specSnapshot(spec: Spec, frontends: readonly string[] = []): Snapshot {
-  const stat: Cells[] = frontends.map((f) => ({ pxname: f, svname: 'FRONTEND', scur: 0, slim: 1000, stot: 0, status: 'OPEN', type: 0 }));
+/** `frontends`: their names, or their names and more cells; `takenAt`: when the read was taken. */
+export function specSnapshot(spec: Spec, frontends: readonly string[] | Readonly<Record<string, Cells>> = [], takenAt = NOW): Snapshot {
+  const frontendCells: ReadonlyArray<[string, Cells]> = Array.isArray(frontends) ? frontends.map((f: string) => [f, {}]) : Object.entries(frontends);
+  const stat: Cells[] = frontendCells.map(([f, cells]) => ({ pxname: f, svname: 'FRONTEND', scur: 0, slim: 1000, stot: 0, status: 'OPEN', type: 0, ...cells }));
   const state: ServerStateRow[] = [];
   for (const [backend, b] of Object.entries(spec)) {
     let srvId = 0;
@@ -83,6 +95,7 @@ export function specSnapshot(spec: Spec, frontends: readonly string[] = []): Sna
         lastchg: 60,
         type: 2,
         tracked: s.tracks,
+        ...s.cells,
       });
       const [ip = '', port] = (s.address ?? `10.0.0.${srvId}:8080`).split(':');
       state.push({
@@ -99,7 +112,22 @@ export function specSnapshot(spec: Spec, frontends: readonly string[] = []): Sna
         port: port === undefined ? null : Number(port),
       });
     }
-    stat.push({ pxname: backend, svname: 'BACKEND', qcur: b.queue ?? 0, scur: 0, slim: 100, stot: 0, status: 'UP', weight: 1, bck: 0, lastchg: 60, type: 1 });
+    if (b.cells !== null)
+      stat.push({
+        pxname: backend,
+        svname: 'BACKEND',
+        qcur: b.queue ?? 0,
+        scur: 0,
+        slim: 100,
+        stot: 0,
+        status: 'UP',
+        weight: 1,
+        bck: 0,
+        lastchg: 60,
+        type: 1,
+        ...b.cells,
+      });
   }
-  return buildSnapshot({ takenAt: NOW, source: 'socket', info: null, stat: statTableOf(STAT_COLUMNS, stat), serversState: serversStateOf(state) });
+  const columns = [...new Set([...STAT_COLUMNS, ...stat.flatMap((row) => Object.keys(row))])];
+  return buildSnapshot({ takenAt, source: 'socket', info: null, stat: statTableOf(columns, stat), serversState: serversStateOf(state) });
 }
