@@ -232,23 +232,29 @@ export interface BackendFacts {
   readonly cmd: Commands;
 }
 
-/** A cause or a risk: the findings it makes of the facts, none when it does not hold. */
-interface Rule<Code extends string, Facts> {
-  readonly code: Code;
-  findings(facts: Facts): readonly Finding[];
+/** What a rule found once: its words, and the servers it is about where it is about some. */
+interface Found {
+  readonly text: FindingText;
+  readonly servers?: readonly Server[];
 }
 
-/** A rule that holds once for the object, worded by `text`. */
-function once<Facts>(
-  code: string,
+/** A cause or a risk: what it finds in the facts, nothing when it does not hold. */
+interface Rule<Code extends string, Facts> {
+  readonly code: Code;
+  find(facts: Facts): readonly Found[];
+}
+
+/** A rule that holds once for the object or not at all, worded by `text`. */
+function once<Code extends string, Facts>(
+  code: Code,
   holds: (f: Facts) => boolean,
   text: (f: Facts) => FindingText,
   servers?: (f: Facts) => readonly Server[],
-): (f: Facts) => Finding[] {
-  return (f) => (holds(f) ? [laterFinding(code, text(f), servers?.(f))] : []);
+): Rule<Code, Facts> {
+  return { code, find: (f) => (holds(f) ? [{ text: text(f), servers: servers?.(f) }] : []) };
 }
 
-function laterFinding(code: string, text: FindingText, servers?: readonly Server[]): Finding {
+function laterFinding(code: string, { text, servers }: Found): Finding {
   return new LaterFinding(code, text.summary, text.details, servers ? findingServers(servers) : undefined);
 }
 
@@ -264,43 +270,37 @@ function utilization(b: Backend): number | null {
 }
 
 const BACKEND_CAUSE_RULES: ReadonlyArray<Rule<BackendCause, BackendFacts>> = [
-  { code: 'no_servers', findings: once('no_servers', (f) => f.backend.counts.total === 0, words.noServers) },
-  { code: 'servers_down', findings: once('servers_down', (f) => noneUsable(f) && f.down.length > 0, words.serversDown) },
-  { code: 'servers_maint', findings: once('servers_maint', (f) => noneUsable(f) && f.held.length > 0, words.serversMaint) },
-  {
-    code: 'pool_exhausted',
-    findings: once('pool_exhausted', (f) => f.backend.queue > 0 && f.usable.length > 0 && f.usable.every(atMaxconn), words.poolExhausted),
-  },
+  once('no_servers', (f) => f.backend.counts.total === 0, words.noServers),
+  once('servers_down', (f) => noneUsable(f) && f.down.length > 0, words.serversDown),
+  once('servers_maint', (f) => noneUsable(f) && f.held.length > 0, words.serversMaint),
+  once('pool_exhausted', (f) => f.backend.queue > 0 && f.usable.length > 0 && f.usable.every(atMaxconn), words.poolExhausted),
 ];
 
 const BACKEND_RISK_RULES: ReadonlyArray<Rule<BackendRisk, BackendFacts>> = [
   {
     code: 'last_server_up',
-    findings: (f) => {
+    find: (f) => {
       const [last] = f.usable;
-      return last && f.usable.length === 1 ? [laterFinding('last_server_up', words.lastServerUp(f, last, isFailing(last)))] : [];
+      return last && f.usable.length === 1 ? [{ text: words.lastServerUp(f, last, isFailing(last)) }] : [];
     },
   },
   // One finding per server whose checks fail while it still takes requests.
-  { code: 'checks_failing', findings: (f) => f.usable.filter(isFailing).map((s) => laterFinding('checks_failing', words.checksFailing(f, s), [s])) },
+  { code: 'checks_failing', find: (f) => f.usable.filter(isFailing).map((s) => ({ text: words.checksFailing(f, s), servers: [s] })) },
   // near_maxconn and queueing stay raised while pool_exhausted holds: an alert on them must not go quiet as it worsens.
   {
     code: 'near_maxconn',
-    findings: (f) => {
+    find: (f) => {
       const used = utilization(f.backend);
-      return used !== null && used >= 0.9 ? [laterFinding('near_maxconn', words.nearMaxconn(f, used))] : [];
+      return used !== null && used >= 0.9 ? [{ text: words.nearMaxconn(f, used) }] : [];
     },
   },
-  { code: 'queueing', findings: once('queueing', (f) => f.backend.queue > 0, words.queueing) },
-  {
-    code: 'servers_held',
-    findings: once(
-      'servers_held',
-      (f) => f.usable.length > 0 && f.held.length > 0,
-      words.serversHeld,
-      (f) => f.held,
-    ),
-  },
+  once('queueing', (f) => f.backend.queue > 0, words.queueing),
+  once(
+    'servers_held',
+    (f) => f.usable.length > 0 && f.held.length > 0,
+    words.serversHeld,
+    (f) => f.held,
+  ),
 ];
 
 function backendFacts(b: Backend, config: ConfigProxy | null, now: number, cmd: Commands): BackendFacts {
@@ -342,9 +342,9 @@ function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: Diagnosi
 }
 
 function findingsOf<Facts>(rules: ReadonlyArray<Rule<string, Facts>>, facts: Facts): Finding[] {
-  const found: Finding[] = [];
-  for (const rule of rules) found.push(...rule.findings(facts));
-  return found;
+  const findings: Finding[] = [];
+  for (const rule of rules) for (const found of rule.find(facts)) findings.push(laterFinding(rule.code, found));
+  return findings;
 }
 
 /**
@@ -366,11 +366,11 @@ function configFindings(config: ConfigProxy): Finding[] {
   const findings: Finding[] = [];
   const servers = config.servers;
   const unchecked = servers.filter((s) => !s.check && s.track === null);
-  if (servers.length > 1 && unchecked.length > 0) findings.push(laterFinding('servers_without_check', words.serversWithoutCheck(config, unchecked)));
+  if (servers.length > 1 && unchecked.length > 0) findings.push(laterFinding('servers_without_check', { text: words.serversWithoutCheck(config, unchecked) }));
   const active = servers.filter((s) => !s.backup);
-  if (active.length === 1 && servers.every((s) => !s.backup)) findings.push(laterFinding('single_server', words.singleServer(config, active[0])));
+  if (active.length === 1 && servers.every((s) => !s.backup)) findings.push(laterFinding('single_server', { text: words.singleServer(config, active[0]) }));
   const limited = servers.filter((s) => s.maxconn !== null);
-  if (limited.length > 0 && config.timeoutQueueMs === null) findings.push(laterFinding('no_timeout_queue', words.noTimeoutQueue(config, limited)));
+  if (limited.length > 0 && config.timeoutQueueMs === null) findings.push(laterFinding('no_timeout_queue', { text: words.noTimeoutQueue(config, limited) }));
   return findings;
 }
 
@@ -390,10 +390,7 @@ export interface FrontendFacts {
 const FRONTEND_CAUSE_RULES: ReadonlyArray<Rule<FrontendCause, FrontendFacts>> = [
   {
     code: 'no_backend_match',
-    findings: (f) =>
-      f.lastNoMatch !== null && f.now - f.lastNoMatch < NO_BACKEND_MATCH_WINDOW_MS
-        ? [laterFinding('no_backend_match', words.noBackendMatch(f, f.lastNoMatch))]
-        : [],
+    find: (f) => (f.lastNoMatch !== null && f.now - f.lastNoMatch < NO_BACKEND_MATCH_WINDOW_MS ? [{ text: words.noBackendMatch(f, f.lastNoMatch) }] : []),
   },
 ];
 
@@ -401,10 +398,12 @@ const FRONTEND_RISK_RULES: ReadonlyArray<Rule<FrontendRisk, FrontendFacts>> = [
   {
     code: 'no_default_backend',
     // A `listen` with servers of its own serves what no rule matched.
-    findings: ({ config, ...f }) =>
-      config && config.useBackends.length > 0 && config.defaultBackend === null && !(config.kind === 'listen' && config.servers.length > 0)
-        ? [laterFinding('no_default_backend', words.noDefaultBackend({ config, ...f }, config))]
-        : [],
+    find: (f) => {
+      const { config } = f;
+      return config && config.useBackends.length > 0 && config.defaultBackend === null && !(config.kind === 'listen' && config.servers.length > 0)
+        ? [{ text: words.noDefaultBackend(f, config) }]
+        : [];
+    },
   },
 ];
 
@@ -445,16 +444,11 @@ const PROCESS_CAUSE_RULES: ReadonlyArray<Rule<ProcessCause, ProcessFacts>> = [
     // After a failed reload the worker it meant to replace still serves: HAProxy 2.6 lists it as
     // the current worker, having lived through the reload; 2.2 and 3.x list no current worker, and
     // it among the old ones (the youngest). 2.6 and 3.x also count failures since the last good one.
-    findings: (f) =>
-      f.serving && (f.failed > 0 || (f.current?.reloads ?? 0) > 0 || f.current === null)
-        ? [laterFinding('failed_reload', words.failedReload(f, f.serving))]
-        : [],
+    find: (f) => (f.serving && (f.failed > 0 || (f.current?.reloads ?? 0) > 0 || f.current === null) ? [{ text: words.failedReload(f, f.serving) }] : []),
   },
 ];
 
-const PROCESS_RISK_RULES: ReadonlyArray<Rule<ProcessRisk, ProcessFacts>> = [
-  { code: 'old_workers', findings: once('old_workers', (f) => f.oldWorkers.length > 0, words.oldWorkers) },
-];
+const PROCESS_RISK_RULES: ReadonlyArray<Rule<ProcessRisk, ProcessFacts>> = [once('old_workers', (f) => f.oldWorkers.length > 0, words.oldWorkers)];
 
 function diagnoseProcess(input: DiagnosisInput): ProcessDiagnosis {
   const procs = input.procs;

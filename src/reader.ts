@@ -16,9 +16,7 @@ import { buildSnapshot, pollObservations, type Snapshot } from './snapshot.js';
 import type { Watcher } from './watcher.js';
 
 /** One full read: the snapshot and its diagnosis, or why HAProxy could not be read (and the diagnosis that says so). */
-export type ReadResult = (
-  { readonly ok: true; readonly snapshot: Snapshot; readonly timings: readonly CommandTiming[] } | { readonly ok: false; readonly error: HaproxyReadError }
-) & {
+export type ReadResult = ({ readonly ok: true; readonly snapshot: Snapshot } | { readonly ok: false; readonly error: HaproxyReadError }) & {
   readonly at: number;
   readonly diagnosis: Diagnosis;
 };
@@ -198,7 +196,7 @@ export class HaproxyReader {
       this.hasRead = true;
       this.haproxyFailures.report(null);
       this.lastTimings = answers.value.timings;
-      result = { ok: true, snapshot, timings: answers.value.timings, at: snapshot.takenAt, diagnosis: this.diagnose(snapshot, null, procs, config) };
+      result = { ok: true, snapshot, at: snapshot.takenAt, diagnosis: this.diagnose(snapshot, null, procs, config) };
     } else {
       result = this.failed(this.reportHaproxy(answers.error), procs.value, procs.error, config.value, config.error);
       this.count(answers.error);

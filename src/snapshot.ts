@@ -4,7 +4,7 @@
 import { checkStatusDescription, checkStatusByNumber } from './parse/checkStatus.js';
 import type { Info } from './parse/info.js';
 import { ADMIN, CHECK_STATE, type OpState, type ServersStateTable } from './parse/serversState.js';
-import type { StatRow, StatTable } from './parse/stat.js';
+import { cell, numberCell, type StatRow, type StatTable } from './parse/stat.js';
 import { parseStatus } from './parse/status.js';
 
 export type ServerState = 'up' | 'down' | 'maint' | 'drain' | 'nolb';
@@ -164,13 +164,11 @@ export function pollObservations(table: { readonly serversState: ServersStateTab
     return observations;
   }
   const { stat } = table;
-  const at = (name: string): number | undefined => stat.columns.get(name);
-  const [status, weight, checkStatus] = [at('status'), at('weight'), at('check_status')];
   for (const row of stat.rows) {
     if (row.type !== 'server') continue;
-    const condition = conditionFromStatus(text(row, status) ?? '', num(row, weight));
+    const condition = conditionFromStatus(cell(stat, row, 'status') ?? '', numberCell(stat, row, 'weight'));
     if (condition === null) continue;
-    const check = (text(row, checkStatus) ?? '').replace(/^\* /, '');
+    const check = (cell(stat, row, 'check_status') ?? '').replace(/^\* /, '');
     observations.push({ backend: row.proxy, name: row.name, ...condition, check: check ? { status: check } : null, lastChangeAt: null });
   }
   return observations;

@@ -210,7 +210,7 @@ export class ServersStateParser {
     });
   }
 
-  table(): ParsedServersState {
+  private table(): ParsedServersState {
     if (this.index === null) throw new ParseError('show servers state', this.lineNumber === 0 ? 'the answer is empty' : 'no "# be_id ..." header line');
     return new ParsedServersState(this.count, this.bytes, this.numbers, this.texts);
   }

@@ -72,7 +72,7 @@ export class StatParser {
     return this.table();
   }
 
-  table(): StatTable {
+  private table(): StatTable {
     if (this.columns === null) throw new ParseError('show stat', 'the answer is empty: no header line');
     return { columns: this.columns, rows: this.rows };
   }
