@@ -243,6 +243,17 @@ function num(row: StatRow | null, index: number | undefined): number | null {
   return row === null || index === undefined ? null : row.number(index);
 }
 
+/** A column's text row after row; most servers' statuses are the row before's, and share its string. */
+class RepeatedCell {
+  private last = '';
+
+  of(row: StatRow, index: number | undefined): string {
+    if (index === undefined) return '';
+    if (!row.cellIs(index, this.last)) this.last = row.cell(index) ?? '';
+    return this.last;
+  }
+}
+
 /** Groups `show stat`'s rows into frontends and backends with their servers, in HAProxy's order. */
 class SnapshotBuilder {
   private readonly columns: ReturnType<typeof statColumns>;
@@ -254,6 +265,8 @@ class SnapshotBuilder {
   /** The next server of `show servers state` in order. */
   private cursor = 0;
   private byName: Map<string, Map<string, number>> | null = null;
+  private readonly lastStatus = new RepeatedCell();
+  private readonly lastCheckStatus = new RepeatedCell();
 
   constructor(
     statColumnsAt: ReadonlyMap<string, number>,
@@ -342,7 +355,7 @@ class SnapshotBuilder {
   private server(row: StatRow, at: number): Server {
     const c = this.columns;
     const state = at < 0 ? null : this.serversState;
-    const status = text(row, c.status) ?? '';
+    const status = this.lastStatus.of(row, c.status);
     const condition =
       (state
         ? conditionFromRuntime(state.opState(at), state.number(at, 'adminState'), state.number(at, 'userWeight'))
@@ -357,7 +370,7 @@ class SnapshotBuilder {
   private check(row: StatRow, at: number, serverState: ServerState): HealthCheck | null {
     const c = this.columns;
     const state = at < 0 ? null : this.serversState;
-    const statusCell = text(row, c.checkStatus) ?? '';
+    const statusCell = this.lastCheckStatus.of(row, c.checkStatus);
     const inProgress = statusCell.startsWith('* ');
     let status: string | null = inProgress ? statusCell.slice(2) : statusCell;
     let paused = false;

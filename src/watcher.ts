@@ -79,7 +79,10 @@ export class Watcher {
       for (const name of backendNames) this.backend(name);
     }
     for (const track of this.backends.values()) {
-      for (const [name, server] of track.servers) if (server.seenIn !== number) track.servers.delete(name);
+      // forEach, not entries: no pair is made per server and read.
+      track.servers.forEach((server, name) => {
+        if (server.seenIn !== number) track.servers.delete(name);
+      });
       track.noUsableServer = !track.usableNow;
     }
   }

@@ -4,8 +4,8 @@
 
 import { ParseError } from '../parse/errors.js';
 import { parseInfo, type Info } from '../parse/info.js';
-import { ServersStateParser, type ServersStateTable, type ServersStateSize } from '../parse/serversState.js';
-import { parseStat, StatParser, type StatSize, type StatTable } from '../parse/stat.js';
+import { ServersStateParser, type ServersStateTable } from '../parse/serversState.js';
+import { parseStat, StatParser, type StatTable } from '../parse/stat.js';
 import type { SourceKind } from '../snapshot.js';
 import { fromSystemError, HaproxyReadError } from './errors.js';
 import { describeAddress, socatCommand, streamShowCommands, type CommandTiming, type RuntimeApiAddress } from './runtimeApi.js';
@@ -71,8 +71,6 @@ export class SocketSource implements HaproxySource {
   readonly kind = 'socket' as const;
   readonly target: string;
   readonly socat: string;
-  /** The size of the last answers: the next are stored in room made for them at once. */
-  private lastSize: { stat: StatSize; state: ServersStateSize } | null = null;
 
   constructor(private readonly address: RuntimeApiAddress) {
     this.target = describeAddress(address);
@@ -86,8 +84,8 @@ export class SocketSource implements HaproxySource {
   async read(deadline: number): Promise<Answers> {
     const takenAt = Date.now();
     const options = { deadline, maxBytes: MAX_ANSWER_BYTES };
-    const state = new ServersStateParser(this.lastSize?.state);
-    const stat = new StatParser(this.lastSize?.stat);
+    const state = new ServersStateParser();
+    const stat = new StatParser();
     const info: string[] = [];
     const [stateRead, statRead] = await Promise.allSettled([
       parsed(() => streamShowCommands(this.address, ['show servers state'], [state], options)),
@@ -95,7 +93,6 @@ export class SocketSource implements HaproxySource {
     ]);
     if (stateRead.status === 'rejected') throw stateRead.reason;
     if (statRead.status === 'rejected') throw statRead.reason;
-    this.lastSize = { stat: stat.size(), state: state.size() };
     return {
       takenAt,
       source: 'socket',
@@ -107,7 +104,7 @@ export class SocketSource implements HaproxySource {
   }
 
   async poll(deadline: number): Promise<PollAnswer> {
-    const state = new ServersStateParser(this.lastSize?.state);
+    const state = new ServersStateParser();
     const [timing] = await parsed(() => streamShowCommands(this.address, ['show servers state'], [state], { deadline, maxBytes: MAX_ANSWER_BYTES }));
     return { table: { serversState: parsed(() => state.finish()) }, answerSeconds: timing?.seconds ?? 0 };
   }

@@ -13,66 +13,26 @@ export function digitsIn(bytes: Uint8Array, start: number, end: number): number 
   return value;
 }
 
-/** An answer's bytes in one growing buffer, outside the JavaScript heap. */
-export class ByteStore {
-  buffer: Buffer;
-  length = 0;
-
-  constructor(capacity: number) {
-    this.buffer = Buffer.allocUnsafe(capacity);
-  }
-
-  /** Gives back the room past this answer, once it has all arrived. */
-  trim(): void {
-    const room = trimmedRoom(this.buffer.length, this.length);
-    if (room === null) return;
-    const trimmed = Buffer.allocUnsafe(room);
-    this.buffer.copy(trimmed, 0, 0, this.length);
-    this.buffer = trimmed;
-  }
-
-  /** Copies `bytes` in; returns where they start. */
-  append(bytes: Uint8Array): number {
-    const start = this.length;
-    if (start + bytes.length > this.buffer.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, start + bytes.length));
-      this.buffer.copy(grown, 0, 0, start);
-      this.buffer = grown;
-    }
-    this.buffer.set(bytes, start);
-    this.length = start + bytes.length;
-    return start;
-  }
-
-  /** Copies whole lines in and calls `visit` with where each of them starts and ends (without its newline). */
-  appendLines(lines: Uint8Array, visit: (start: number, end: number) => void): void {
-    const to = this.append(lines) + lines.length;
-    const bytes = this.buffer;
-    for (let start = to - lines.length; start < to;) {
-      let end = bytes.indexOf(10, start);
-      if (end < 0 || end > to) end = to;
-      visit(start, end);
-      start = end + 1;
-    }
-  }
-
-  text(start: number, end: number): string {
-    return this.buffer.toString('utf8', start, end);
-  }
-}
-
 /**
- * Room for `used` and a sixteenth more (and a little for a tiny answer): what a buffer is trimmed
- * to, and what the next answer of about the same size is given at once, so that it never grows.
+ * A piece of an answer, copied into a buffer of its own. An answer is kept as the pieces it arrived
+ * in (a socket read each): none grows or is copied again, and buffers of that size are taken from
+ * the allocator's free lists and given back to them, where one buffer for a whole answer would be
+ * mapped fresh, page by page, on every read.
  */
-export function roomFor(used: number): number {
-  return used + (used >> 4) + 1024;
+export function keptCopy(piece: Uint8Array): Buffer {
+  const bytes = Buffer.allocUnsafe(piece.length);
+  bytes.set(piece);
+  return bytes;
 }
 
-/** What a buffer of `capacity` holding `used` is trimmed to; null when it is no more than an eighth past `roomFor(used)`. */
-export function trimmedRoom(capacity: number, used: number): number | null {
-  const room = roomFor(used);
-  return capacity <= room + (room >> 3) ? null : room;
+/** Calls `visit` with where each line of `bytes` starts and ends (without its newline). */
+export function forEachLine(bytes: Buffer, visit: (start: number, end: number) => void): void {
+  for (let start = 0; start < bytes.length;) {
+    let end = bytes.indexOf(10, start);
+    if (end < 0) end = bytes.length;
+    visit(start, end);
+    start = end + 1;
+  }
 }
 
 /** bytes[start, end) is `text`, told without making a string while the text is ASCII. */

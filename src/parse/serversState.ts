@@ -3,7 +3,7 @@
 
 import { ParseError } from './errors.js';
 import { withRoom } from '../room.js';
-import { ByteStore, digitsIn, roomFor, textIs, trimmedRoom } from './lines.js';
+import { digitsIn, forEachLine, keptCopy, textIs } from './lines.js';
 
 /** srv_op_state (include/haproxy/server-t.h). */
 export type OpState = 'stopped' | 'starting' | 'running' | 'stopping';
@@ -69,9 +69,10 @@ const NUMBER_AT = Object.fromEntries(NUMBER_FIELDS.map(([name], i) => [name, i])
 const PORT = NUMBER_FIELDS.length;
 /** Numbers kept per server: the integer fields, then the port (NaN for none). */
 const NUMBERS = PORT + 1;
-/** Text kept per server: where be_name, srv_name and srv_addr start and end in the answer's bytes. */
-const TEXTS = 6;
-const [BACKEND_AT, SERVER_AT, ADDRESS_AT] = [0, 2, 4] as const;
+/** Text kept per server: where be_name, srv_name and srv_addr start and end, in the piece of the answer its line is in. */
+const TEXTS = 7;
+const [BACKEND_AT, SERVER_AT, ADDRESS_AT, PIECE_AT] = [0, 2, 4, 6] as const;
+const EMPTY_BYTES = Buffer.alloc(0);
 
 /** `show servers state`, server by server: as parsed (`ParsedServersState`), or from plain rows (the tests'). */
 export interface ServersStateTable {
@@ -95,13 +96,13 @@ export function parseServersState(text: string): ServersStateTable {
 
 /**
  * `show servers state` as read, by columns: each server's numbers in one array and its names where
- * they are in the answer's bytes (kept outside the JavaScript heap), made into strings only when
- * asked; the snapshot matches servers by name without making any.
+ * they are in the answer's bytes (kept outside the JavaScript heap, in the pieces they arrived in),
+ * made into strings only when asked; the snapshot matches servers by name without making any.
  */
 export class ParsedServersState implements ServersStateTable {
   constructor(
     readonly length: number,
-    private readonly bytes: ByteStore,
+    private readonly pieces: readonly Buffer[],
     private readonly numbers: Float64Array,
     private readonly texts: Int32Array,
   ) {}
@@ -154,18 +155,17 @@ export class ParsedServersState implements ServersStateTable {
 
   private text(i: number, at: number): string {
     const base = i * TEXTS + at;
-    return this.bytes.text(this.texts[base] ?? 0, this.texts[base + 1] ?? 0);
+    return this.piece(i).toString('utf8', this.texts[base] ?? 0, this.texts[base + 1] ?? 0);
   }
 
   private textIs(i: number, at: number, text: string): boolean {
     const base = i * TEXTS + at;
-    return textIs(this.bytes.buffer, this.texts[base] ?? 0, this.texts[base + 1] ?? 0, text);
+    return textIs(this.piece(i), this.texts[base] ?? 0, this.texts[base + 1] ?? 0, text);
   }
-}
 
-export interface ServersStateSize {
-  readonly bytes: number;
-  readonly servers: number;
+  private piece(i: number): Buffer {
+    return this.pieces[this.texts[i * TEXTS + PIECE_AT] ?? 0] ?? EMPTY_BYTES;
+  }
 }
 
 /** Parses `show servers state` piece by piece as it arrives; each piece holds whole lines. */
@@ -180,24 +180,11 @@ export class ServersStateParser {
   private fieldsNeeded = 0;
   /** Where a line's fields are looked for: up to the port when there is one. */
   private fieldsRead = 0;
-  private readonly bytes: ByteStore;
-  private numbers: Float64Array;
-  private texts: Int32Array;
+  private readonly pieces: Buffer[] = [];
+  private numbers = new Float64Array(NUMBERS * 64);
+  private texts = new Int32Array(TEXTS * 64);
   private count = 0;
   private readonly fields = new Fields();
-
-  /** `expected`: the size of the last answer, so that one of about the same size is stored without growing. */
-  constructor(expected: ServersStateSize = { bytes: 0, servers: 0 }) {
-    this.bytes = new ByteStore(roomFor(expected.bytes));
-    const servers = Math.max(64, expected.servers + (expected.servers >> 4));
-    this.numbers = new Float64Array(NUMBERS * servers);
-    this.texts = new Int32Array(TEXTS * servers);
-  }
-
-  /** How large the answer so far is, for the next parser's `expected`. */
-  size(): ServersStateSize {
-    return { bytes: this.bytes.length, servers: this.count };
-  }
 
   write(lines: string): void {
     this.writeBytes(Buffer.from(lines, 'utf8'));
@@ -205,32 +192,35 @@ export class ServersStateParser {
 
   /** Whole lines, as bytes; they are copied, so the caller may reuse `lines` afterwards. */
   writeBytes(lines: Uint8Array): void {
-    this.bytes.appendLines(lines, (start, end) => {
-      this.line(this.bytes.buffer, start, end);
+    const piece = this.pieces.length;
+    const bytes = keptCopy(lines);
+    this.pieces.push(bytes);
+    forEachLine(bytes, (start, end) => {
+      this.line(bytes, piece, start, end);
     });
   }
 
   private table(): ParsedServersState {
     if (this.index === null) throw new ParseError('show servers state', this.lineNumber === 0 ? 'the answer is empty' : 'no "# be_id ..." header line');
-    return new ParsedServersState(this.count, this.bytes, this.numbers, this.texts);
+    return new ParsedServersState(this.count, this.pieces, this.numbers, this.texts);
   }
 
   private integer(bytes: Buffer, lineNumber: number, name: Field, at: number): number {
     const value = this.fields.integer(bytes, at);
     if (value === null)
-      throw new ParseError('show servers state', `line ${lineNumber}: ${name} is ${JSON.stringify(this.fields.text(this.bytes, at))}, not a number`);
+      throw new ParseError('show servers state', `line ${lineNumber}: ${name} is ${JSON.stringify(this.fields.text(bytes, at))}, not a number`);
     return value;
   }
 
-  private line(bytes: Buffer, start: number, end: number): void {
+  private line(bytes: Buffer, piece: number, start: number, end: number): void {
     const n = ++this.lineNumber;
     if (n === 1) {
-      const version = this.bytes.text(start, end).trim();
+      const version = bytes.toString('utf8', start, end).trim();
       if (version !== '1') throw new ParseError('show servers state', `expected format version 1, got ${JSON.stringify(version.slice(0, 80))}`);
       return;
     }
     if (n === 2) {
-      const line = this.bytes.text(start, end);
+      const line = bytes.toString('utf8', start, end);
       if (!line.startsWith('# ')) throw new ParseError('show servers state', 'no "# be_id ..." header line');
       const names = line.slice(2).trim().split(' ');
       const at = new Map(names.map((name, i) => [name, i]));
@@ -270,17 +260,12 @@ export class ServersStateParser {
     this.fields.bounds(index.be_name, texts, t + BACKEND_AT);
     this.fields.bounds(index.srv_name, texts, t + SERVER_AT);
     this.fields.bounds(index.srv_addr, texts, t + ADDRESS_AT);
+    texts[t + PIECE_AT] = piece;
     this.count++;
   }
 
-  /** The table, once the whole answer has arrived; the room its buffers left unused is given back. */
+  /** The table, once the whole answer has arrived. */
   finish(): ParsedServersState {
-    this.bytes.trim();
-    const room = trimmedRoom(this.numbers.length / NUMBERS, this.count);
-    if (room !== null) {
-      this.numbers = this.numbers.slice(0, room * NUMBERS);
-      this.texts = this.texts.slice(0, room * TEXTS);
-    }
     return this.table();
   }
 
@@ -315,8 +300,8 @@ class Fields {
     return count;
   }
 
-  text(bytes: ByteStore, field: number): string {
-    return field < this.count ? bytes.text(this.starts[field] ?? 0, this.fieldEnd(field)) : '';
+  text(bytes: Buffer, field: number): string {
+    return field < this.count ? bytes.toString('utf8', this.starts[field] ?? 0, this.fieldEnd(field)) : '';
   }
 
   /** Writes where `field` starts and ends into out[at], out[at + 1]. */

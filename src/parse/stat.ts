@@ -4,7 +4,7 @@
 
 import { ParseError } from './errors.js';
 import { withRoom } from '../room.js';
-import { ByteStore, digitsIn, roomFor, trimmedRoom } from './lines.js';
+import { digitsIn, forEachLine, keptCopy, textIs } from './lines.js';
 
 export type StatObjectType = 'frontend' | 'backend' | 'server' | 'listener';
 
@@ -16,6 +16,8 @@ export interface StatRow {
   cell(index: number): string | undefined;
   /** The cell as a number; null when it is missing, empty or not a number. */
   number(index: number): number | null;
+  /** The cell is `text`, told without making a string of it. */
+  cellIs(index: number, text: string): boolean;
 }
 
 export interface StatTable {
@@ -33,26 +35,17 @@ export function parseStat(text: string): StatTable {
 }
 
 /**
- * Parses `show stat` piece by piece as it arrives; each piece holds whole lines. The answer's bytes
- * are kept in one buffer outside the JavaScript heap, and a row keeps where its line and commas
- * are: a cell becomes a string only when it is read. 2.6 prints 150 columns and nosrv reads a few
- * dozen, so most cells never become strings. The table owns its bytes: it stays valid for good.
+ * Parses `show stat` piece by piece as it arrives; each piece holds whole lines. A row keeps where
+ * its line and commas are in the piece's bytes: a cell becomes a string only when it is read. 2.6
+ * prints 150 columns and nosrv reads a few dozen, so most cells never become strings. The table
+ * owns its bytes: it stays valid for good.
  */
 export class StatParser {
   private columns: Map<string, number> | null = null;
   private typeIndex: number | undefined;
   private readonly rows: StatRow[] = [];
-  private readonly answer: Answer;
-
-  /** `expected`: the size of the last answer, so that one of about the same size is stored without growing. */
-  constructor(expected: StatSize = { bytes: 0, cells: 0 }) {
-    this.answer = { bytes: new ByteStore(roomFor(expected.bytes)), commas: new CommaStore(roomFor(expected.cells)) };
-  }
-
-  /** How large the answer so far is, for the next parser's `expected`. */
-  size(): StatSize {
-    return { bytes: this.answer.bytes.length, cells: this.answer.commas.length };
-  }
+  /** The last row's proxy. */
+  private proxy = '';
 
   write(lines: string): void {
     this.writeBytes(Buffer.from(lines, 'utf8'));
@@ -60,62 +53,58 @@ export class StatParser {
 
   /** Whole lines, as bytes; they are copied, so the caller may reuse `lines` afterwards. */
   writeBytes(lines: Uint8Array): void {
-    this.answer.bytes.appendLines(lines, (start, end) => {
-      if (end > start) this.line(start, end);
+    const piece: Piece = { bytes: keptCopy(lines), commas: EMPTY_COMMAS };
+    const commas = new CommaScan();
+    forEachLine(piece.bytes, (start, end) => {
+      if (end > start) this.line(piece, commas, start, end);
     });
+    piece.commas = commas.positions.slice(0, commas.length);
   }
 
-  /** The table, once the whole answer has arrived; the room its buffers left unused is given back. */
+  /** The table, once the whole answer has arrived. */
   finish(): StatTable {
-    this.answer.bytes.trim();
-    this.answer.commas.trim();
-    return this.table();
-  }
-
-  private table(): StatTable {
     if (this.columns === null) throw new ParseError('show stat', 'the answer is empty: no header line');
     return { columns: this.columns, rows: this.rows };
   }
 
-  private line(start: number, end: number): void {
-    const { bytes, commas } = this.answer;
+  private line(piece: Piece, commas: CommaScan, start: number, end: number): void {
+    const bytes = piece.bytes;
     if (this.columns === null) {
-      this.columns = headerColumns(bytes.text(start, end));
+      this.columns = headerColumns(bytes.toString('utf8', start, end));
       this.typeIndex = this.columns.get('type');
       return;
     }
     const first = commas.length;
-    const row = commas.scan(bytes.buffer, start, end)
-      ? new LineRow(this.answer, start, first, commas.length - first - 1)
-      : new SplitRow(splitCsvLine(bytes.text(start, end)));
+    const scanned = commas.scan(bytes, start, end);
+    // Until the piece's end its rows read their commas from the shared room.
+    piece.commas = commas.positions;
+    const row = scanned ? new LineRow(piece, start, first, commas.length - first - 1) : new SplitRow(splitCsvLine(bytes.toString('utf8', start, end)));
     const name = row.cell(1) ?? '';
     const type = (this.typeIndex === undefined ? undefined : TYPES[row.number(this.typeIndex) ?? -1]) ?? typeFromName(name);
-    this.rows.push(row.typed(row.cell(0) ?? '', name, type));
+    // A proxy's rows follow each other: they share one string of its name.
+    if (!row.cellIs(0, this.proxy)) this.proxy = row.cell(0) ?? '';
+    this.rows.push(row.typed(this.proxy, name, type));
   }
-}
-
-/** An answer's bytes, and its cells kept by position. */
-export interface StatSize {
-  readonly bytes: number;
-  readonly cells: number;
 }
 
 /** The longest line whose comma positions are kept (positions are 16-bit); a longer one is split. */
 const MAX_LINE = 0xffff;
 
-/** Comma positions of many lines in one growing array (a line is far shorter than MAX_LINE bytes). */
-class CommaStore {
-  positions: Uint16Array;
+/** A piece of the answer: its bytes, and the comma positions of its lines, each line's after the previous line's. */
+interface Piece {
+  bytes: Buffer;
+  commas: Uint16Array;
+}
+const EMPTY_COMMAS = new Uint16Array(0);
+
+/**
+ * The comma positions of one piece's lines while it is read, in room shared by every parser (a
+ * piece is read whole, synchronously) and copied out at the piece's end at its exact size.
+ */
+class CommaScan {
+  private static room = new Uint16Array(MAX_LINE + 1);
+  positions = CommaScan.room;
   length = 0;
-
-  constructor(capacity: number) {
-    this.positions = new Uint16Array(capacity);
-  }
-
-  trim(): void {
-    const room = trimmedRoom(this.positions.length, this.length);
-    if (room !== null) this.positions = this.positions.slice(0, room);
-  }
 
   /**
    * Appends the positions (from the line's start) of bytes[start, end)'s commas, then the line's
@@ -125,7 +114,7 @@ class CommaStore {
     if (end - start > MAX_LINE) return false;
     // Room for a comma at every byte, so the loop over every byte of the answer needs no checks.
     if (this.length + (end - start) + 1 > this.positions.length) {
-      this.positions = withRoom(this.positions, this.length + (end - start) + 1, this.length);
+      this.positions = CommaScan.room = withRoom(this.positions, this.length + (end - start) + 1, this.length);
     }
     const positions = this.positions;
     let length = this.length;
@@ -150,6 +139,10 @@ abstract class Row implements StatRow {
     return cellNumber(this.cell(index));
   }
 
+  cellIs(index: number, text: string): boolean {
+    return this.cell(index) === text;
+  }
+
   typed(proxy: string, name: string, type: StatObjectType): this {
     this.proxy = proxy;
     this.name = name;
@@ -158,18 +151,12 @@ abstract class Row implements StatRow {
   }
 }
 
-/** An answer's bytes and comma positions. */
-interface Answer {
-  readonly bytes: ByteStore;
-  readonly commas: CommaStore;
-}
-
-/** A line without quotes: its cells stay in the answer's bytes until read. */
+/** A line without quotes: its cells stay in the piece's bytes until read. */
 class LineRow extends Row {
   constructor(
-    private readonly answer: Answer,
+    private readonly piece: Piece,
     private readonly start: number,
-    /** Where its comma positions start in the answer's, the line's length after them. */
+    /** Where its comma positions start in the piece's, the line's length after them. */
     private readonly first: number,
     /** Its commas: cells 0 to `count`. */
     private readonly count: number,
@@ -181,7 +168,7 @@ class LineRow extends Row {
     if (index > this.count) return undefined;
     const start = this.cellStart(index);
     const end = this.cellEnd(index);
-    return start === end ? '' : this.answer.bytes.text(start, end);
+    return start === end ? '' : this.piece.bytes.toString('utf8', start, end);
   }
 
   /** Read from the bytes where it is a plain integer (almost every numeric cell), without making a string. */
@@ -189,17 +176,21 @@ class LineRow extends Row {
     if (index > this.count) return null;
     const start = this.cellStart(index);
     const end = this.cellEnd(index);
-    const bytes = this.answer.bytes;
-    return start === end ? null : (digitsIn(bytes.buffer, start, end) ?? cellNumber(bytes.text(start, end)));
+    const bytes = this.piece.bytes;
+    return start === end ? null : (digitsIn(bytes, start, end) ?? cellNumber(bytes.toString('utf8', start, end)));
+  }
+
+  override cellIs(index: number, text: string): boolean {
+    return index <= this.count && textIs(this.piece.bytes, this.cellStart(index), this.cellEnd(index), text);
   }
 
   private cellStart(index: number): number {
-    return this.start + (index === 0 ? 0 : (this.answer.commas.positions[this.first + index - 1] ?? 0) + 1);
+    return this.start + (index === 0 ? 0 : (this.piece.commas[this.first + index - 1] ?? 0) + 1);
   }
 
   /** `index` at most `count`: the last cell ends where the line does. */
   private cellEnd(index: number): number {
-    return this.start + (this.answer.commas.positions[this.first + index] ?? 0);
+    return this.start + (this.piece.commas[this.first + index] ?? 0);
   }
 }
 

@@ -28,6 +28,7 @@ export function statTableOf(columns: readonly string[], records: readonly Cells[
         const text = cell(i);
         return text === undefined || text === '' || !Number.isFinite(Number(text)) ? null : Number(text);
       },
+      cellIs: (i, text) => cell(i) === text,
     };
   });
   return { columns: index, rows };
