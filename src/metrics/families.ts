@@ -149,9 +149,10 @@ export function statLayoutOf(families: readonly StatFamily[], columns: ReadonlyM
 /** The row's cells of `layout`, in seconds where HAProxy says milliseconds (divided, so that 43 ms is 0.043), NaN where a cell is missing or not a number, into out[at], out[at + stride], ... */
 export function readCells(row: StatRow, layout: StatLayout, out: Float64Array, at: number, stride: number): void {
   const { indexes, divisors } = layout;
-  for (let c = 0; c < indexes.length; c++, at += stride) {
-    const value = row.number(indexes[c] ?? -1);
-    out[at] = value === null ? NaN : value / (divisors[c] ?? 1);
+  row.numbers(indexes, out, at, stride);
+  for (let c = 0; c < divisors.length; c++, at += stride) {
+    const divisor = divisors[c] ?? 1;
+    if (divisor !== 1) out[at] = (out[at] ?? NaN) / divisor;
   }
 }
 

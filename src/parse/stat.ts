@@ -18,6 +18,8 @@ export interface StatRow {
   number(index: number): number | null;
   /** The cell is `text`, told without making a string of it. */
   cellIs(index: number, text: string): boolean;
+  /** The cells at `indexes` as numbers, NaN where `number` says null, into out[at], out[at + stride], ... */
+  numbers(indexes: Int32Array, out: Float64Array, at: number, stride: number): void;
 }
 
 export interface StatTable {
@@ -143,6 +145,13 @@ abstract class Row implements StatRow {
     return this.cell(index) === text;
   }
 
+  numbers(indexes: Int32Array, out: Float64Array, at: number, stride: number): void {
+    for (const index of indexes) {
+      out[at] = this.number(index) ?? NaN;
+      at += stride;
+    }
+  }
+
   typed(proxy: string, name: string, type: StatObjectType): this {
     this.proxy = proxy;
     this.name = name;
@@ -178,6 +187,21 @@ class LineRow extends Row {
     const end = this.cellEnd(index);
     const bytes = this.piece.bytes;
     return start === end ? null : (digitsIn(bytes, start, end) ?? cellNumber(bytes.toString('utf8', start, end)));
+  }
+
+  /** One loop over the row's comma positions: a server's few dozen numbers are read on every scrape. */
+  override numbers(indexes: Int32Array, out: Float64Array, at: number, stride: number): void {
+    const { bytes, commas } = this.piece;
+    for (const index of indexes) {
+      let value = NaN;
+      if (index <= this.count) {
+        const start = this.start + (index === 0 ? 0 : (commas[this.first + index - 1] ?? 0) + 1);
+        const end = this.start + (commas[this.first + index] ?? 0);
+        if (end > start) value = digitsIn(bytes, start, end) ?? cellNumber(bytes.toString('utf8', start, end)) ?? NaN;
+      }
+      out[at] = value;
+      at += stride;
+    }
   }
 
   override cellIs(index: number, text: string): boolean {

@@ -29,6 +29,12 @@ export function statTableOf(columns: readonly string[], records: readonly Cells[
         return text === undefined || text === '' || !Number.isFinite(Number(text)) ? null : Number(text);
       },
       cellIs: (i, text) => cell(i) === text,
+      numbers(indexes, out, at, stride) {
+        for (const i of indexes) {
+          out[at] = this.number(i) ?? NaN;
+          at += stride;
+        }
+      },
     };
   });
   return { columns: index, rows };
