@@ -99,6 +99,8 @@ export interface BackendDiagnosis {
     readonly maint: number;
     readonly drain: number;
     readonly nolb: number;
+    /** Servers whose `status` text nosrv does not know: no verdict is drawn from them. */
+    readonly unknown: number;
     readonly backup_up: number;
   };
   readonly causes: readonly Finding[];
@@ -259,7 +261,7 @@ function laterFinding(code: string, { text, servers }: Found): Finding {
 }
 
 /** No server can take a request although the backend has some. */
-const noneUsable = (f: BackendFacts): boolean => f.usable.length === 0 && f.backend.counts.total > 0;
+const noneUsable = (f: BackendFacts): boolean => f.backend.noUsableServer && f.backend.counts.total > 0;
 
 function atMaxconn(s: Server): boolean {
   return s.sessions.limit !== null && s.sessions.limit > 0 && s.sessions.current >= s.sessions.limit;
@@ -331,6 +333,7 @@ function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: Diagnosi
       maint: b.counts.maint,
       drain: b.counts.drain,
       nolb: b.counts.nolb,
+      unknown: b.counts.unknown,
       backup_up: b.counts.backupUsable,
     },
     causes,

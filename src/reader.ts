@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import { diagnose, type Diagnosis, type LogEvidence } from './diagnosis.js';
 import { HaproxyReadError } from './haproxy/errors.js';
+import { ParseError } from './parse/errors.js';
 import { readProcs, type ConfigFile } from './haproxy/extras.js';
 import { socatCommand, type CommandTiming, type RuntimeApiAddress } from './haproxy/runtimeApi.js';
 import type { HaproxySource } from './haproxy/source.js';
@@ -48,7 +49,9 @@ class FailureLog {
     }
     const text = error.code ?? error.message;
     if (this.since?.text === text) return;
-    this.log.warn({ code: error.code, err: error, ...fields }, `cannot read ${this.what}`);
+    // The reason once, in words; where in nosrv it was seen only for those who ask for it.
+    this.log.warn({ code: error.code, reason: error.message, ...fields }, `cannot read ${this.what}`);
+    this.log.debug({ err: error }, `where reading ${this.what} failed`);
     this.since = { text, at: this.since?.at ?? Date.now() };
   }
 }
@@ -79,6 +82,8 @@ export class HaproxyReader {
   private shareSaid = false;
   private readonly log: Logger;
   private readonly haproxyFailures: FailureLog;
+  /** The watcher's polls apart from the full reads: a failure of one command alone is logged once, not at each turn. */
+  private readonly pollFailures: FailureLog;
   private readonly masterFailures: FailureLog;
   private readonly configFailures: FailureLog;
   /** How long each command of the last successful read took, for nosrv's own metrics. */
@@ -100,6 +105,7 @@ export class HaproxyReader {
   ) {
     this.log = log;
     this.haproxyFailures = new FailureLog(log, 'HAProxy');
+    this.pollFailures = new FailureLog(log, "HAProxy's server states for the watcher");
     this.masterFailures = new FailureLog(log, "HAProxy's master CLI");
     this.configFailures = new FailureLog(log, "HAProxy's configuration file");
   }
@@ -146,13 +152,15 @@ export class HaproxyReader {
         const deadline = Date.now() + this.options.timeoutMs;
         const { table, answerSeconds } = await beforeDeadline(this.source.poll(deadline), deadline, this.source.target);
         this.watcher.observe(pollObservations(table), null, Date.now());
-        this.haproxyFailures.report(null);
+        this.pollFailures.report(null);
         // A full read that began meanwhile kept nosrv busy while the answer waited to be read: its
         // time is not HAProxy's, and must not space the polls.
         this.answered(started, this.readsStarted === readsBefore ? answerSeconds : null);
         result = 'observed';
       } catch (err) {
-        this.count(this.reportHaproxy(asReadError(err, this.source.target)));
+        const error = asReadError(err, this.source.target);
+        this.pollFailures.report(error, { target: this.source.target });
+        this.count(error);
         result = 'failed';
       } finally {
         this.polling = false;
@@ -177,16 +185,16 @@ export class HaproxyReader {
 
   private async readNow(deadline: number): Promise<ReadResult> {
     const [answers, procs, config] = await Promise.all([
-      beforeDeadline(this.source.read(deadline), deadline, this.source.target).then(
-        (value) => ({ value, error: null }),
-        (err: unknown) => ({ value: null, error: asReadError(err, this.source.target) }),
-      ),
+      // An answer the snapshot cannot read whole fails the read: never a verdict from a part of it.
+      beforeDeadline(this.source.read(deadline), deadline, this.source.target)
+        .then((answers) => ({ value: buildSnapshot(answers), timings: answers.timings, error: null }))
+        .catch((err: unknown) => ({ value: null, error: asReadError(err, this.source.target) })),
       this.readMaster(deadline),
       this.readConfig(),
     ]);
     let result: ReadResult;
     if (answers.value) {
-      const snapshot = buildSnapshot(answers.value);
+      const snapshot = answers.value;
       // Taken when its answers are in, as a poll is: the watcher takes reads in the order they end.
       this.watcher.observe(
         snapshot.backends.flatMap((b) => b.servers),
@@ -195,7 +203,7 @@ export class HaproxyReader {
       );
       this.hasRead = true;
       this.haproxyFailures.report(null);
-      this.lastTimings = answers.value.timings;
+      this.lastTimings = answers.timings;
       result = { ok: true, snapshot, at: snapshot.takenAt, diagnosis: this.diagnose(snapshot, null, procs, config) };
     } else {
       result = this.failed(this.reportHaproxy(answers.error), procs.value, procs.error, config.value, config.error);
@@ -284,6 +292,7 @@ export class HaproxyReader {
 
 function asReadError(err: unknown, target: string): HaproxyReadError {
   if (err instanceof HaproxyReadError) return err;
+  if (err instanceof ParseError) return new HaproxyReadError('malformed_answer', err.message, { cause: err });
   return new HaproxyReadError('io_error', `reading ${target} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 

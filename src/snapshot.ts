@@ -5,10 +5,13 @@ import { checkStatusDescription, checkStatusByNumber } from './parse/checkStatus
 import type { Info } from './parse/info.js';
 import { ADMIN, CHECK_STATE, type OpState, type ServersStateTable } from './parse/serversState.js';
 import { cell, numberCell, type StatRow, type StatTable } from './parse/stat.js';
+import { ParseError } from './parse/errors.js';
 import { parseStatus } from './parse/status.js';
 
-export type ServerState = 'up' | 'down' | 'maint' | 'drain' | 'nolb';
-export const SERVER_STATES: readonly ServerState[] = ['up', 'down', 'maint', 'drain', 'nolb'];
+/** A state HAProxy said; `unknown` for a `status` text nosrv does not know, which is said as it is, never guessed. */
+export type ServerState = KnownState | 'unknown';
+export type KnownState = 'up' | 'down' | 'maint' | 'drain' | 'nolb';
+export const SERVER_STATES: readonly KnownState[] = ['up', 'down', 'maint', 'drain', 'nolb'];
 
 /** Why a server is held in MAINT or DRAIN; `unknown` when the source cannot tell (the stats page). */
 export type HoldReason = 'forced' | 'inherited' | 'config' | 'resolution' | 'agent' | 'weight_zero' | 'unknown';
@@ -24,6 +27,8 @@ export interface ServerCondition {
 const UP: ServerCondition = Object.freeze({ state: 'up', held: Object.freeze([]), usable: true });
 const DOWN: ServerCondition = Object.freeze({ state: 'down', held: Object.freeze([]), usable: false });
 const NOLB: ServerCondition = Object.freeze({ state: 'nolb', held: Object.freeze([]), usable: false });
+/** Not counted as able to take requests, nor as unable: a backend with such servers gets no verdict from them. */
+const UNKNOWN: ServerCondition = Object.freeze({ state: 'unknown', held: Object.freeze([]), usable: false });
 
 /** The condition from `show servers state`: the operational state plus the admin bit field. */
 export function conditionFromRuntime(opState: OpState, admin: number, userWeight: number): ServerCondition {
@@ -123,9 +128,11 @@ export interface Backend {
     readonly maint: number;
     readonly drain: number;
     readonly nolb: number;
+    /** Servers whose `status` text nosrv does not know. */
+    readonly unknown: number;
     readonly backupUsable: number;
   };
-  /** No server, active or backup, can take a new request: HAProxy answers 503. */
+  /** No server, active or backup, can take a new request: HAProxy answers 503. False while a server's state is unknown. */
   readonly noUsableServer: boolean;
   /** Over usable servers with a `maxconn`: their sessions and the sum of their limits. */
   readonly capacity: { readonly sessions: number; readonly limit: number } | null;
@@ -210,6 +217,9 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
   return { takenAt: input.takenAt, source: input.source, info: input.info, ...builder.finish(), unknown, stat: input.stat };
 }
 
+/** The columns the snapshot reads as numbers. */
+const NUMERIC_COLUMNS = ['weight', 'lastchg', 'bck', 'scur', 'slim', 'qcur', 'check_code', 'check_duration', 'check_rise', 'check_fall', 'check_health'];
+
 /** Where the columns the snapshot reads are in this version's `show stat`; undefined when it has none. */
 function statColumns(columns: ReadonlyMap<string, number>) {
   const at = (name: string): number | undefined => columns.get(name);
@@ -266,6 +276,8 @@ class SnapshotBuilder {
   private cursor = 0;
   private byName: Map<string, Map<string, number>> | null = null;
   private readonly lastStatus = new RepeatedCell();
+  /** Where this version has the columns of NUMERIC_COLUMNS, and room to read them into. */
+  private readonly numeric: { readonly names: readonly string[]; readonly indexes: Int32Array; readonly values: Float64Array };
   private readonly lastCheckStatus = new RepeatedCell();
 
   constructor(
@@ -274,6 +286,8 @@ class SnapshotBuilder {
     private readonly serversState: ServersStateTable | null,
   ) {
     this.columns = statColumns(statColumnsAt);
+    const names = NUMERIC_COLUMNS.filter((name) => statColumnsAt.has(name));
+    this.numeric = { names, indexes: Int32Array.from(names, (name) => statColumnsAt.get(name) ?? 0), values: new Float64Array(names.length) };
     this.read = { takenAt, columns: this.columns, runtime: serversState };
   }
 
@@ -297,6 +311,7 @@ class SnapshotBuilder {
 
   add(row: StatRow): void {
     const c = this.columns;
+    this.checkNumbers(row);
     if (row.type === 'frontend') {
       this.frontends.push({ name: row.proxy, status: text(row, c.status) ?? '', sessions: { current: num(row, c.scur) ?? 0, limit: num(row, c.slim) }, row });
     } else if (row.type === 'server') {
@@ -307,6 +322,20 @@ class SnapshotBuilder {
     } else if (row.type === 'backend') {
       this.closeBackend(row.proxy, row);
     }
+  }
+
+  /** A cell the snapshot reads as a number holds one, or nothing: a row that says otherwise is not read at all. */
+  private checkNumbers(row: StatRow): void {
+    const { names, indexes, values } = this.numeric;
+    row.numbers(indexes, values, 0, 1);
+    for (let i = 0; i < indexes.length; i++) {
+      const index = indexes[i] ?? 0;
+      if (Number.isNaN(values[i]) && !row.cellIs(index, '')) {
+        throw new ParseError('show stat', `${row.proxy}/${row.name}: ${names[i] ?? ''} is ${JSON.stringify(row.cell(index))}, not a number`);
+      }
+    }
+    if (row.type === 'server' && row.cellIs(this.columns.status ?? -1, ''))
+      throw new ParseError('show stat', `${row.proxy}/${row.name}: the server has no status`);
   }
 
   /** The proxies, once every row has been added; a proxy with servers but no BACKEND row too. */
@@ -324,7 +353,7 @@ class SnapshotBuilder {
   private backend(name: string, servers: Server[], row: StatRow | null): Backend {
     const c = this.columns;
     const secondsSinceChange = num(row, c.lastchg);
-    const counts = { total: servers.length, usable: 0, down: 0, maint: 0, drain: 0, nolb: 0, backupUsable: 0 };
+    const counts = { total: servers.length, usable: 0, down: 0, maint: 0, drain: 0, nolb: 0, unknown: 0, backupUsable: 0 };
     let capacitySessions = 0;
     let capacityLimit = 0;
     for (const s of servers) {
@@ -342,7 +371,7 @@ class SnapshotBuilder {
       name,
       servers,
       counts,
-      noUsableServer: counts.usable === 0,
+      noUsableServer: counts.usable === 0 && counts.unknown === 0,
       capacity: capacityLimit > 0 ? { sessions: capacitySessions, limit: capacityLimit } : null,
       queue: num(row, c.qcur) ?? 0,
       sessions: num(row, c.scur) ?? 0,
@@ -359,9 +388,7 @@ class SnapshotBuilder {
     const condition =
       (state
         ? conditionFromRuntime(state.opState(at), state.number(at, 'adminState'), state.number(at, 'userWeight'))
-        : conditionFromStatus(status, num(row, c.weight))) ??
-      // A status this version invented: not usable, and said as it is.
-      DOWN;
+        : conditionFromStatus(status, num(row, c.weight))) ?? UNKNOWN;
     const secondsSinceChange = state ? state.number(at, 'secondsSinceChange') : num(row, c.lastchg);
     const sessions = { current: num(row, c.scur) ?? 0, limit: num(row, c.slim) };
     return new ReadServer(this.read, row, at, condition, status, this.check(row, at, condition.state), sessions, secondsSinceChange);

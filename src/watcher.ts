@@ -3,7 +3,7 @@
 // with no usable server, the state changes of each server, and the recent ones as events.
 
 import type { LoggedStateEvent } from './logs/ingest.js';
-import { SERVER_STATES, type ServerObservation, type ServerState } from './snapshot.js';
+import { SERVER_STATES, type KnownState, type ServerObservation, type ServerState } from './snapshot.js';
 
 export interface StateEvent {
   /** ISO time of the poll that saw the change. */
@@ -21,7 +21,7 @@ const SAME_CHANGE_MS = 10_000;
 
 interface ServerTrack {
   state: ServerState;
-  readonly changes: Record<ServerState, number>;
+  readonly changes: Record<KnownState, number>;
   /**
    * When its state last changed, in whole seconds since the epoch; null when not known. HAProxy
    * says how many whole seconds ago, so each read's estimate may be a second off the last: the
@@ -97,6 +97,8 @@ export class Watcher {
       return;
     }
     known.seenIn = observation;
+    // A status nosrv cannot read is no change: the state stays the last one known.
+    if (o.state === 'unknown') return;
     const changed = known.state !== o.state;
     if (changedAt !== null && (changed || known.changedAt === null || Math.abs(changedAt - known.changedAt) > 1)) known.changedAt = changedAt;
     if (!changed) return;
@@ -174,8 +176,8 @@ export class Watcher {
   }
 }
 
-function zeroChanges(): Record<ServerState, number> {
-  return Object.fromEntries(SERVER_STATES.map((s) => [s, 0])) as Record<ServerState, number>;
+function zeroChanges(): Record<KnownState, number> {
+  return Object.fromEntries(SERVER_STATES.map((s) => [s, 0])) as Record<KnownState, number>;
 }
 
 function reasonFor(o: ServerObservation): string | null {

@@ -30,7 +30,7 @@ function backend(name: string, causes: Finding[], risks: Finding[], total = 2): 
   return {
     name,
     verdict: causes.length > 0 ? 'failing' : risks.length > 0 ? 'at_risk' : 'ok',
-    servers: { total, up: 0, down: 0, maint: 0, drain: 0, nolb: 0, backup_up: 0 },
+    servers: { total, up: 0, down: 0, maint: 0, drain: 0, nolb: 0, unknown: 0, backup_up: 0 },
     causes,
     risks,
     findings: [],

@@ -54,8 +54,10 @@ describe('show stat', () => {
   });
 
   test('proxy names past ASCII are read whole, and rows of one proxy share its name', () => {
-    const header = answers('haproxy-2.6.12-lab.txt').stat.split('\n')[0];
-    const { rows } = parseStat(`${header}\nÃ©,s1,0\né,s1,0\né,s2,0\n`);
+    const header = answers('haproxy-2.6.12-lab.txt').stat.split('\n')[0] ?? '';
+    const { rows } = parseStat(
+      `${header}\n${lineOf(header, { pxname: 'Ã©', svname: 's1', type: 2 })}\n${lineOf(header, { pxname: 'é', svname: 's1', type: 2 })}\n${lineOf(header, { pxname: 'é', svname: 's2', type: 2 })}\n`,
+    );
     assert.deepEqual(
       rows.map((r) => r.proxy),
       ['Ã©', 'é', 'é'],
@@ -67,7 +69,8 @@ describe('show stat', () => {
     // The lab's rows many times over: more than the stores start with, so they grow while rows
     // already point into them.
     const [header, ...rows] = answers('haproxy-2.6.12-lab.txt').stat.trimEnd().split('\n');
-    const text = `${header}\n${Array.from({ length: 40 }, () => rows.join('\n')).join('\n')}\nbe_q,"s,1",0,,\nbe_short,s2\n`;
+    const quotedLine = lineOf(header ?? '', { pxname: 'be_q', svname: '"s,1"', qcur: 0, type: 2 });
+    const text = `${header}\n${Array.from({ length: 40 }, () => rows.join('\n')).join('\n')}\n${quotedLine}\n`;
     assert.ok(text.length > 64 * 1024);
     const whole = parseStat(text);
     const lines = text.split('\n');
@@ -94,8 +97,27 @@ describe('show stat', () => {
     const quoted = whole.rows.find((r) => r.proxy === 'be_q');
     assert.equal(quoted?.name, 's,1');
     assert.equal(cell(whole, quoted, 'qcur'), '0');
-    const short = whole.rows.find((r) => r.proxy === 'be_short');
-    assert.equal(cell(whole, short as (typeof whole.rows)[number], 'status'), undefined, 'past the end of a short line');
+  });
+
+  test('a line that does not hold together refuses the whole answer, never becomes an object', () => {
+    const header = answers('haproxy-2.6.12-lab.txt').stat.split('\n')[0] ?? '';
+    const server = lineOf(header, { pxname: 'be', svname: 's1', status: 'UP', type: 2 });
+    const refused: Array<[string, RegExp]> = [
+      ['be\n', /line 2 has 1 cells, the header 129/],
+      ['be,s2,UP\n', /line 2 has 3 cells/],
+      [`${server}${server}\n`, /line 2 has 257 cells/],
+      [`${lineOf(header, { pxname: 'be', svname: '', type: 2 })}\n`, /no proxy or object name/],
+      [`${lineOf(header, { pxname: 'be', svname: 's1', type: 7 })}\n`, /type "7" is none of 0 to 3/],
+      [`${lineOf(header, { pxname: 'be', svname: 's1', type: 'x' })}\n`, /type "x"/],
+    ];
+    for (const [lines, message] of refused) {
+      assert.throws(
+        () => parseStat(`${header}\n${lines}`),
+        (err: unknown) => err instanceof ParseError && message.test(err.message),
+        lines,
+      );
+    }
+    assert.throws(() => parseStat('# svname,pxname,\n'), /does not start with "pxname,svname"/);
   });
 
   test('a parsed answer stays as it was read whatever is parsed after it', () => {
@@ -264,3 +286,12 @@ describe('show info', () => {
     assert.throws(() => parseInfo('Unknown command, but maybe one of the following\n'), ParseError);
   });
 });
+
+/** A `show stat` line as wide as `header`, with these cells (the rest empty). */
+function lineOf(header: string, cells: Record<string, string | number>): string {
+  return header
+    .slice(2)
+    .split(',')
+    .map((name) => String(cells[name] ?? ''))
+    .join(',');
+}

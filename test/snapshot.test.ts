@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { buildSnapshot, conditionFromRuntime, conditionFromStatus, type Backend, type Server, type ServerCondition, type Snapshot } from '../src/snapshot.js';
 import { parseInfo } from '../src/parse/info.js';
 import { ADMIN, parseServersState, type OpState } from '../src/parse/serversState.js';
+import { ParseError } from '../src/parse/errors.js';
 import { parseStat } from '../src/parse/stat.js';
 import { answers, snapshotOf } from './support/fixtures.js';
 
@@ -70,7 +71,7 @@ describe('snapshot of the 2.6.12 lab', () => {
   test('every server DOWN: no usable server, with the check result per server', () => {
     const api = backend(snapshot, 'be_api');
     assert.equal(api.noUsableServer, true);
-    assert.deepEqual(api.counts, { total: 2, usable: 0, down: 2, maint: 0, drain: 0, nolb: 0, backupUsable: 0 });
+    assert.deepEqual(api.counts, { total: 2, usable: 0, down: 2, maint: 0, drain: 0, nolb: 0, unknown: 0, backupUsable: 0 });
     const api1 = server(snapshot, 'be_api/api1');
     assert.equal(api1.check?.status, 'L4CON');
     assert.equal(api1.check.detail, 'Connection refused');
@@ -98,7 +99,7 @@ describe('snapshot of the 2.6.12 lab', () => {
 
   test('MAINT, DRAIN, no check, tracked and disabled servers side by side', () => {
     const mixed = backend(snapshot, 'be_mixed');
-    assert.deepEqual(mixed.counts, { total: 6, usable: 3, down: 1, maint: 1, drain: 1, nolb: 0, backupUsable: 1 });
+    assert.deepEqual(mixed.counts, { total: 6, usable: 3, down: 1, maint: 1, drain: 1, nolb: 0, unknown: 0, backupUsable: 1 });
     assert.deepEqual(server(snapshot, 'be_mixed/m_drain').held, ['forced']);
     assert.deepEqual(server(snapshot, 'be_mixed/m_disabled').held, ['forced', 'config']);
     assert.equal(server(snapshot, 'be_mixed/m_nocheck').check, null, 'no check');
@@ -243,5 +244,39 @@ describe('servers go to their backend whatever the order of the rows', () => {
         ['c', ['c1'], false],
       ],
     );
+  });
+});
+
+describe('what the snapshot cannot read is said, never guessed', () => {
+  const read = (lines: readonly string[]): Snapshot =>
+    buildSnapshot({
+      takenAt: 0,
+      source: 'stats_url',
+      stat: parseStat(['# pxname,svname,status,scur,', ...lines, ''].join('\n')),
+      serversState: null,
+      info: null,
+    });
+
+  test('a status text nosrv does not know: the state is unknown, and the backend is not said to have no server', () => {
+    const snapshot = read(['be,s1,WEIRD 1/2,0,', 'be,s2,DOWN,0,', 'be,BACKEND,UP,0,']);
+    assert.equal(server(snapshot, 'be/s1').state, 'unknown');
+    assert.equal(server(snapshot, 'be/s1').usable, false);
+    const be = backend(snapshot, 'be');
+    assert.deepEqual([be.counts.unknown, be.counts.down, be.noUsableServer], [1, 1, false]);
+    // Every server known DOWN: the verdict stands.
+    assert.equal(backend(read(['be,s1,DOWN,0,', 'be,BACKEND,UP,0,']), 'be').noUsableServer, true);
+  });
+
+  test('a cell read as a number that holds something else, or a server without a status, refuses the read', () => {
+    assert.throws(
+      () => read(['be,s1,UP,many,']),
+      (err: unknown) => err instanceof ParseError && /be\/s1: scur is "many", not a number/.test(err.message),
+    );
+    assert.throws(
+      () => read(['be,s1,,0,']),
+      (err: unknown) => err instanceof ParseError && /be\/s1: the server has no status/.test(err.message),
+    );
+    // Empty is "none", as HAProxy writes it.
+    assert.equal(server(read(['be,s1,UP,,']), 'be/s1').sessions.current, 0);
   });
 });

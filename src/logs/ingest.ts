@@ -3,7 +3,7 @@
 // few 503 lines per backend and frontend; health-check lines as events for the watcher.
 // Processing is synchronous per datagram, so a flood costs CPU, never a growing queue.
 
-import type { ServerState } from '../snapshot.js';
+import type { KnownState } from '../snapshot.js';
 import { madeBy, parseLogMessage, parseSyslog, reasonFor503, type HealthEvent, type Reason503 } from './parse.js';
 
 export type LineResult = 'http' | 'tcp' | 'health' | 'process' | 'truncated' | 'unparsed' | 'over_limit';
@@ -20,7 +20,7 @@ export interface LoggedStateEvent {
   readonly backend: string;
   readonly server: string;
   /** The state entered; null for a failed check that changed nothing yet. */
-  readonly to: ServerState | null;
+  readonly to: KnownState | null;
   readonly reason: string | null;
   readonly at: number;
 }
@@ -30,7 +30,7 @@ export const MAX_SERIES = 10_000;
 export const RECENT_LINES = 10;
 const LINE_SAMPLE_BYTES = 2048;
 
-const TO_STATE: Partial<Record<HealthEvent, ServerState>> = { down: 'down', up: 'up', maint: 'maint', nolb: 'nolb' };
+const TO_STATE: Partial<Record<HealthEvent, KnownState>> = { down: 'down', up: 'up', maint: 'maint', nolb: 'nolb' };
 
 export class LogIngest {
   readonly lines = new Map<LineResult, number>(LINE_RESULTS.map((r) => [r, 0]));

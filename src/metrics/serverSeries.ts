@@ -2,7 +2,10 @@
 // it, side by side, compared with the last read's as they are gathered.
 
 import type { CollectOptions } from '../config.js';
-import { SERVER_STATES, type Server } from '../snapshot.js';
+import { SERVER_STATES, type Server, type ServerState } from '../snapshot.js';
+
+/** `haproxy_server_state`'s states: those HAProxy says, and `unknown` for a status text nosrv does not know. */
+const STATE_SERIES: readonly ServerState[] = [...SERVER_STATES, 'unknown'];
 import type { Watcher } from '../watcher.js';
 import { contiguous, escapeLabelValue, type ExpositionWriter, type SeriesCache, type SeriesColumn } from './exposition.js';
 import { readCells, sameStatLayout, SERVER_FAMILIES, statLayoutOf, type StatLayout } from './families.js';
@@ -27,7 +30,7 @@ function layoutOf(collect: CollectOptions, columns: ReadonlyMap<string, number>)
   const state = groups.has('state');
   const sessions = groups.has('sessions');
   const changes = groups.has('changes');
-  const width = cells.indexes.length + (state ? SERVER_STATES.length + 2 : 0) + (sessions ? 1 : 0) + (changes ? SERVER_STATES.length : 0);
+  const width = cells.indexes.length + (state ? STATE_SERIES.length + 2 : 0) + (sessions ? 1 : 0) + (changes ? SERVER_STATES.length : 0);
   return { ...cells, state, sessions, changes, width };
 }
 
@@ -78,7 +81,7 @@ export class ServerSeriesGatherer {
     let k = layout.indexes.length;
     const seen = layout.state || layout.changes ? this.watcher.seen(server.backend, server.name) : undefined;
     if (layout.state) {
-      for (const state of SERVER_STATES) cells[k++] = server.state === state ? 1 : NaN;
+      for (const state of STATE_SERIES) cells[k++] = server.state === state ? 1 : NaN;
       cells[k++] = server.check?.failuresUntilDown ?? NaN;
       // The watcher's: stable from read to read (a server it has not taken: this read's own).
       cells[k++] = seen?.changedAt ?? (server.lastChangeAt === null ? NaN : Math.floor(server.lastChangeAt / 1000));
@@ -133,7 +136,7 @@ export function writeServerSeries(out: ExpositionWriter, cache: SeriesCache, ser
       'haproxy_server_state',
       'gauge',
       "1 for the server's current state (up, down, maint, drain, nolb); only that state's series exists.",
-      SERVER_STATES.map((state) => `,state="${state}"`),
+      STATE_SERIES.map((state) => `,state="${state}"`),
     );
     // Not among the gathered values: compared with the cache's copy.
     cache.family(

@@ -44,7 +44,10 @@ export function parseStat(text: string): StatTable {
  */
 export class StatParser {
   private columns: Map<string, number> | null = null;
+  /** Cells in the header: every line has as many (each ends in a comma, the header too). */
+  private width = 0;
   private typeIndex: number | undefined;
+  private lineNumber = 0;
   private readonly rows: StatRow[] = [];
   /** The last row's proxy. */
   private proxy = '';
@@ -71,8 +74,11 @@ export class StatParser {
 
   private line(piece: Piece, commas: CommaScan, start: number, end: number): void {
     const bytes = piece.bytes;
+    const n = ++this.lineNumber;
     if (this.columns === null) {
-      this.columns = headerColumns(bytes.toString('utf8', start, end));
+      const header = headerOf(bytes.toString('utf8', start, end));
+      this.columns = header.columns;
+      this.width = header.width;
       this.typeIndex = this.columns.get('type');
       return;
     }
@@ -81,8 +87,12 @@ export class StatParser {
     // Until the piece's end its rows read their commas from the shared room.
     piece.commas = commas.positions;
     const row = scanned ? new LineRow(piece, start, first, commas.length - first - 1) : new SplitRow(splitCsvLine(bytes.toString('utf8', start, end)));
+    // A line cut short or run together with another must not become an object: the answer is refused whole.
+    if (row.width !== this.width) throw new ParseError('show stat', `line ${n} has ${row.width} cells, the header ${this.width}`);
     const name = row.cell(1) ?? '';
-    const type = (this.typeIndex === undefined ? undefined : TYPES[row.number(this.typeIndex) ?? -1]) ?? typeFromName(name);
+    if (name === '' || row.cellIs(0, '')) throw new ParseError('show stat', `line ${n} has no proxy or object name`);
+    const type = this.typeIndex === undefined ? typeFromName(name) : TYPES[row.number(this.typeIndex) ?? -1];
+    if (type === undefined) throw new ParseError('show stat', `line ${n}: type ${JSON.stringify(row.cell(this.typeIndex ?? 0))} is none of 0 to 3`);
     // A proxy's rows follow each other: they share one string of its name.
     if (!row.cellIs(0, this.proxy)) this.proxy = row.cell(0) ?? '';
     this.rows.push(row.typed(this.proxy, name, type));
@@ -135,6 +145,7 @@ abstract class Row implements StatRow {
   proxy = '';
   name = '';
   type: StatObjectType = 'server';
+  abstract readonly width: number;
   abstract cell(index: number): string | undefined;
 
   number(index: number): number | null {
@@ -171,6 +182,10 @@ class LineRow extends Row {
     private readonly count: number,
   ) {
     super();
+  }
+
+  get width(): number {
+    return this.count + 1;
   }
 
   cell(index: number): string | undefined {
@@ -230,24 +245,28 @@ class SplitRow extends Row {
     super();
   }
 
+  get width(): number {
+    return this.cells.length;
+  }
+
   cell(index: number): string | undefined {
     return this.cells[index];
   }
 }
 
-function headerColumns(headerLine: string): Map<string, number> {
+function headerOf(headerLine: string): { columns: Map<string, number>; width: number } {
   if (!headerLine.startsWith('# ')) {
     throw new ParseError('show stat', `expected a header line starting with "# ", got ${JSON.stringify(headerLine.slice(0, 80))}`);
   }
+  const names = splitCsvLine(headerLine.slice(2));
   const columns = new Map<string, number>();
-  splitCsvLine(headerLine.slice(2)).forEach((name, index) => {
+  names.forEach((name, index) => {
     // Past the static fields HAProxy may repeat a name; the first one is the documented column.
     if (name !== '' && !columns.has(name)) columns.set(name, index);
   });
-  for (const required of ['pxname', 'svname']) {
-    if (!columns.has(required)) throw new ParseError('show stat', `the header has no "${required}" column`);
-  }
-  return columns;
+  // Every version starts with these two: a row's proxy and name are read from there.
+  if (columns.get('pxname') !== 0 || columns.get('svname') !== 1) throw new ParseError('show stat', 'the header does not start with "pxname,svname"');
+  return { columns, width: names.length };
 }
 
 function typeFromName(name: string): StatObjectType {

@@ -82,7 +82,7 @@ function sections(d: Diagnosis, verdict: Verdict): string[] {
 
 function backendCard(b: BackendDiagnosis): string {
   const s = b.servers;
-  const counts = `${s.total} server${s.total === 1 ? '' : 's'}: ${s.up} usable${s.down ? `, ${s.down} down` : ''}${s.maint ? `, ${s.maint} in maint` : ''}${s.drain ? `, ${s.drain} draining` : ''}${s.nolb ? `, ${s.nolb} nolb` : ''}${s.backup_up ? ` (${s.backup_up} of them backup)` : ''}`;
+  const counts = `${s.total} server${s.total === 1 ? '' : 's'}: ${s.up} usable${s.down ? `, ${s.down} down` : ''}${s.maint ? `, ${s.maint} in maint` : ''}${s.drain ? `, ${s.drain} draining` : ''}${s.nolb ? `, ${s.nolb} nolb` : ''}${s.unknown ? `, ${s.unknown} in a state nosrv does not know` : ''}${s.backup_up ? ` (${s.backup_up} of them backup)` : ''}`;
   const events = b.events.length
     ? `<details><summary>Recent changes (${b.events.length})</summary><table><tr><th>at</th><th>server</th><th>from</th><th>to</th><th>why</th></tr>${[
         ...b.events,

@@ -89,7 +89,7 @@ backend be_failing
     assert.deepEqual(codes(backend(d, 'be_backup')), ['risk:last_server_up']);
     assert.deepEqual(codes(backend(d, 'be_last')), ['risk:last_server_up', 'risk:servers_held']);
     const down = backend(d, 'be_down');
-    assert.deepEqual(down.servers, { total: 2, up: 0, down: 2, maint: 0, drain: 0, nolb: 0, backup_up: 0 });
+    assert.deepEqual(down.servers, { total: 2, up: 0, down: 2, maint: 0, drain: 0, nolb: 0, unknown: 0, backup_up: 0 });
     assert.match(
       down.causes[0]?.evidence[0] ?? '',
       /^d1: DOWN for (under a second|\d+s); last check L4CON (Connection refused|Layer4 connection problem); address 127\.0\.0\.1:\d+$/,
