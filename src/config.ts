@@ -218,6 +218,11 @@ class Settings {
   /** The setting read by `parse`; null when it is not set, or (the problem noted) when `parse` refuses it. */
   checked<T>(flag: string, parse: (text: string) => T): T | null {
     const text = this.value(flag);
+    if (text === '' && FLAGS[flag]?.default) {
+      // A setting nosrv cannot do without, emptied: not the same as leaving it out.
+      this.problems.push(`--${flag} is empty: give it a value, or leave it out for ${FLAGS[flag].default}`);
+      return null;
+    }
     if (text === null || text === '') return null;
     try {
       return parse(text);
@@ -350,6 +355,7 @@ function parseBoolean(text: string): boolean {
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** `500ms`, `5s`, `1.5s`, `2m`, `1h`, as in Prometheus. */
 export function parseDuration(text: string): number {
@@ -357,6 +363,8 @@ export function parseDuration(text: string): number {
   if (!match) throw new Error('expected a duration such as 500ms, 5s or 1m');
   const ms = Number(match[1]) * (UNITS[match[2] as string] ?? 0);
   if (ms <= 0) throw new Error('must be above 0');
+  // Longer than a timer can hold, Node would wait 1 ms instead.
+  if (ms > MAX_TIMER_MS) throw new Error('must be at most 596h, the longest a timer can wait');
   return ms;
 }
 

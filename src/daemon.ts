@@ -19,7 +19,8 @@ import type { Express } from 'express';
 import { Alerting } from './alerting/dispatcher.js';
 import { AlertmanagerClient } from './alerting/alertmanager.js';
 import { hostname } from 'node:os';
-import { loadWebConfig, refuseClient, tlsServerOptions } from './webConfig.js';
+import { refusalReason, StartError } from './startError.js';
+import { loadWebConfig, refuseClient, tlsServerOptions, type WebConfig } from './webConfig.js';
 import { readFileSync } from 'node:fs';
 import { Watcher } from './watcher.js';
 
@@ -137,9 +138,21 @@ function startWatcherClock(intervalMs: number, reader: HaproxyReader, watcher: W
   });
 }
 
+/** The HTTPS server; a certificate or key that cannot be used names the file that gave them. */
+function httpsServer(tls: NonNullable<WebConfig['tls']>, file: string, handler: http.RequestListener): https.Server {
+  try {
+    return https.createServer(tlsServerOptions(tls), handler);
+  } catch (err) {
+    throw new StartError('web.config.file', file, `the certificate or key cannot be used: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
   const watcher = new Watcher();
-  const logs = config.logsListen ? await startLogs(config.logsListen, watcher, log) : null;
+  const logsListen = config.logsListen;
+  const logs = logsListen
+    ? await startLogs(logsListen, watcher, log).catch((err: unknown) => Promise.reject(new StartError('logs.listen', logsListen, refusalReason(err))))
+    : null;
   const reader = createReader(config, watcher, log, logs?.ingest ?? null);
   const adminSocat = config.haproxy.adminSocket ? socatCommand(config.haproxy.adminSocket) : null;
   // The server listens before the app exists: the links in nosrv's own alerts need the port it got.
@@ -147,7 +160,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => void app?.(req, res);
   let web = config.web;
   const tls = config.web?.tls ?? null;
-  const server = tls ? https.createServer(tlsServerOptions(tls), handler) : http.createServer(handler);
+  const server = tls ? httpsServer(tls, config.webConfigFile ?? '', handler) : http.createServer(handler);
   if (tls) {
     server.on('secureConnection', (socket: TLSSocket) => {
       const certificate = socket.getPeerCertificate();
@@ -155,7 +168,10 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     });
   }
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => {
+      void logs?.receiver.close();
+      reject(new StartError('web.listen-address', `${config.listen.host ?? ''}:${config.listen.port}`, refusalReason(err)));
+    });
     server.listen(config.listen.port, config.listen.host, () => {
       resolve();
     });

@@ -14,6 +14,7 @@ import { Watcher } from './watcher.js';
 import { pino } from 'pino';
 import type { Config } from './config.js';
 import { createLogger } from './log.js';
+import { StartError } from './startError.js';
 import { VERSION } from './version.js';
 import { parseRuleOptions, ruleFileText, RULES_USAGE } from './rules/ruleFile.js';
 
@@ -97,6 +98,6 @@ main().then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`nosrv: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    process.exit(err instanceof StartError ? USAGE_ERROR : 1);
   },
 );

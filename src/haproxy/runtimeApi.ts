@@ -13,7 +13,10 @@ export type RuntimeApiAddress = { readonly kind: 'unix'; readonly path: string }
 
 /** `/run/haproxy/admin.sock`, `unix:/run/haproxy/admin.sock` or `tcp://127.0.0.1:9999`. */
 export function parseRuntimeApiAddress(text: string): RuntimeApiAddress {
-  if (text.startsWith('unix:')) return { kind: 'unix', path: text.slice(5) };
+  if (text.startsWith('unix:')) {
+    if (text === 'unix:') throw new Error('the socket path is empty');
+    return { kind: 'unix', path: text.slice(5) };
+  }
   if (text.startsWith('tcp://')) {
     const url = new URL(text);
     const port = Number(url.port);
