@@ -29,7 +29,8 @@ export interface ReaderOptions {
   /** Named in fix commands that change state; never opened. */
   readonly adminSocket: RuntimeApiAddress | null;
   readonly configFile: ConfigFile | null;
-  readonly logs: LogEvidence | null;
+  /** The logs, told each read's proxies: those HAProxy has are always counted under their names. */
+  readonly logs: (LogEvidence & { know(frontends: readonly string[], backends: readonly string[]): void }) | null;
 }
 
 /** Logs a failure when it starts or changes, and once when it ends; never on every read. */
@@ -200,6 +201,10 @@ export class HaproxyReader {
         snapshot.backends.flatMap((b) => b.servers),
         snapshot.backends.map((b) => b.name),
         Date.now(),
+      );
+      this.options.logs?.know(
+        snapshot.frontends.map((f) => f.name),
+        snapshot.backends.map((b) => b.name),
       );
       this.hasRead = true;
       this.haproxyFailures.report(null);

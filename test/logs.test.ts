@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { LogIngest, MAX_SERIES, RECENT_LINES, type LoggedStateEvent } from '../src/logs/ingest.js';
+import { LogIngest, MAX_UNKNOWN_SERIES, OTHER, RECENT_LINES, RECENT_LINES_OVERALL, type LoggedStateEvent } from '../src/logs/ingest.js';
 import { madeBy, parseLogMessage, parseSyslog, reasonFor503 } from '../src/logs/parse.js';
 import { Watcher } from '../src/watcher.js';
 import { fixture } from './support/fixtures.js';
@@ -131,7 +131,7 @@ describe('ingest', () => {
     assert.equal(ingest.errors.get('fe_main\0be_hang\u0000504\0sH\0haproxy'), 2);
     assert.equal(ingest.errors.get('fe_main\0be_reset\u0000502\0SH\0haproxy'), 1);
     assert.equal(ingest.errors.get('fe_main\0be_garbage\u0000502\0PH\0haproxy'), 1);
-    assert.deepEqual(Object.fromEntries(ingest.lines), { http: 18, tcp: 2, health: 20, process: 0, truncated: 0, unparsed: 2, over_limit: 0 });
+    assert.deepEqual(Object.fromEntries(ingest.lines), { http: 18, tcp: 2, health: 20, process: 0, truncated: 0, unparsed: 2 });
     assert.equal(ingest.datagrams, DATAGRAMS.length + 2);
     assert.deepEqual(samples, ['garbage one'], 'one unparsed line is sampled');
   });
@@ -169,15 +169,41 @@ describe('ingest', () => {
     );
   });
 
-  test('label sets are capped: forged names cannot grow memory without bound', () => {
+  test("forged names share a bounded room; HAProxy's own proxies are always counted, their lines kept", () => {
     const ingest = new LogIngest(
       () => {},
       () => {},
     );
+    ingest.know(['fe_main'], ['be_api']);
     const line = parseSyslog(find('GET /api/x')).message;
-    for (let i = 0; i < MAX_SERIES + 50; i++) ingest.ingest(line.replace('be_api/', `be_${i}/`), 0);
-    assert.equal(ingest.errors.size, MAX_SERIES);
-    assert.equal(ingest.lines.get('over_limit'), 50);
+    const forged = MAX_UNKNOWN_SERIES + 500;
+    for (let i = 0; i < forged; i++) ingest.ingest(line.replace('be_api/', `be_forged_${i}/`), i);
+    // Every forged name has taken room, in errors and in 503s: the room is full.
+    assert.ok(ingest.errors.size + ingest.unavailable.size <= MAX_UNKNOWN_SERIES + 2);
+    assert.ok(ingest.folded > 0);
+    assert.ok((ingest.errors.get(['fe_main', OTHER, '503', 'SC', 'haproxy'].join('\0')) ?? 0) > 0, 'the rest counted under (other)');
+    // The real backend's 503 after the flood is counted under its name, and its line is kept.
+    ingest.ingest(line, forged);
+    assert.equal(ingest.unavailable.get('fe_main\0be_api\0no_server'), 1);
+    assert.equal(ingest.recent503('backend', 'be_api').length, 1);
+    assert.equal(ingest.recent503('backend', 'be_forged_1').length, 0, 'lines of names HAProxy does not have are not kept');
+  });
+
+  test('the kept lines are bounded overall, the oldest of all going first', () => {
+    const ingest = new LogIngest(
+      () => {},
+      () => {},
+    );
+    const names = Array.from({ length: RECENT_LINES_OVERALL }, (_, i) => `be_${i}`);
+    ingest.know(['fe_main'], names);
+    const line = parseSyslog(find('GET /api/x')).message;
+    for (const name of names) ingest.ingest(line.replace('be_api/', `${name}/`), 0);
+    // A line each for its backend and its frontend: the first backends' lines, the oldest of all, are gone.
+    assert.equal(ingest.recent503('backend', 'be_0').length, 0);
+    assert.equal(ingest.recent503('frontend', 'fe_main').length, RECENT_LINES);
+    const kept = names.filter((n) => ingest.recent503('backend', n).length > 0).length + RECENT_LINES;
+    assert.ok(kept <= RECENT_LINES_OVERALL, `${kept} lines kept`);
+    assert.equal(ingest.recent503('backend', names.at(-1) ?? '').length, 1, 'the newest stay');
   });
 });
 

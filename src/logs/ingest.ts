@@ -6,8 +6,8 @@
 import type { KnownState } from '../snapshot.js';
 import { madeBy, parseLogMessage, parseSyslog, reasonFor503, type HealthEvent, type Reason503 } from './parse.js';
 
-export type LineResult = 'http' | 'tcp' | 'health' | 'process' | 'truncated' | 'unparsed' | 'over_limit';
-export const LINE_RESULTS: readonly LineResult[] = ['http', 'tcp', 'health', 'process', 'truncated', 'unparsed', 'over_limit'];
+export type LineResult = 'http' | 'tcp' | 'health' | 'process' | 'truncated' | 'unparsed';
+export const LINE_RESULTS: readonly LineResult[] = ['http', 'tcp', 'health', 'process', 'truncated', 'unparsed'];
 
 export interface Logged503 {
   readonly at: string;
@@ -25,9 +25,18 @@ export interface LoggedStateEvent {
   readonly at: number;
 }
 
-/** Distinct label sets per family, so forged lines cannot grow memory without bound. */
-export const MAX_SERIES = 10_000;
+/**
+ * Label sets that name a proxy HAProxy's last read did not list, per family. Anyone on the network
+ * can send syslog datagrams: forged names share this room, and past it are counted as OTHER. The
+ * proxies HAProxy has are always counted under their own names.
+ */
+export const MAX_UNKNOWN_SERIES = 10_000;
+/** The label value of names folded together. HAProxy's proxy names cannot hold parentheses. */
+export const OTHER = '(other)';
+/** The last 503 lines kept per backend and per frontend, and over all of them. */
 export const RECENT_LINES = 10;
+export const RECENT_LINES_OVERALL = 512;
+/** Each kept line is cut to this: the lines kept weigh at most RECENT_LINES_OVERALL × 2 KiB, 1 MiB. */
 const LINE_SAMPLE_BYTES = 2048;
 
 const TO_STATE: Partial<Record<HealthEvent, KnownState>> = { down: 'down', up: 'up', maint: 'maint', nolb: 'nolb' };
@@ -39,8 +48,13 @@ export class LogIngest {
   /** frontend \0 backend \0 reason -> count */
   readonly unavailable = new Map<string, number>();
   datagrams = 0;
-  private readonly recentByBackend = new Map<string, Logged503[]>();
-  private readonly recentByFrontend = new Map<string, Logged503[]>();
+  /** 5xx lines whose proxy names were counted as OTHER. */
+  folded = 0;
+  private readonly recent = new RecentLines();
+  /** The frontends and backends of HAProxy's last read; null before one. */
+  private known: { readonly frontends: ReadonlySet<string>; readonly backends: ReadonlySet<string> } | null = null;
+  /** Label sets of `errors` and `unavailable` that name a proxy HAProxy did not list. */
+  private unknownSeries = 0;
   private readonly noBackendMatch = new Map<string, number>();
   private readonly lastCheckFailure = new Map<string, string>();
   private sampledUnparsed = false;
@@ -69,7 +83,7 @@ export class LogIngest {
       const key = `${record.backend}/${record.server}`;
       if (record.event === 'check_failed' && record.reason) {
         this.lastCheckFailure.set(key, record.reason);
-        if (this.lastCheckFailure.size > MAX_SERIES) this.lastCheckFailure.clear();
+        if (this.lastCheckFailure.size > MAX_UNKNOWN_SERIES) this.lastCheckFailure.clear();
       }
       const to = TO_STATE[record.event] ?? null;
       if (record.event === 'check_passed') return;
@@ -85,20 +99,60 @@ export class LogIngest {
     if (record.status < 500 || record.status > 599) return;
     const code = [500, 502, 503, 504].includes(record.status) ? String(record.status) : '5xx';
     const origin = madeBy(record);
-    if (!this.bump(this.errors, `${record.frontend}\0${record.backend}\0${code}\0${record.termination.slice(0, 2)}\0${origin}`)) return;
+    const frontendKnown = this.isKnown('frontend', record.frontend);
+    const backendKnown = this.isKnown('backend', record.backend);
+    // Before HAProxy is read no name is sure: each takes room, as an unknown one does.
+    const sure = this.known !== null;
+    const names = this.labelNames(
+      record.frontend,
+      sure && frontendKnown,
+      record.backend,
+      sure && backendKnown,
+      `\0${code}\0${record.termination.slice(0, 2)}\0${origin}`,
+    );
+    if (names.folded) this.folded++;
+    this.bump(this.errors, `${names.frontend}\0${names.backend}\0${code}\0${record.termination.slice(0, 2)}\0${origin}`, names.counted);
     if (record.status !== 503 || origin !== 'haproxy') return;
     const reason = reasonFor503(record);
-    this.bump(this.unavailable, `${record.frontend}\0${record.backend}\0${reason}`);
+    this.bump(this.unavailable, `${names.frontend}\0${names.backend}\0${reason}`, names.counted);
     const logged: Logged503 = { at: new Date(now).toISOString(), reason, line: message.slice(0, LINE_SAMPLE_BYTES) };
-    remember(this.recentByFrontend, record.frontend, logged);
+    // Lines of names HAProxy does not have are not kept: nothing shows them, and forged ones would push real ones out.
+    if (frontendKnown) this.recent.add(`frontend\0${record.frontend}`, logged);
     if (reason === 'no_backend_match') {
-      this.noBackendMatch.set(record.frontend, now);
-      if (this.noBackendMatch.size > MAX_SERIES) this.noBackendMatch.clear();
-    } else remember(this.recentByBackend, record.backend, logged);
+      if (frontendKnown) this.noBackendMatch.set(record.frontend, now);
+    } else if (backendKnown) this.recent.add(`backend\0${record.backend}`, logged);
+  }
+
+  /** The proxies of HAProxy's last read: their lines are always counted and kept under their names. */
+  know(frontends: readonly string[], backends: readonly string[]): void {
+    this.known = { frontends: new Set(frontends), backends: new Set(backends) };
+    for (const name of this.noBackendMatch.keys()) if (!this.known.frontends.has(name)) this.noBackendMatch.delete(name);
+  }
+
+  /** Before HAProxy is read every name is taken as its own; the lines kept are bounded overall. */
+  private isKnown(kind: 'frontend' | 'backend', name: string): boolean {
+    return this.known === null || (kind === 'frontend' ? this.known.frontends : this.known.backends).has(name);
+  }
+
+  /**
+   * The names a line is counted under: its own while they are HAProxy's, or while a new label set
+   * of unknown names still has room; else OTHER for each unknown one.
+   */
+  private labelNames(
+    frontend: string,
+    frontendKnown: boolean,
+    backend: string,
+    backendKnown: boolean,
+    rest: string,
+  ): { frontend: string; backend: string; folded: boolean; counted: 'known' | 'unknown' } {
+    if (frontendKnown && backendKnown) return { frontend, backend, folded: false, counted: 'known' };
+    if (this.errors.has(`${frontend}\0${backend}${rest}`) || this.unknownSeries < MAX_UNKNOWN_SERIES)
+      return { frontend, backend, folded: false, counted: 'unknown' };
+    return { frontend: frontendKnown ? frontend : OTHER, backend: backendKnown ? backend : OTHER, folded: true, counted: 'known' };
   }
 
   recent503(kind: 'backend' | 'frontend', name: string): readonly Logged503[] {
-    return (kind === 'backend' ? this.recentByBackend : this.recentByFrontend).get(name) ?? [];
+    return this.recent.of(`${kind}\0${name}`);
   }
 
   /** When the frontend last answered 503 because no use_backend matched. */
@@ -110,24 +164,44 @@ export class LogIngest {
     this.lines.set(result, (this.lines.get(result) ?? 0) + 1);
   }
 
-  private bump(map: Map<string, number>, key: string): boolean {
+  /** `counted`: whether a new label set takes room among those of unknown names. */
+  private bump(map: Map<string, number>, key: string, counted: 'known' | 'unknown'): void {
     const n = map.get(key);
-    if (n === undefined && map.size >= MAX_SERIES) {
-      this.count('over_limit');
-      return false;
-    }
+    if (n === undefined && counted === 'unknown') this.unknownSeries++;
     map.set(key, (n ?? 0) + 1);
-    return true;
   }
 }
 
-function remember(map: Map<string, Logged503[]>, name: string, logged: Logged503): void {
-  let list = map.get(name);
-  if (list === undefined) {
-    if (map.size >= MAX_SERIES) return;
-    list = [];
-    map.set(name, list);
+/**
+ * The last 503 lines of each proxy, RECENT_LINES each and RECENT_LINES_OVERALL in all: past
+ * that, the oldest line of all goes, so the memory they take is bounded however many proxies log.
+ */
+class RecentLines {
+  private readonly byName = new Map<string, Logged503[]>();
+  /** Every kept line in the order it came, with its proxy's key; a ring. */
+  private readonly order: Array<{ key: string; line: Logged503 } | undefined> = new Array<undefined>(RECENT_LINES_OVERALL);
+  private next = 0;
+
+  add(key: string, line: Logged503): void {
+    const oldest = this.order[this.next];
+    // The oldest line of all is the first of its proxy's, unless its proxy had RECENT_LINES since.
+    if (oldest !== undefined) this.drop(oldest.key, oldest.line);
+    this.order[this.next] = { key, line };
+    this.next = (this.next + 1) % RECENT_LINES_OVERALL;
+    let list = this.byName.get(key);
+    if (list === undefined) this.byName.set(key, (list = []));
+    list.push(line);
+    if (list.length > RECENT_LINES) list.shift();
   }
-  list.push(logged);
-  if (list.length > RECENT_LINES) list.shift();
+
+  of(key: string): readonly Logged503[] {
+    return this.byName.get(key) ?? [];
+  }
+
+  private drop(key: string, line: Logged503): void {
+    const list = this.byName.get(key);
+    if (list?.[0] !== line) return;
+    list.shift();
+    if (list.length === 0) this.byName.delete(key);
+  }
 }

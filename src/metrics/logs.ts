@@ -1,7 +1,7 @@
 // Counters from HAProxy's log lines. Long-lived (they count since nosrv started), written from
 // the ingest's own maps: their label sets are bounded there.
 
-import { LINE_RESULTS, type LogIngest } from '../logs/ingest.js';
+import { LINE_RESULTS, MAX_UNKNOWN_SERIES, OTHER, type LogIngest } from '../logs/ingest.js';
 import { escapeLabelValue, type ExpositionWriter } from './exposition.js';
 
 export function writeLogMetrics(out: ExpositionWriter, ingest: LogIngest, dropped: number | null): void {
@@ -36,7 +36,13 @@ export function writeLogMetrics(out: ExpositionWriter, ingest: LogIngest, droppe
   out.family(
     'nosrv_log_lines_total',
     'counter',
-    "Log lines by how they were understood: http, tcp, health, process (HAProxy's notices about itself: a proxy started or stopped), truncated (cut short by HAProxy's len), unparsed, over_limit (label sets full).",
+    "Log lines by how they were understood: http, tcp, health, process (HAProxy's notices about itself: a proxy started or stopped), truncated (cut short by HAProxy's len), unparsed.",
   );
   for (const result of LINE_RESULTS) out.sample('nosrv_log_lines_total', `result="${result}"`, ingest.lines.get(result) ?? 0);
+  out.family(
+    'nosrv_log_lines_folded_total',
+    'counter',
+    `5xx lines counted under proxy "${OTHER}": they name a proxy HAProxy did not list, once ${MAX_UNKNOWN_SERIES} label sets of such names are taken.`,
+  );
+  out.sample('nosrv_log_lines_folded_total', '', ingest.folded);
 }
