@@ -50,7 +50,9 @@ export function parseShowProc(text: string): ProcList {
     if (columns === null)
       throw new ParseError('show proc', `unexpected line ${JSON.stringify(line.slice(0, 100))} before any header: is this the master CLI (haproxy -W -S)?`);
     const cells = rowCells(line, columns);
-    const pid = Number(cells.get('<PID>'));
+    // Digits only: Number() would read "2e070" as a pid.
+    const pidText = cells.get('<PID>') ?? '';
+    const pid = /^\d{1,10}$/.test(pidText) ? Number(pidText) : NaN;
     const reloads = /^(\d+)(?: \[failed:(\d+)\])?$/.exec(cells.get('<reloads>') ?? '');
     if (!Number.isInteger(pid) || pid <= 0 || !reloads) throw new ParseError('show proc', `unexpected line ${JSON.stringify(line.slice(0, 100))}`);
     const entry: ProcEntry = {

@@ -89,6 +89,7 @@ export class StatParser {
     const row = scanned ? new LineRow(piece, start, first, commas.length - first - 1) : new SplitRow(splitCsvLine(bytes.toString('utf8', start, end)));
     // A line cut short or run together with another must not become an object: the answer is refused whole.
     if (row.width !== this.width) throw new ParseError('show stat', `line ${n} has ${row.width} cells, the header ${this.width}`);
+    if (!row.cellIs(this.width - 1, '')) throw new ParseError('show stat', `line ${n} does not end in a comma`);
     const name = row.cell(1) ?? '';
     if (name === '' || row.cellIs(0, '')) throw new ParseError('show stat', `line ${n} has no proxy or object name`);
     const type = this.typeIndex === undefined ? typeFromName(name) : TYPES[row.number(this.typeIndex) ?? -1];
