@@ -202,6 +202,9 @@ function readSettingsFile(path: string, readFile: (path: string) => string, prob
   return fromFile;
 }
 
+/** Settings that mean nothing empty (an empty --collect.server-metrics, by contrast, is no group). */
+const CANNOT_BE_EMPTY: ReadonlySet<string> = new Set(['haproxy.socket', 'haproxy.timeout', 'web.listen-address', 'watch.interval', 'log.level']);
+
 /** Each setting from its flag, the environment, the file or its default, in that order; a problem with one is noted, not thrown. */
 class Settings {
   constructor(
@@ -218,9 +221,9 @@ class Settings {
   /** The setting read by `parse`; null when it is not set, or (the problem noted) when `parse` refuses it. */
   checked<T>(flag: string, parse: (text: string) => T): T | null {
     const text = this.value(flag);
-    if (text === '' && FLAGS[flag]?.default) {
+    if (text === '' && CANNOT_BE_EMPTY.has(flag)) {
       // A setting nosrv cannot do without, emptied: not the same as leaving it out.
-      this.problems.push(`--${flag} is empty: give it a value, or leave it out for ${FLAGS[flag].default}`);
+      this.problems.push(`--${flag} is empty: give it a value, or leave it out for ${FLAGS[flag]?.default ?? 'its default'}`);
       return null;
     }
     if (text === null || text === '') return null;
