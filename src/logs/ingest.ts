@@ -26,7 +26,7 @@ export interface LoggedStateEvent {
 }
 
 /**
- * Label sets that name a proxy HAProxy's last read did not list, per family. Anyone on the network
+ * Label sets that name a proxy HAProxy's last read did not list, over both 5xx families. Anyone on the network
  * can send syslog datagrams: forged names share this room, and past it are counted as OTHER. The
  * proxies HAProxy has are always counted under their own names.
  */
@@ -99,28 +99,21 @@ export class LogIngest {
     if (record.status < 500 || record.status > 599) return;
     const code = [500, 502, 503, 504].includes(record.status) ? String(record.status) : '5xx';
     const origin = madeBy(record);
-    const frontendKnown = this.isKnown('frontend', record.frontend);
-    const backendKnown = this.isKnown('backend', record.backend);
-    // Before HAProxy is read no name is sure: each takes room, as an unknown one does.
-    const sure = this.known !== null;
-    const names = this.labelNames(
-      record.frontend,
-      sure && frontendKnown,
-      record.backend,
-      sure && backendKnown,
-      `\0${code}\0${record.termination.slice(0, 2)}\0${origin}`,
-    );
+    const detail = `\0${code}\0${record.termination.slice(0, 2)}\0${origin}`;
+    const names = this.labelNames(record.frontend, record.backend, detail);
     if (names.folded) this.folded++;
-    this.bump(this.errors, `${names.frontend}\0${names.backend}\0${code}\0${record.termination.slice(0, 2)}\0${origin}`, names.counted);
+    this.bump(this.errors, `${names.frontend}\0${names.backend}${detail}`, names.counted);
     if (record.status !== 503 || origin !== 'haproxy') return;
     const reason = reasonFor503(record);
     this.bump(this.unavailable, `${names.frontend}\0${names.backend}\0${reason}`, names.counted);
     const logged: Logged503 = { at: new Date(now).toISOString(), reason, line: message.slice(0, LINE_SAMPLE_BYTES) };
-    // Lines of names HAProxy does not have are not kept: nothing shows them, and forged ones would push real ones out.
-    if (frontendKnown) this.recent.add(`frontend\0${record.frontend}`, logged);
+    // Lines of names HAProxy does not have are not kept: nothing shows them, and forged ones would
+    // push real ones out. Before HAProxy is read every name's are; they are bounded overall.
+    const keepFrontend = this.known === null || this.isOwn('frontend', record.frontend);
+    if (keepFrontend) this.recent.add(`frontend\0${record.frontend}`, logged);
     if (reason === 'no_backend_match') {
-      if (frontendKnown) this.noBackendMatch.set(record.frontend, now);
-    } else if (backendKnown) this.recent.add(`backend\0${record.backend}`, logged);
+      if (keepFrontend) this.noBackendMatch.set(record.frontend, now);
+    } else if (this.known === null || this.isOwn('backend', record.backend)) this.recent.add(`backend\0${record.backend}`, logged);
   }
 
   /** The proxies of HAProxy's last read: their lines are always counted and kept under their names. */
@@ -129,26 +122,22 @@ export class LogIngest {
     for (const name of this.noBackendMatch.keys()) if (!this.known.frontends.has(name)) this.noBackendMatch.delete(name);
   }
 
-  /** Before HAProxy is read every name is taken as its own; the lines kept are bounded overall. */
-  private isKnown(kind: 'frontend' | 'backend', name: string): boolean {
-    return this.known === null || (kind === 'frontend' ? this.known.frontends : this.known.backends).has(name);
+  /** The name is one of HAProxy's last read; before a read, no name is. */
+  private isOwn(kind: 'frontend' | 'backend', name: string): boolean {
+    return this.known !== null && (kind === 'frontend' ? this.known.frontends : this.known.backends).has(name);
   }
 
   /**
    * The names a line is counted under: its own while they are HAProxy's, or while a new label set
    * of unknown names still has room; else OTHER for each unknown one.
    */
-  private labelNames(
-    frontend: string,
-    frontendKnown: boolean,
-    backend: string,
-    backendKnown: boolean,
-    rest: string,
-  ): { frontend: string; backend: string; folded: boolean; counted: 'known' | 'unknown' } {
-    if (frontendKnown && backendKnown) return { frontend, backend, folded: false, counted: 'known' };
-    if (this.errors.has(`${frontend}\0${backend}${rest}`) || this.unknownSeries < MAX_UNKNOWN_SERIES)
+  private labelNames(frontend: string, backend: string, detail: string): { frontend: string; backend: string; folded: boolean; counted: 'known' | 'unknown' } {
+    const frontendOwn = this.isOwn('frontend', frontend);
+    const backendOwn = this.isOwn('backend', backend);
+    if (frontendOwn && backendOwn) return { frontend, backend, folded: false, counted: 'known' };
+    if (this.errors.has(`${frontend}\0${backend}${detail}`) || this.unknownSeries < MAX_UNKNOWN_SERIES)
       return { frontend, backend, folded: false, counted: 'unknown' };
-    return { frontend: frontendKnown ? frontend : OTHER, backend: backendKnown ? backend : OTHER, folded: true, counted: 'known' };
+    return { frontend: frontendOwn ? frontend : OTHER, backend: backendOwn ? backend : OTHER, folded: true, counted: 'known' };
   }
 
   recent503(kind: 'backend' | 'frontend', name: string): readonly Logged503[] {

@@ -3,13 +3,13 @@
 
 import type { CollectOptions } from '../config.js';
 import { SERVER_STATES, type Server, type ServerState } from '../snapshot.js';
-
-/** `haproxy_server_state`'s states: those HAProxy says, and `unknown` for a status text nosrv does not know. */
-const STATE_SERIES: readonly ServerState[] = [...SERVER_STATES, 'unknown'];
 import type { Watcher } from '../watcher.js';
 import { contiguous, escapeLabelValue, type ExpositionWriter, type SeriesCache, type SeriesColumn } from './exposition.js';
 import { readCells, sameStatLayout, SERVER_FAMILIES, statLayoutOf, type StatLayout } from './families.js';
 import { trackedFamilies, TrackedValues, type TrackedSeries } from './tracked.js';
+
+/** `haproxy_server_state`'s states: those HAProxy says, and `unknown` for a status text nosrv does not know. */
+const STATE_SERIES: readonly ServerState[] = [...SERVER_STATES, 'unknown'];
 
 /** The `show stat` columns of the server families this HAProxy has, for the groups turned on. */
 interface Layout extends StatLayout {
@@ -135,7 +135,7 @@ export function writeServerSeries(out: ExpositionWriter, cache: SeriesCache, ser
     families.family(
       'haproxy_server_state',
       'gauge',
-      "1 for the server's current state (up, down, maint, drain, nolb); only that state's series exists.",
+      "1 for the server's current state (up, down, maint, drain, nolb, or unknown for a status nosrv does not know); only that state's series exists.",
       STATE_SERIES.map((state) => `,state="${state}"`),
     );
     // Not among the gathered values: compared with the cache's copy.
