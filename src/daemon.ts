@@ -70,6 +70,8 @@ async function startLogs(listen: string, watcher: Watcher, log: Logger): Promise
 
 /** How often nosrv sends its firing alerts again; each ends four of these ahead unless sent again. */
 const ALERT_RESEND_MS = 30_000;
+/** At stop, how long past a read's bound an answer under way may take to be sent. */
+const SEND_GRACE_MS = 2000;
 
 function startAlerting(config: Config, externalUrl: string, reader: HaproxyReader, log: Logger): { alerting: Alerting; stop(): Promise<void> } | null {
   if (config.alerting.alertmanagers.length === 0) return null;
@@ -157,7 +159,15 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const adminSocat = config.haproxy.adminSocket ? socatCommand(config.haproxy.adminSocket) : null;
   // The server listens before the app exists: the links in nosrv's own alerts need the port it got.
   let app: Express | null = null;
-  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => void app?.(req, res);
+  // Answers not yet sent: once nosrv stops, each closes its connection, so none is left idle.
+  const unsent = new Set<http.ServerResponse>();
+  let stopping = false;
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    if (stopping) res.setHeader('Connection', 'close');
+    unsent.add(res);
+    res.once('close', () => unsent.delete(res));
+    void app?.(req, res);
+  };
   let web = config.web;
   const tls = config.web?.tls ?? null;
   const server = tls ? httpsServer(tls, config.webConfigFile ?? '', handler) : http.createServer(handler);
@@ -218,11 +228,19 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       await watch.destroy();
       await sending?.stop();
       await logs?.receiver.close();
+      // A scrape under way is answered: its read ends within haproxy.timeout. Idle connections
+      // close at once, and whatever is still open after that bound is cut.
+      stopping = true;
+      for (const res of unsent) if (!res.headersSent) res.setHeader('Connection', 'close');
       await new Promise<void>((resolve) => {
+        const cut = setTimeout(() => {
+          server.closeAllConnections();
+        }, config.haproxy.timeoutMs + SEND_GRACE_MS);
         server.close(() => {
+          clearTimeout(cut);
           resolve();
         });
-        server.closeAllConnections();
+        server.closeIdleConnections();
       });
     },
   };

@@ -1,8 +1,8 @@
 #!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=4 --heap-growing-percent=80 --no-parallel-scavenge
 // The entry point: the only place that reads the environment and exits the process.
 // The settings above keep memory near what a read needs (docs/benchmarks.md compares them with
-// Node's defaults): glibc's mmap threshold fixed at 128 KiB, so a large freed buffer goes back
-// to the system rather than stay in glibc's heap (an answer's pieces, smaller, are reused there); the heap grown by 80% past what is live; a
+// Node's defaults): glibc's mmap threshold fixed at 128 KiB, so a large freed buffer (the blocks
+// of an answer past its first 4 MiB among them) goes back to the system rather than stay in glibc's heap; the heap grown by 80% past what is live; a
 // small young generation, collected by the main thread alone, since HAProxy keeps the other
 // cores busy while nosrv reads it.
 

@@ -3,7 +3,7 @@
 
 import { ParseError } from './errors.js';
 import { withRoom } from '../room.js';
-import { digitsIn, forEachLine, keptCopy, textIs } from './lines.js';
+import { bytePieces, digitsIn, forEachLine, textIs } from './lines.js';
 
 /** srv_op_state (include/haproxy/server-t.h). */
 export type OpState = 'stopped' | 'starting' | 'running' | 'stopping';
@@ -181,6 +181,7 @@ export class ServersStateParser {
   /** Where a line's fields are looked for: up to the port when there is one. */
   private fieldsRead = 0;
   private readonly pieces: Buffer[] = [];
+  private readonly kept = bytePieces();
   private numbers = new Float64Array(NUMBERS * 64);
   private texts = new Int32Array(TEXTS * 64);
   private count = 0;
@@ -193,7 +194,7 @@ export class ServersStateParser {
   /** Whole lines, as bytes; they are copied, so the caller may reuse `lines` afterwards. */
   writeBytes(lines: Uint8Array): void {
     const piece = this.pieces.length;
-    const bytes = keptCopy(lines);
+    const bytes = this.kept.keep(lines);
     this.pieces.push(bytes);
     forEachLine(bytes, (start, end) => {
       this.line(bytes, piece, start, end);

@@ -4,7 +4,7 @@
 
 import { ParseError } from './errors.js';
 import { withRoom } from '../room.js';
-import { digitsIn, forEachLine, keptCopy, textIs } from './lines.js';
+import { bytePieces, Pieces, digitsIn, forEachLine, textIs } from './lines.js';
 
 export type StatObjectType = 'frontend' | 'backend' | 'server' | 'listener';
 
@@ -51,6 +51,8 @@ export class StatParser {
   private readonly rows: StatRow[] = [];
   /** The last row's proxy. */
   private proxy = '';
+  private readonly bytes = bytePieces();
+  private readonly commaPositions = new Pieces(2, (memory, length) => new Uint16Array(memory.buffer, memory.byteOffset, length));
 
   write(lines: string): void {
     this.writeBytes(Buffer.from(lines, 'utf8'));
@@ -58,12 +60,12 @@ export class StatParser {
 
   /** Whole lines, as bytes; they are copied, so the caller may reuse `lines` afterwards. */
   writeBytes(lines: Uint8Array): void {
-    const piece: Piece = { bytes: keptCopy(lines), commas: EMPTY_COMMAS };
+    const piece: Piece = { bytes: this.bytes.keep(lines), commas: EMPTY_COMMAS };
     const commas = new CommaScan();
     forEachLine(piece.bytes, (start, end) => {
       if (end > start) this.line(piece, commas, start, end);
     });
-    piece.commas = commas.positions.slice(0, commas.length);
+    piece.commas = this.commaPositions.keep(commas.positions.subarray(0, commas.length));
   }
 
   /** The table, once the whole answer has arrived. */

@@ -3,19 +3,26 @@
 // ended by an empty line), with one thing wrong.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import { answers } from '../support/fixtures.js';
 import { labTmpdir, waitFor } from '../support/lab.js';
 import { get, sample } from '../support/metrics.js';
-import { startNosrv, type RunningNosrv } from '../support/nosrv.js';
+import { startCommand, startNosrv, type RunningNosrv } from '../support/nosrv.js';
 
 const lab = answers('haproxy-2.6.12-lab.txt');
 
 /** What the fake socket does with a command: an answer's text, or a way to fail. */
-type Reply = string | { readonly hang: true } | { readonly half: string };
+type Reply =
+  | string
+  | { readonly hang: true }
+  | { readonly half: string }
+  | { readonly late: string; readonly afterMs: number }
+  /** `line(0)`, `line(1)`, ... as fast as the reader takes them, until `bytes` are written or it hangs up. */
+  | { readonly flood: (i: number) => string; readonly bytes: number };
 type Answerer = (command: string) => Reply;
 
 /** The lab's answers, each command as HAProxy 2.6.12 answered it. */
@@ -29,6 +36,8 @@ const honest: Answerer = (command) => {
 interface FakeSocket {
   readonly path: string;
   answer: Answerer;
+  /** Bytes of floods written so far. */
+  written: number;
   close(): Promise<void>;
 }
 
@@ -39,6 +48,7 @@ async function fakeRuntimeApi(answer: Answerer): Promise<FakeSocket> {
   const fake: FakeSocket = {
     path: socketPath,
     answer,
+    written: 0,
     close: () =>
       new Promise((resolve) => {
         for (const c of connections) c.destroy();
@@ -53,19 +63,46 @@ async function fakeRuntimeApi(answer: Answerer): Promise<FakeSocket> {
     socket.on('close', () => connections.delete(socket));
     socket.on('error', () => undefined);
     let request = '';
-    socket.on('data', (chunk) => {
-      request += chunk.toString();
-      if (!request.includes('\n')) return;
-      for (const command of request.trim().split(';')) {
-        const reply = fake.answer(command.trim());
-        if (typeof reply !== 'string') {
-          if ('hang' in reply) return;
+    const answerAll = async (commands: readonly string[]): Promise<void> => {
+      for (const command of commands) {
+        const reply = fake.answer(command);
+        if (typeof reply === 'string') socket.write(`${reply.trimEnd()}\n\n`);
+        else if ('hang' in reply) return;
+        else if ('half' in reply) {
           socket.end(reply.half);
           return;
+        } else if ('late' in reply) {
+          await new Promise((resolve) => setTimeout(resolve, reply.afterMs));
+          socket.write(`${reply.late.trimEnd()}\n\n`);
+        } else {
+          for (let i = 0, written = 0; written < reply.bytes && !socket.destroyed; i++) {
+            const line = reply.flood(i);
+            written += line.length;
+            fake.written += line.length;
+            if (!socket.write(line))
+              await new Promise<void>((resolve) => {
+                const go = (): void => {
+                  socket.off('drain', go).off('close', go);
+                  resolve();
+                };
+                socket.on('drain', go).on('close', go);
+              });
+          }
+          socket.write('\n');
         }
-        socket.write(`${reply.trimEnd()}\n\n`);
       }
       socket.end();
+    };
+    socket.on('data', (chunk) => {
+      if (request.includes('\n')) return;
+      request += chunk.toString();
+      if (request.includes('\n'))
+        void answerAll(
+          request
+            .trim()
+            .split(';')
+            .map((c) => c.trim()),
+        );
     });
   });
   await new Promise<void>((resolve) => server.listen(socketPath, resolve));
@@ -83,9 +120,9 @@ async function withFake(answer: Answerer, flags: readonly string[], run: (fake: 
   }
 }
 
-async function explainJson(
-  nosrv: RunningNosrv,
-): Promise<{ haproxy: { up: boolean; error: string | null }; backends: Array<{ name: string; verdict: string }> }> {
+async function explainJson(nosrv: {
+  readonly url: string;
+}): Promise<{ haproxy: { up: boolean; error: string | null }; backends: Array<{ name: string; verdict: string }> }> {
   return JSON.parse((await get(`${nosrv.url}/explain?format=json`)).text) as {
     haproxy: { up: boolean; error: string | null };
     backends: Array<{ name: string; verdict: string }>;
@@ -188,4 +225,83 @@ test('show stat failing while show servers state works: logged once when it star
       assert.equal(nosrv.logs().filter((l) => l.msg === 'HAProxy can be read again').length, 1);
     },
   );
+});
+
+/** VmRSS of a process, in MB. */
+function rssMb(pid: number): number {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+}
+
+test('an answer of a gigabyte: answer_too_large once past 64 MiB, the connection dropped, and the memory given back', async () => {
+  const fake = await fakeRuntimeApi(honest);
+  // The real command, with the memory settings of its first line.
+  const nosrv = await startCommand([`--haproxy.socket=${fake.path}`, '--haproxy.timeout=30s', '--watch.interval=1m']);
+  try {
+    for (let i = 0; i < 5; i++) assert.equal(sample((await get(`${nosrv.url}/metrics`)).text, 'haproxy_up'), 1);
+    const before = rssMb(nosrv.pid);
+    const row = lab.stat.split('\n').find((l) => l.startsWith('be_ok,web1,')) ?? '';
+    fake.answer = (command) =>
+      command === 'show stat' ? { flood: (i) => (i === 0 ? `${header}\n` : `${row.replace('web1', `web${i}`)}\n`), bytes: 2 ** 30 } : honest(command);
+    const text = (await get(`${nosrv.url}/metrics`)).text;
+    assert.equal(sample(text, 'haproxy_up'), 0);
+    assert.equal(sample(text, 'nosrv_read_errors_total{code="answer_too_large"}'), 1);
+    assert.ok(fake.written < 2 ** 27, `nosrv hung up after ${fake.written} bytes, not far past 64 MiB`);
+    assert.match((await explainJson(nosrv)).haproxy.error ?? '', /passed 67108864 bytes/);
+    fake.answer = honest;
+    for (let i = 0; i < 5; i++) assert.equal(sample((await get(`${nosrv.url}/metrics`)).text, 'haproxy_up'), 1);
+    let after = rssMb(nosrv.pid);
+    await waitFor(
+      async () => {
+        await get(`${nosrv.url}/metrics`);
+        after = rssMb(nosrv.pid);
+        // The first 4 MiB of each answer, and its comma positions, stay in glibc's heap for the next reads.
+        return after < before + 40;
+      },
+      { timeoutMs: 60_000, intervalMs: 1000, what: `RSS back near ${before.toFixed(0)} MB` },
+    ).catch(() => assert.fail(`RSS ${after.toFixed(0)} MB, ${before.toFixed(0)} MB before the gigabyte`));
+  } finally {
+    await nosrv.stop();
+    await fake.close();
+  }
+});
+
+test('SIGTERM during a scrape: the scrape is answered, an idle connection does not hold the stop, and nosrv exits 0', async () => {
+  const fake = await fakeRuntimeApi(honest);
+  const nosrv = await startCommand([`--haproxy.socket=${fake.path}`, '--haproxy.timeout=5s', '--watch.interval=1m']);
+  const agent = new http.Agent({ keepAlive: true });
+  try {
+    const scrape = (): Promise<{ status: number; text: string }> =>
+      new Promise((resolve, reject) => {
+        http
+          .get(`${nosrv.url}/metrics`, { agent }, (res) => {
+            let text = '';
+            res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+            res.on('end', () => {
+              resolve({ status: res.statusCode ?? 0, text });
+            });
+          })
+          .on('error', reject);
+      });
+    assert.equal((await scrape()).status, 200); // leaves a keep-alive connection idle
+    let asked = false;
+    fake.answer = (command) => {
+      if (command !== 'show stat') return honest(command);
+      asked = true;
+      return { late: lab.stat, afterMs: 1500 };
+    };
+    const underWay = scrape();
+    await waitFor(() => asked, { timeoutMs: 5000, intervalMs: 20, what: "the scrape's read of HAProxy" });
+    const signalled = Date.now();
+    process.kill(nosrv.pid, 'SIGTERM');
+    const { status, text } = await underWay;
+    assert.equal(status, 200);
+    assert.equal(sample(text, 'haproxy_up'), 1, 'the read under way finished and was sent');
+    assert.equal(await nosrv.exited, 0, nosrv.output());
+    assert.ok(Date.now() - signalled < 5000, 'stopped once the scrape was sent, not held by the idle connection until the cut');
+    assert.doesNotMatch(nosrv.output(), /"level":(40|50)/, 'no warning or error on the way out');
+  } finally {
+    agent.destroy();
+    await nosrv.stop();
+    await fake.close();
+  }
 });
