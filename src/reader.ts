@@ -33,7 +33,7 @@ export interface ReaderOptions {
   readonly logs: (LogEvidence & { know(frontends: readonly string[], backends: readonly string[]): void }) | null;
 }
 
-/** Logs a failure when it starts or changes, and once when it ends; never on every read. */
+/** Logs a failure once as it starts (a warning) and once as it ends; a new reason meanwhile at info level; never on every read. */
 class FailureLog {
   private since: { text: string; at: number } | null = null;
 
@@ -50,8 +50,11 @@ class FailureLog {
     }
     const text = error.code ?? error.message;
     if (this.since?.text === text) return;
-    // The reason once, in words; where in nosrv it was seen only for those who ask for it.
-    this.log.warn({ code: error.code, reason: error.message, ...fields }, `cannot read ${this.what}`);
+    // The reason once, in words; where in nosrv it was seen only for those who ask for it. One
+    // outage can change reasons (reset, then refused, as HAProxy stops): still one warning.
+    const said = { code: error.code, reason: error.message, ...fields };
+    if (this.since === null) this.log.warn(said, `cannot read ${this.what}`);
+    else this.log.info(said, `still cannot read ${this.what}, now for another reason`);
     this.log.debug({ err: error }, `where reading ${this.what} failed`);
     this.since = { text, at: this.since?.at ?? Date.now() };
   }
