@@ -13,14 +13,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LogIngest } from '../src/logs/ingest.js';
-import { freePort, startHaproxy, waitFor, type Haproxy } from '../test/support/lab.js';
+import { freePort, waitFor, type Haproxy } from '../test/support/lab.js';
+import { cpuSeconds, median, procStatus, root, spawnDaemon, startLab, stopProcess, writeReport, type Sizes } from './lab.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.join(here, '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 /** How long HAProxy's CPU time is measured, with and without the watcher. */
 const WATCH_SECONDS = Number(process.env.BENCH_WATCH_SECONDS ?? 60);
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 const GO_EXPORTER = 'prometheus-haproxy-exporter';
 /**
  * A TCP health check on every server, as most real servers have, against HAProxy's own listener
@@ -35,13 +34,9 @@ const CHECKS = process.env.BENCH_CHECKS === 'true';
  */
 const TRAFFIC = process.env.BENCH_TRAFFIC === 'true';
 const TRAFFIC_RATE = 200;
+const LAB = { servers: TRAFFIC ? 'traffic' : CHECKS ? 'checks' : 'nowhere', rate: TRAFFIC_RATE } as const;
 /** A git ref whose build is scraped in the same interleaved runs as this one: what a change cost. */
 const AGAINST = process.env.BENCH_AGAINST ?? null;
-
-interface Sizes {
-  readonly backends: number;
-  readonly perBackend: number;
-}
 
 interface Scraped {
   readonly seconds: number;
@@ -56,27 +51,12 @@ interface Target {
   text(): Promise<string>;
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-}
-
 function ms(seconds: number): string {
   return `${(seconds * 1000).toFixed(1)} ms`;
 }
 
 function spread(values: readonly number[]): string {
   return `${ms(Math.min(...values))}–${ms(Math.max(...values))}`;
-}
-
-function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): number {
-  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-}
-
-/** User plus system CPU seconds of a process, all its threads. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
 /** Reads a whole answer and counts its bytes: what a scraper must do before it parses anything. */
@@ -119,53 +99,6 @@ function httpTarget(name: string, url: string, pid: number | null): Target {
     scrape: () => timedRead(() => http.get(url)),
     text: async () => (await fetch(url)).text(),
   };
-}
-
-function spawnDaemon(command: string, args: readonly string[]): ChildProcess {
-  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr.resume();
-  // Said, not thrown: the wait for its answer then fails, and what was started is stopped.
-  child.once('error', (err) => process.stderr.write(`bench: ${command}: ${err.message}\n`));
-  return child;
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  process.kill(child.pid, 'SIGTERM');
-  const timer = setTimeout(() => child.pid && process.kill(child.pid, 'SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function startLab({ backends, perBackend }: Sizes): Promise<{ haproxy: Haproxy; promexUrl: string; traffic: ChildProcess | null }> {
-  const promexPort = await freePort();
-  const trafficPort = await freePort();
-  // Servers point at nothing (no checks, no traffic), at HAProxy's own listener (checks), or at the traffic's HTTP server.
-  const serverPort = TRAFFIC ? await freePort() : CHECKS ? promexPort : await freePort();
-  const lines = [`frontend promex\n    bind 127.0.0.1:${promexPort}\n    http-request use-service prometheus-exporter if { path /metrics }\n`];
-  if (TRAFFIC) lines.push(`frontend traffic\n    bind 127.0.0.1:${trafficPort}\n    use_backend %[path,field(2,/)]\n`);
-  for (let b = 0; b < backends; b++) {
-    lines.push(`backend be_${b}\n`);
-    for (let s = 0; s < perBackend; s++) lines.push(`    server srv_${s} 127.0.0.1:${serverPort} maxconn 100${CHECKS ? ' check' : ''}\n`);
-  }
-  const haproxy = await startHaproxy({ proxies: lines.join(''), globalLines: '    maxconn 4000' });
-  let traffic: ChildProcess | null = null;
-  if (TRAFFIC) {
-    traffic = spawn(process.execPath, [path.join(here, 'traffic.js'), String(serverPort), String(trafficPort), String(backends), String(TRAFFIC_RATE)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const started = traffic;
-    await new Promise<void>((resolve, reject) => {
-      started.stdout?.once('data', () => {
-        resolve();
-      });
-      started.once('exit', (code) => {
-        reject(new Error(`bench/traffic.js exited with ${code}`));
-      });
-    });
-  }
-  return { haproxy, promexUrl: `http://127.0.0.1:${promexPort}/metrics`, traffic };
 }
 
 /**
@@ -231,7 +164,7 @@ async function startFloor(haproxy: Haproxy, nosrvUrl: string): Promise<{ child: 
 }
 
 async function measure(sizes: Sizes, against: { main: string } | null): Promise<Row> {
-  const { haproxy, promexUrl, traffic } = await startLab(sizes);
+  const { haproxy, promexUrl, traffic } = await startLab(sizes, LAB);
   // Whatever was started is stopped, whatever fails: a process left running would load every later measure.
   const started: ChildProcess[] = traffic ? [traffic] : [];
   const dirs: string[] = [];
@@ -294,7 +227,7 @@ async function measure(sizes: Sizes, against: { main: string } | null): Promise<
 async function measureWatcher(sizes: Sizes): Promise<string> {
   // Under traffic (or checks) HAProxy's own work drowns the watcher's: measured with the default lab only.
   if (TRAFFIC || CHECKS) return "The watcher's cost is measured in the default run (no checks, no traffic).";
-  const { haproxy } = await startLab(sizes);
+  const { haproxy } = await startLab(sizes, LAB);
   try {
     const idle = async (): Promise<number> => {
       const before = cpuSeconds(haproxy.pid);
@@ -454,20 +387,7 @@ async function main(): Promise<void> {
   const text = `${lines.join('\n')}\n`;
   process.stdout.write(text);
   // The report keeps the idle and the traffic run; a run with checks or against another build is printed only.
-  if (process.env.BENCH_WRITE !== 'false' && !CHECKS && AGAINST === null) writeResults(text, TRAFFIC ? 'traffic' : 'idle');
-}
-
-/** Puts the run between its markers in docs/benchmarks.md; what is around them is kept. */
-function writeResults(text: string, kind: 'idle' | 'traffic'): void {
-  const file = path.join(root, 'docs/benchmarks.md');
-  const doc = readFileSync(file, 'utf8');
-  const start = `<!-- bench:${kind}:start -->`;
-  const end = `<!-- bench:${kind}:end -->`;
-  const from = doc.indexOf(start);
-  const to = doc.indexOf(end);
-  if (from < 0 || to < from) throw new Error(`${file} has no ${start} ... ${end} markers`);
-  writeFileSync(file, `${doc.slice(0, from + start.length)}\n${text}${doc.slice(to)}`);
-  process.stderr.write(`bench: written to ${file}\n`);
+  if (process.env.BENCH_WRITE !== 'false' && !CHECKS && AGAINST === null) writeReport(text, TRAFFIC ? 'traffic' : 'idle');
 }
 
 main().catch((err: unknown) => {

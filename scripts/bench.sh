@@ -6,4 +6,5 @@ source scripts/lib.sh
 need_debian_packages haproxy:haproxy prometheus-haproxy-exporter:prometheus-haproxy-exporter
 need_node_modules
 npm run -s build
+if [ -n "${BENCH_SOAK:-}" ]; then exec node dist/bench/soak.js; fi
 exec node dist/bench/bench.js
