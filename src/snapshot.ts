@@ -285,6 +285,8 @@ class SnapshotBuilder {
     private readonly takenAt: number,
     private readonly serversState: ServersStateTable | null,
   ) {
+    // Without a server's status no verdict can be true: an answer without the column is refused whole.
+    if (!statColumnsAt.has('status')) throw new ParseError('show stat', 'the header has no status column');
     this.columns = statColumns(statColumnsAt);
     const names = NUMERIC_COLUMNS.filter((name) => statColumnsAt.has(name));
     this.numeric = { names, indexes: Int32Array.from(names, (name) => statColumnsAt.get(name) ?? 0), values: new Float64Array(names.length) };

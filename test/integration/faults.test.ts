@@ -151,6 +151,7 @@ test('an answer nosrv cannot read whole is malformed_answer: haproxy_up 0, and n
     ],
     ['two rows run together', statWith(`${lab.stat.split('\n')[3] ?? ''}${lab.stat.split('\n')[3] ?? ''}`)],
     ['a header without pxname,svname', (command) => (command === 'show stat' ? `# status,scur,\nUP,0,\n` : honest(command))],
+    ['a header without the status column', (command) => (command === 'show stat' ? `# pxname,svname,scur,\nbe_ok,web1,0,\n` : honest(command))],
     [
       'a count that is not a number',
       (command) => (command === 'show stat' ? lab.stat.replace(/^(be_ok,web1,(?:[^,]*,){2})[^,]*/m, '$1lots') : honest(command)),
