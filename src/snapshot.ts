@@ -454,18 +454,21 @@ class ReadCheck implements HealthCheck {
     return num(this.row, this.read.columns.checkFall);
   }
 
-  /** Counted only while checks run and the server is not in MAINT. */
-  private get counting(): boolean {
-    return !this.paused && this.serverState !== 'maint' && this.rise !== null && this.health !== null;
+  /** Rise and health, counted only while checks run and the server is not in MAINT; else null. */
+  private get counting(): { readonly rise: number; readonly health: number } | null {
+    const { rise, health } = this;
+    return this.paused || this.serverState === 'maint' || rise === null || health === null ? null : { rise, health };
   }
 
   get failuresUntilDown(): number | null {
-    if (!this.counting) return null;
-    return this.serverState === 'down' ? 0 : Math.max(1, (this.health as number) - (this.rise as number) + 1);
+    const counting = this.counting;
+    if (counting === null) return null;
+    return this.serverState === 'down' ? 0 : Math.max(1, counting.health - counting.rise + 1);
   }
 
   get successesUntilUp(): number | null {
-    return this.counting && this.serverState === 'down' ? Math.max(0, (this.rise as number) - (this.health as number)) : null;
+    const counting = this.counting;
+    return counting !== null && this.serverState === 'down' ? Math.max(0, counting.rise - counting.health) : null;
   }
 }
 

@@ -8,6 +8,7 @@
 
 import net from 'node:net';
 import { fromSystemError, HaproxyReadError } from './errors.js';
+import { itemAt } from '../itemAt.js';
 
 export type RuntimeApiAddress = { readonly kind: 'unix'; readonly path: string } | { readonly kind: 'tcp'; readonly host: string; readonly port: number };
 
@@ -71,9 +72,9 @@ export interface CommandTiming {
 
 /** Sends the commands and collects each answer whole. */
 export function runShowCommands(address: RuntimeApiAddress, commands: readonly string[], options: ReadOptions): Promise<CommandAnswer[]> {
-  const pieces = commands.map(() => [] as string[]);
+  const pieces = commands.map((): string[] => []);
   const sinks = pieces.map((own) => ({ write: (lines: string) => void own.push(lines) }));
-  return streamShowCommands(address, commands, sinks, options).then((timings) => timings.map((t, i) => ({ ...t, text: (pieces[i] as string[]).join('') })));
+  return streamShowCommands(address, commands, sinks, options).then((timings) => timings.map((t, i) => ({ ...t, text: itemAt(pieces, i).join('') })));
 }
 
 // Long: one socket's handlers share the answer's offsets and timings as local state.
@@ -134,7 +135,7 @@ export function streamShowCommands(
         if (refusal) throw refusal;
       }
       delivered = to;
-      const sink = sinks[index] as AnswerSink;
+      const sink = itemAt(sinks, index);
       if ('writeBytes' in sink) sink.writeBytes(bytesOfLines);
       else sink.write(bytesOfLines.toString('utf8'));
     };

@@ -2,6 +2,7 @@
 // objects and maps of a client library cost more than reading HAProxy does.
 
 import { withRoom } from '../room.js';
+import { itemAt } from '../itemAt.js';
 
 export type MetricType = 'gauge' | 'counter';
 
@@ -180,7 +181,7 @@ export class SeriesCache {
       for (let i = 0; i < count && same; i++) same = previous.proxies[i] === proxy(i) && (server === null || previous.servers[i] === server(i));
       if (same) return previous.labelSets;
     }
-    const names = { proxies: [] as string[], servers: [] as string[], labelSets: [] as string[] };
+    const names: { proxies: string[]; servers: string[]; labelSets: string[] } = { proxies: [], servers: [], labelSets: [] };
     for (let i = 0; i < count; i++) {
       names.proxies.push(proxy(i));
       if (server !== null) names.servers.push(server(i));
@@ -206,13 +207,15 @@ export class SeriesCache {
     const cached = this.families.get(name);
     const change =
       cached !== undefined && sameItems(cached.labelSets, labelSets) && sameExtras(cached.extras, columns) ? changeOf(cached, columns, history) : 'samples';
-    if (change === 'none') {
-      (cached as CachedFamily).labelSets = labelSets;
-      out.cached((cached as CachedFamily).bytes, (cached as CachedFamily).use);
+    if (cached !== undefined && change === 'none') {
+      cached.labelSets = labelSets;
+      out.cached(cached.bytes, cached.use);
       return;
     }
     const encoded =
-      change === 'values' ? this.rewrite(cached as CachedFamily, columns, labelSets.length) : fresh(encode(familyText(name, type, help, labelSets, columns)));
+      cached !== undefined && change === 'values'
+        ? this.rewrite(cached, columns, labelSets.length)
+        : fresh(encode(familyText(name, type, help, labelSets, columns)));
     const extras = columns.map((c) => c.extra);
     if (history !== null) {
       this.families.set(name, { ...encoded, labelSets, extras, values: null, from: { source: history.source, read: history.read } });
@@ -423,8 +426,8 @@ function changeOf(cached: CachedFamily, columns: readonly SeriesColumn[], histor
   if (cached.values === null) return 'samples';
   let change: SeriesChange = 'none';
   for (let c = 0; c < columns.length; c++) {
-    const before = cached.values[c] as Float64Array;
-    const { values, first, step } = columns[c] as SeriesColumn;
+    const before = itemAt(cached.values, c);
+    const { values, first, step } = itemAt(columns, c);
     for (let i = 0, at = first; i < before.length; i++, at += step) {
       const a = before[i] ?? 0;
       const b = values[at] ?? 0;
@@ -442,7 +445,7 @@ function changeOf(cached: CachedFamily, columns: readonly SeriesColumn[], histor
 
 function sameExtras(extras: readonly string[], columns: readonly SeriesColumn[]): boolean {
   if (extras.length !== columns.length) return false;
-  for (let c = 0; c < columns.length; c++) if (extras[c] !== (columns[c] as SeriesColumn).extra) return false;
+  for (let c = 0; c < columns.length; c++) if (extras[c] !== itemAt(columns, c).extra) return false;
   return true;
 }
 

@@ -11,6 +11,7 @@ import { contiguous, escapeLabelValue, labels, SeriesCache, type ExpositionWrite
 import { BackendSeriesGatherer, writeBackendSeries, type BackendSeries } from './backendSeries.js';
 import { FamilyWriter, FRONTEND_FAMILIES, PROCESS_FAMILIES, readCells, statLayoutOf } from './families.js';
 import { ServerSeriesGatherer, writeServerSeries, type ServerSeries } from './serverSeries.js';
+import { itemAt } from '../itemAt.js';
 
 /**
  * Writes the haproxy_* families of a read and of its diagnosis. Each family's text is cached and
@@ -93,9 +94,9 @@ function writeFrontends(out: ExpositionWriter, cache: SeriesCache, stat: StatTab
   const labelSets = cache.labelSets(
     'frontend',
     frontends.length,
-    (i) => (frontends[i] as Frontend).name,
+    (i) => itemAt(frontends, i).name,
     null,
-    (i) => proxyLabel((frontends[i] as Frontend).name),
+    (i) => proxyLabel(itemAt(frontends, i).name),
   );
   // A few rows: their cells read after the read, into one array, compared with the cache's copies.
   const layout = statLayoutOf(FRONTEND_FAMILIES, stat.columns, true);
@@ -106,7 +107,7 @@ function writeFrontends(out: ExpositionWriter, cache: SeriesCache, stat: StatTab
   });
   new FamilyWriter(out, cache, labelSets, (k, extra) => ({ extra, values: cells, first: k * n, step: 1 }), null).statFamilies('frontend', layout);
   const utilization = column(frontends.length, (i) => {
-    const f = frontends[i] as Frontend;
+    const f = itemAt(frontends, i);
     return f.sessions.limit ? f.sessions.current / f.sessions.limit : null;
   });
   cache.family(
@@ -123,9 +124,9 @@ function writeBackends(out: ExpositionWriter, cache: SeriesCache, backends: read
   const labelSets = cache.labelSets(
     'backend',
     backends.length,
-    (i) => (backends[i] as Backend).name,
+    (i) => itemAt(backends, i).name,
     null,
-    (i) => proxyLabel((backends[i] as Backend).name),
+    (i) => proxyLabel(itemAt(backends, i).name),
   );
   writeBackendSeries(out, cache, series, labelSets);
   // The watcher's: it takes the read's backends only after the read.
@@ -135,7 +136,7 @@ function writeBackends(out: ExpositionWriter, cache: SeriesCache, backends: read
     'counter',
     'Time the watcher saw the backend with no server able to take a request.',
     labelSets,
-    [column(backends.length, (i) => watcher.noUsableSeconds((backends[i] as Backend).name))],
+    [column(backends.length, (i) => watcher.noUsableSeconds(itemAt(backends, i).name))],
   );
 }
 
@@ -144,13 +145,16 @@ function writeDiagnosisMetrics(out: ExpositionWriter, diagnosis: Diagnosis, filt
   /** `proxy` is null for the process, which has no label. */
   type Found = { readonly proxy: string | null; readonly findings: readonly Finding[] };
   const family = (name: string, label: 'cause' | 'risk', help: string, codes: readonly string[], objects: readonly Found[]): void => {
-    const at = (i: number): Found => objects[i] as Found;
+    const at = (i: number): Found => itemAt(objects, i);
     const labelSets = cache.labelSets(
       name,
       objects.length,
       (i) => at(i).proxy ?? '',
       null,
-      (i) => (at(i).proxy === null ? '' : proxyLabel(at(i).proxy as string)),
+      (i) => {
+        const proxy = at(i).proxy;
+        return proxy === null ? '' : proxyLabel(proxy);
+      },
     );
     const columns = codes.map((code) => column(objects.length, (i) => (hasCode(at(i).findings, code) ? 1 : 0), `,${label}="${code}"`));
     cache.family(out, name, 'gauge', help, labelSets, columns);

@@ -11,7 +11,7 @@ export function writeLogMetrics(out: ExpositionWriter, ingest: LogIngest, droppe
     'HAProxy-made 503s in the logs by reason: no_server (SC, <NOSRV>), queue_timeout (sQ), no_backend_match, other.',
   );
   for (const [key, n] of ingest.unavailable) {
-    const [frontend, backend, reason] = key.split('\0') as [string, string, string];
+    const [frontend = '', backend = '', reason = ''] = key.split('\0');
     out.sample('haproxy_log_503_total', `frontend="${escapeLabelValue(frontend)}",backend="${escapeLabelValue(backend)}",reason="${reason}"`, n);
   }
   out.family(
@@ -20,7 +20,7 @@ export function writeLogMetrics(out: ExpositionWriter, ingest: LogIngest, droppe
     "HTTP 5xx in the logs by status (500, 502, 503, 504, else 5xx), the termination state's first two letters, and who made it (haproxy or server).",
   );
   for (const [key, n] of ingest.errors) {
-    const [frontend, backend, code, termination, origin] = key.split('\0') as [string, string, string, string, string];
+    const [frontend = '', backend = '', code = '', termination = '', origin = ''] = key.split('\0');
     out.sample(
       'haproxy_log_http_errors_total',
       `frontend="${escapeLabelValue(frontend)}",backend="${escapeLabelValue(backend)}",code="${code}",termination="${escapeLabelValue(termination)}",origin="${origin}"`,

@@ -7,6 +7,7 @@ import type { Watcher } from '../watcher.js';
 import { contiguous, escapeLabelValue, type ExpositionWriter, type SeriesCache, type SeriesColumn } from './exposition.js';
 import { readCells, sameStatLayout, SERVER_FAMILIES, statLayoutOf, type StatLayout } from './families.js';
 import { trackedFamilies, TrackedValues, type TrackedSeries } from './tracked.js';
+import { itemAt } from '../itemAt.js';
 
 /** `haproxy_server_state`'s states: those HAProxy says, and `unknown` for a status text nosrv does not know. */
 const STATE_SERIES: readonly ServerState[] = [...SERVER_STATES, 'unknown'];
@@ -121,7 +122,7 @@ export class ServerSeriesGatherer {
 export function writeServerSeries(out: ExpositionWriter, cache: SeriesCache, series: ServerSeries, proxyLabel: (name: string) => string): void {
   const { servers, layout } = series;
   const n = servers.length;
-  const at = (i: number): Server => servers[i] as Server;
+  const at = (i: number): Server => itemAt(servers, i);
   const labelSets = cache.labelSets(
     'server',
     n,

@@ -4,6 +4,7 @@
 import { ParseError } from './errors.js';
 import { withRoom } from '../room.js';
 import { bytePieces, digitsIn, forEachLine, textIs } from './lines.js';
+import { itemAt } from '../itemAt.js';
 
 /** srv_op_state (include/haproxy/server-t.h). */
 export type OpState = 'stopped' | 'starting' | 'running' | 'stopping';
@@ -240,7 +241,8 @@ export class ServersStateParser {
       return;
     }
     if (start === end || bytes[start] === 35) return; // empty, or a `#` comment
-    const index = this.index as Record<Field, number>;
+    const index = this.index;
+    if (index === null) throw new ParseError('show servers state', `line ${n} comes before the "# be_id ..." header line`);
     // Where each field starts, found without splitting: no string is made.
     const count = this.fields.scan(bytes, start, end, this.fieldsRead);
     if (count < this.fieldsNeeded) {
@@ -250,8 +252,7 @@ export class ServersStateParser {
     const numbers = this.numbers;
     const at = this.count * NUMBERS;
     const numberFields = this.numberFields;
-    for (let f = 0; f < NUMBER_FIELDS.length; f++)
-      numbers[at + f] = this.integer(bytes, n, (NUMBER_FIELDS[f] as (typeof NUMBER_FIELDS)[number])[1], numberFields[f] ?? 0);
+    for (let f = 0; f < NUMBER_FIELDS.length; f++) numbers[at + f] = this.integer(bytes, n, itemAt(NUMBER_FIELDS, f)[1], numberFields[f] ?? 0);
     const opNumber = numbers[at + NUMBER_AT.opState] ?? 0;
     if (OP_STATES[opNumber] === undefined) throw new ParseError('show servers state', `line ${n}: unknown srv_op_state ${opNumber}`);
     const port = this.portIndex === undefined || this.portIndex >= count ? null : this.fields.integer(bytes, this.portIndex);
