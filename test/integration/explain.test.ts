@@ -2,15 +2,12 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { Diagnosis } from '../../src/diagnosis.js';
 import { freePort, haproxyVersion, missingTool, startBackend, startHaproxy, waitFor, type Backend, type Haproxy } from '../support/lab.js';
 import { get } from '../support/metrics.js';
-import { startNosrv, type RunningNosrv } from '../support/nosrv.js';
+import { MAIN, startNosrv, type RunningNosrv } from '../support/nosrv.js';
 
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/main.js');
 const missing = missingTool('haproxy', 'haproxy');
 
 // Asynchronous: the backends HAProxy checks live in this process and must keep answering meanwhile.

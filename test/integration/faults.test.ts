@@ -3,11 +3,12 @@
 // ended by an empty line), with one thing wrong.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
+import { procStatus } from '../../bench/lab.js';
 import { answers } from '../support/fixtures.js';
 import { labTmpdir, waitFor } from '../support/lab.js';
 import { get, sample } from '../support/metrics.js';
@@ -228,18 +229,13 @@ test('show stat failing while show servers state works: logged once when it star
   );
 });
 
-/** VmRSS of a process, in MB. */
-function rssMb(pid: number): number {
-  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-}
-
 test('an answer of a gigabyte: answer_too_large once past 64 MiB, the connection dropped, and the memory given back', async () => {
   const fake = await fakeRuntimeApi(honest);
   // The real command, with the memory settings of its first line.
   const nosrv = await startCommand([`--haproxy.socket=${fake.path}`, '--haproxy.timeout=30s', '--watch.interval=1m']);
   try {
     for (let i = 0; i < 5; i++) assert.equal(sample((await get(`${nosrv.url}/metrics`)).text, 'haproxy_up'), 1);
-    const before = rssMb(nosrv.pid);
+    const before = procStatus(nosrv.pid, 'VmRSS');
     const row = lab.stat.split('\n').find((l) => l.startsWith('be_ok,web1,')) ?? '';
     fake.answer = (command) =>
       command === 'show stat' ? { flood: (i) => (i === 0 ? `${header}\n` : `${row.replace('web1', `web${i}`)}\n`), bytes: 2 ** 30 } : honest(command);
@@ -250,11 +246,11 @@ test('an answer of a gigabyte: answer_too_large once past 64 MiB, the connection
     assert.match((await explainJson(nosrv)).haproxy.error ?? '', /passed 67108864 bytes/);
     fake.answer = honest;
     for (let i = 0; i < 5; i++) assert.equal(sample((await get(`${nosrv.url}/metrics`)).text, 'haproxy_up'), 1);
-    let after = rssMb(nosrv.pid);
+    let after = procStatus(nosrv.pid, 'VmRSS');
     await waitFor(
       async () => {
         await get(`${nosrv.url}/metrics`);
-        after = rssMb(nosrv.pid);
+        after = procStatus(nosrv.pid, 'VmRSS');
         // The first 4 MiB of each answer, and its comma positions, stay in glibc's heap for the next reads.
         return after < before + 40;
       },

@@ -7,10 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { labTmpdir } from '../support/lab.js';
-
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/main.js');
+import { MAIN } from '../support/nosrv.js';
 
 /** Runs nosrv until it exits (a start that does not fail is stopped by the timeout, and fails the test). */
 function nosrv(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {

@@ -34,7 +34,8 @@ export interface RunningCommand {
   stop(): Promise<void>;
 }
 
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/main.js');
+/** The built `nosrv` command. */
+export const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/main.js');
 
 /** The real `nosrv` command, as a user runs it (with the settings of its first line), until it answers /healthz. */
 export async function startCommand(flags: readonly string[]): Promise<RunningCommand> {
