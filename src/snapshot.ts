@@ -4,7 +4,7 @@
 import { checkStatusDescription, checkStatusByNumber } from './parse/checkStatus.js';
 import type { Info } from './parse/info.js';
 import { ADMIN, CHECK_STATE, type OpState, type ServersStateTable } from './parse/serversState.js';
-import { cell, numberCell, type StatRow, type StatTable } from './parse/stat.js';
+import { cell, numberCell, type StatTable } from './parse/stat.js';
 import { ParseError } from './parse/errors.js';
 import { parseStatus } from './parse/status.js';
 
@@ -115,7 +115,8 @@ export interface Server {
   readonly sessions: { readonly current: number; readonly limit: number | null };
   /** When its operational state last changed, in ms since the epoch. */
   readonly lastChangeAt: number | null;
-  readonly row: StatRow;
+  /** Its row in the snapshot's `stat`. */
+  readonly row: number;
 }
 
 export interface Backend {
@@ -139,8 +140,8 @@ export interface Backend {
   readonly queue: number;
   readonly sessions: number;
   readonly lastChangeAt: number | null;
-  /** The BACKEND row; its `slim` is `fullconn`, not the servers' capacity. */
-  readonly row: StatRow | null;
+  /** The BACKEND row in the snapshot's `stat`; its `slim` is `fullconn`, not the servers' capacity. */
+  readonly row: number | null;
 }
 
 export interface Frontend {
@@ -148,7 +149,8 @@ export interface Frontend {
   /** `OPEN`, `FULL` (at maxconn) or `STOP`. */
   readonly status: string;
   readonly sessions: { readonly current: number; readonly limit: number | null };
-  readonly row: StatRow;
+  /** Its row in the snapshot's `stat`. */
+  readonly row: number;
 }
 
 export type SourceKind = 'socket' | 'stats_url';
@@ -171,12 +173,12 @@ export function pollObservations(table: { readonly serversState: ServersStateTab
     return observations;
   }
   const { stat } = table;
-  for (const row of stat.rows) {
-    if (row.type !== 'server') continue;
+  for (let row = 0; row < stat.length; row++) {
+    if (stat.type(row) !== 'server') continue;
     const condition = conditionFromStatus(cell(stat, row, 'status') ?? '', numberCell(stat, row, 'weight'));
     if (condition === null) continue;
     const check = (cell(stat, row, 'check_status') ?? '').replace(/^\* /, '');
-    observations.push({ backend: row.proxy, name: row.name, ...condition, check: check ? { status: check } : null, lastChangeAt: null });
+    observations.push({ backend: stat.proxy(row), name: stat.name(row), ...condition, check: check ? { status: check } : null, lastChangeAt: null });
   }
   return observations;
 }
@@ -206,8 +208,8 @@ export interface SnapshotInput {
 }
 
 export function buildSnapshot(input: SnapshotInput): Snapshot {
-  const builder = new SnapshotBuilder(input.stat.columns, input.takenAt, input.serversState);
-  for (const row of input.stat.rows) builder.add(row);
+  const builder = new SnapshotBuilder(input.stat, input.takenAt, input.serversState);
+  for (let row = 0; row < input.stat.length; row++) builder.add(row);
   const unknown: string[] = [];
   if (input.info === null) unknown.push('process information (show info)');
   if (input.serversState === null) {
@@ -218,7 +220,23 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
 }
 
 /** The columns the snapshot reads as numbers. */
-const NUMERIC_COLUMNS = ['weight', 'lastchg', 'bck', 'scur', 'slim', 'qcur', 'check_code', 'check_duration', 'check_rise', 'check_fall', 'check_health'];
+const NUMERIC_COLUMNS = [
+  'weight',
+  'lastchg',
+  'bck',
+  'scur',
+  'slim',
+  'qcur',
+  'check_code',
+  'check_duration',
+  'check_rise',
+  'check_fall',
+  'check_health',
+] as const;
+type NumericColumn = (typeof NUMERIC_COLUMNS)[number];
+const NUMERIC_AT = Object.fromEntries(NUMERIC_COLUMNS.map((name, i) => [name, i])) as Record<NumericColumn, number>;
+/** The index of a column this version does not have: past every line's end, so it reads as nothing. */
+const ABSENT = 0x7fffffff;
 
 /** Where the columns the snapshot reads are in this version's `show stat`; undefined when it has none. */
 function statColumns(columns: ReadonlyMap<string, number>) {
@@ -244,22 +262,22 @@ function statColumns(columns: ReadonlyMap<string, number>) {
   };
 }
 
-function text(row: StatRow, index: number | undefined): string | undefined {
-  return index === undefined ? undefined : row.cell(index);
+function text(stat: StatTable, row: number, index: number | undefined): string | undefined {
+  return index === undefined ? undefined : stat.cell(row, index);
 }
 
 /** A number from the row; null without a row (a proxy with no BACKEND line), column or value. */
-function num(row: StatRow | null, index: number | undefined): number | null {
-  return row === null || index === undefined ? null : row.number(index);
+function num(stat: StatTable, row: number | null, index: number | undefined): number | null {
+  return row === null || index === undefined ? null : stat.number(row, index);
 }
 
 /** A column's text row after row; most servers' statuses are the row before's, and share its string. */
 class RepeatedCell {
   private last = '';
 
-  of(row: StatRow, index: number | undefined): string {
+  of(stat: StatTable, row: number, index: number | undefined): string {
     if (index === undefined) return '';
-    if (!row.cellIs(index, this.last)) this.last = row.cell(index) ?? '';
+    if (!stat.cellIs(row, index, this.last)) this.last = stat.cell(row, index) ?? '';
     return this.last;
   }
 }
@@ -276,21 +294,23 @@ class SnapshotBuilder {
   private cursor = 0;
   private byName: Map<string, Map<string, number>> | null = null;
   private readonly lastStatus = new RepeatedCell();
-  /** Where this version has the columns of NUMERIC_COLUMNS, and room to read them into. */
-  private readonly numeric: { readonly names: readonly string[]; readonly indexes: Int32Array; readonly values: Float64Array };
+  /** Where this version has the columns of NUMERIC_COLUMNS, in their order. */
+  private readonly numericIndexes: Int32Array;
+  /** The row being added's NUMERIC_COLUMNS, each read once; NaN for none. */
+  private readonly numbers = new Float64Array(NUMERIC_COLUMNS.length);
   private readonly lastCheckStatus = new RepeatedCell();
 
   constructor(
-    statColumnsAt: ReadonlyMap<string, number>,
+    private readonly stat: StatTable,
     private readonly takenAt: number,
     private readonly serversState: ServersStateTable | null,
   ) {
+    const statColumnsAt = stat.columns;
     // Without a server's status no verdict can be true: an answer without the column is refused whole.
     if (!statColumnsAt.has('status')) throw new ParseError('show stat', 'the header has no status column');
     this.columns = statColumns(statColumnsAt);
-    const names = NUMERIC_COLUMNS.filter((name) => statColumnsAt.has(name));
-    this.numeric = { names, indexes: Int32Array.from(names, (name) => statColumnsAt.get(name) ?? 0), values: new Float64Array(names.length) };
-    this.read = { takenAt, columns: this.columns, runtime: serversState };
+    this.numericIndexes = Int32Array.from(NUMERIC_COLUMNS, (name) => statColumnsAt.get(name) ?? ABSENT);
+    this.read = { takenAt, stat, columns: this.columns, runtime: serversState };
   }
 
   /** Where the server is in `show servers state`; -1 when it is not. */
@@ -311,33 +331,50 @@ class SnapshotBuilder {
     return this.byName.get(backend)?.get(name) ?? -1;
   }
 
-  add(row: StatRow): void {
-    const c = this.columns;
-    this.checkNumbers(row);
-    if (row.type === 'frontend') {
-      this.frontends.push({ name: row.proxy, status: text(row, c.status) ?? '', sessions: { current: num(row, c.scur) ?? 0, limit: num(row, c.slim) }, row });
-    } else if (row.type === 'server') {
-      const servers = this.waiting.get(row.proxy);
-      const server = this.server(row, this.runtimeOf(row.proxy, row.name));
-      if (servers === undefined) this.waiting.set(row.proxy, [server]);
+  add(row: number): void {
+    const { stat, columns: c } = this;
+    this.readNumbers(row);
+    const type = stat.type(row);
+    const proxy = stat.proxy(row);
+    if (type === 'frontend') {
+      this.frontends.push({
+        name: proxy,
+        status: text(stat, row, c.status) ?? '',
+        sessions: { current: this.number('scur') ?? 0, limit: this.number('slim') },
+        row,
+      });
+    } else if (type === 'server') {
+      const servers = this.waiting.get(proxy);
+      const server = this.server(row, this.runtimeOf(proxy, stat.name(row)));
+      if (servers === undefined) this.waiting.set(proxy, [server]);
       else servers.push(server);
-    } else if (row.type === 'backend') {
-      this.closeBackend(row.proxy, row);
+    } else if (type === 'backend') {
+      this.closeBackend(proxy, row);
     }
   }
 
-  /** A cell the snapshot reads as a number holds one, or nothing: a row that says otherwise is not read at all. */
-  private checkNumbers(row: StatRow): void {
-    const { names, indexes, values } = this.numeric;
-    row.numbers(indexes, values, 0, 1);
+  /**
+   * Reads the row's NUMERIC_COLUMNS once, for what is made of it. A cell the snapshot reads as a
+   * number holds one, or nothing: a row that says otherwise is not read at all.
+   */
+  private readNumbers(row: number): void {
+    const { stat, numericIndexes: indexes, numbers } = this;
+    stat.numbers(row, indexes, numbers, 0, 1);
+    const where = (): string => `${stat.proxy(row)}/${stat.name(row)}`;
     for (let i = 0; i < indexes.length; i++) {
-      const index = indexes[i] ?? 0;
-      if (Number.isNaN(values[i]) && !row.cellIs(index, '')) {
-        throw new ParseError('show stat', `${row.proxy}/${row.name}: ${names[i] ?? ''} is ${JSON.stringify(row.cell(index))}, not a number`);
+      const index = indexes[i] ?? ABSENT;
+      if (Number.isNaN(numbers[i]) && index !== ABSENT && !stat.cellIs(row, index, '')) {
+        throw new ParseError('show stat', `${where()}: ${NUMERIC_COLUMNS[i] ?? ''} is ${JSON.stringify(stat.cell(row, index))}, not a number`);
       }
     }
-    if (row.type === 'server' && row.cellIs(this.columns.status ?? -1, ''))
-      throw new ParseError('show stat', `${row.proxy}/${row.name}: the server has no status`);
+    if (stat.type(row) === 'server' && stat.cellIs(row, this.columns.status ?? -1, ''))
+      throw new ParseError('show stat', `${where()}: the server has no status`);
+  }
+
+  /** A number of the row being added; null for none. */
+  private number(column: NumericColumn): number | null {
+    const value = this.numbers[NUMERIC_AT[column]] ?? NaN;
+    return Number.isNaN(value) ? null : value;
   }
 
   /** The proxies, once every row has been added; a proxy with servers but no BACKEND row too. */
@@ -346,15 +383,16 @@ class SnapshotBuilder {
     return { frontends: this.frontends, backends: this.backends };
   }
 
-  private closeBackend(name: string, row: StatRow | null): void {
+  private closeBackend(name: string, row: number | null): void {
     const servers = this.waiting.get(name) ?? [];
     this.waiting.delete(name);
     this.backends.push(this.backend(name, servers, row));
   }
 
-  private backend(name: string, servers: Server[], row: StatRow | null): Backend {
-    const c = this.columns;
-    const secondsSinceChange = num(row, c.lastchg);
+  private backend(name: string, servers: Server[], row: number | null): Backend {
+    // The BACKEND row is the one being added; a proxy without one has none of its numbers.
+    const fromRow = (column: NumericColumn): number | null => (row === null ? null : this.number(column));
+    const secondsSinceChange = fromRow('lastchg');
     const counts = { total: servers.length, usable: 0, down: 0, maint: 0, drain: 0, nolb: 0, unknown: 0, backupUsable: 0 };
     let capacitySessions = 0;
     let capacityLimit = 0;
@@ -375,31 +413,31 @@ class SnapshotBuilder {
       counts,
       noUsableServer: counts.usable === 0 && counts.unknown === 0,
       capacity: capacityLimit > 0 ? { sessions: capacitySessions, limit: capacityLimit } : null,
-      queue: num(row, c.qcur) ?? 0,
-      sessions: num(row, c.scur) ?? 0,
+      queue: fromRow('qcur') ?? 0,
+      sessions: fromRow('scur') ?? 0,
       lastChangeAt: secondsSinceChange === null ? null : this.takenAt - secondsSinceChange * 1000,
       row,
     };
   }
 
   /** `at`: where the server is in `show servers state`, -1 when it is not. */
-  private server(row: StatRow, at: number): Server {
-    const c = this.columns;
+  private server(row: number, at: number): Server {
+    const { stat, columns: c } = this;
     const state = at < 0 ? null : this.serversState;
-    const status = this.lastStatus.of(row, c.status);
+    const status = this.lastStatus.of(stat, row, c.status);
     const condition =
       (state
         ? conditionFromRuntime(state.opState(at), state.number(at, 'adminState'), state.number(at, 'userWeight'))
-        : conditionFromStatus(status, num(row, c.weight))) ?? UNKNOWN;
-    const secondsSinceChange = state ? state.number(at, 'secondsSinceChange') : num(row, c.lastchg);
-    const sessions = { current: num(row, c.scur) ?? 0, limit: num(row, c.slim) };
+        : conditionFromStatus(status, this.number('weight'))) ?? UNKNOWN;
+    const secondsSinceChange = state ? state.number(at, 'secondsSinceChange') : this.number('lastchg');
+    const sessions = { current: this.number('scur') ?? 0, limit: this.number('slim') };
     return new ReadServer(this.read, row, at, condition, status, this.check(row, at, condition.state), sessions, secondsSinceChange);
   }
 
-  private check(row: StatRow, at: number, serverState: ServerState): HealthCheck | null {
-    const c = this.columns;
+  private check(row: number, at: number, serverState: ServerState): HealthCheck | null {
+    const { stat, columns: c } = this;
     const state = at < 0 ? null : this.serversState;
-    const statusCell = this.lastCheckStatus.of(row, c.checkStatus);
+    const statusCell = this.lastCheckStatus.of(stat, row, c.checkStatus);
     const inProgress = statusCell.startsWith('* ');
     let status: string | null = inProgress ? statusCell.slice(2) : statusCell;
     let paused = false;
@@ -413,8 +451,8 @@ class SnapshotBuilder {
       return null;
     }
     if (status === 'UNK') status = null;
-    const health = state ? state.number(at, 'checkHealth') : num(row, c.checkHealth);
-    return new ReadCheck(this.read, row, status, inProgress, paused, serverState, num(row, c.checkRise), health);
+    const health = state ? state.number(at, 'checkHealth') : this.number('check_health');
+    return new ReadCheck(this.read, row, status, inProgress, paused, serverState, this.number('check_rise'), health);
   }
 }
 
@@ -425,7 +463,7 @@ class SnapshotBuilder {
 class ReadCheck implements HealthCheck {
   constructor(
     private readonly read: ReadContext,
-    private readonly row: StatRow,
+    private readonly row: number,
     readonly status: string | null,
     readonly inProgress: boolean,
     readonly paused: boolean,
@@ -435,23 +473,23 @@ class ReadCheck implements HealthCheck {
   ) {}
 
   get description(): string | null {
-    return text(this.row, this.read.columns.checkDesc) || (this.status ? checkStatusDescription(this.status) : null);
+    return text(this.read.stat, this.row, this.read.columns.checkDesc) || (this.status ? checkStatusDescription(this.status) : null);
   }
 
   get detail(): string | null {
-    return text(this.row, this.read.columns.lastChk) || null;
+    return text(this.read.stat, this.row, this.read.columns.lastChk) || null;
   }
 
   get code(): number | null {
-    return num(this.row, this.read.columns.checkCode);
+    return num(this.read.stat, this.row, this.read.columns.checkCode);
   }
 
   get durationSeconds(): number | null {
-    return msToSeconds(num(this.row, this.read.columns.checkDuration));
+    return msToSeconds(num(this.read.stat, this.row, this.read.columns.checkDuration));
   }
 
   get fall(): number | null {
-    return num(this.row, this.read.columns.checkFall);
+    return num(this.read.stat, this.row, this.read.columns.checkFall);
   }
 
   /** Rise and health, counted only while checks run and the server is not in MAINT; else null. */
@@ -475,6 +513,7 @@ class ReadCheck implements HealthCheck {
 /** What the servers of one read share, kept once rather than in each server. */
 interface ReadContext {
   readonly takenAt: number;
+  readonly stat: StatTable;
   readonly columns: ReturnType<typeof statColumns>;
   /** `show servers state`; null without. */
   readonly runtime: ServersStateTable | null;
@@ -488,7 +527,7 @@ interface ReadContext {
 class ReadServer implements Server {
   constructor(
     private readonly read: ReadContext,
-    readonly row: StatRow,
+    readonly row: number,
     /** Where the server is in `show servers state`; -1 when it is not. */
     private readonly at: number,
     private readonly condition: ServerCondition,
@@ -499,11 +538,11 @@ class ReadServer implements Server {
   ) {}
 
   get backend(): string {
-    return this.row.proxy;
+    return this.read.stat.proxy(this.row);
   }
 
   get name(): string {
-    return this.row.name;
+    return this.read.stat.name(this.row);
   }
 
   get state(): ServerState {
@@ -519,15 +558,15 @@ class ReadServer implements Server {
   }
 
   get backup(): boolean {
-    return num(this.row, this.read.columns.bck) === 1;
+    return num(this.read.stat, this.row, this.read.columns.bck) === 1;
   }
 
   get weight(): number | null {
-    return this.at >= 0 && this.read.runtime ? this.read.runtime.number(this.at, 'userWeight') : num(this.row, this.read.columns.weight);
+    return this.at >= 0 && this.read.runtime ? this.read.runtime.number(this.at, 'userWeight') : num(this.read.stat, this.row, this.read.columns.weight);
   }
 
   get tracks(): string | null {
-    return text(this.row, this.read.columns.tracked) || null;
+    return text(this.read.stat, this.row, this.read.columns.tracked) || null;
   }
 
   get lastChangeAt(): number | null {
@@ -536,7 +575,7 @@ class ReadServer implements Server {
 
   /** `addr` is empty on a `level user` socket; `show servers state` has the address and port. */
   get address(): string | null {
-    const statAddress = text(this.row, this.read.columns.addr);
+    const statAddress = text(this.read.stat, this.row, this.read.columns.addr);
     if (statAddress) return statAddress;
     return this.at >= 0 && this.read.runtime ? hostPort(this.read.runtime.address(this.at), this.read.runtime.port(this.at)) : null;
   }

@@ -91,7 +91,7 @@ describe(`parsers on ${RUNS.toLocaleString('en')} mutated captures each`, { time
         if (table === null) return;
         const width = (text.split('\n')[0] ?? '').split(',').length;
         const lines = firstTwo(text, ',');
-        for (const row of table.rows) {
+        for (const row of table.rows()) {
           assert.ok(row.proxy !== '' && row.name !== '');
           // Quoted lines aside (none in the capture), a row's first two cells are a line's.
           if (!text.includes('"')) assert.ok(lines.has(`${row.proxy}\0${row.name}`), `${row.proxy}/${row.name} from no line`);

@@ -2,6 +2,7 @@
 // servers, compared with the last read's as they are gathered, as the servers' are.
 
 import type { CollectOptions } from '../config.js';
+import type { StatTable } from '../parse/stat.js';
 import type { Backend } from '../snapshot.js';
 import type { ExpositionWriter, MetricType, SeriesCache } from './exposition.js';
 import { BACKEND_FAMILIES, readCells, sameStatLayout, statLayoutOf, type StatLayout } from './families.js';
@@ -63,14 +64,14 @@ export class BackendSeriesGatherer {
   }
 
   /** One backend of the read, once its servers and its BACKEND row are in. */
-  add(backend: Backend, columns: ReadonlyMap<string, number>): void {
+  add(backend: Backend, stat: StatTable): void {
     const filter = this.collect.backends;
     if (filter !== null && !filter.test(backend.name)) return;
-    const layout = this.tracked.layoutFor(columns);
+    const layout = this.tracked.layoutFor(stat.columns);
     const next = this.tracked.next;
     const cells = layout.indexes.length;
     // A backend without its row (never seen from HAProxy, but not assumed) has counts and no cells.
-    if (backend.row !== null) readCells(backend.row, layout, next, 0, 1);
+    if (backend.row !== null) readCells(stat, backend.row, layout, next, 0, 1);
     else next.fill(NaN, 0, cells);
     let k = cells;
     for (const count of BACKEND_COUNTS) next[k++] = count.value(backend) ?? NaN;

@@ -1,7 +1,7 @@
 // Which `show stat` and `show info` columns become which haproxy_* family. Where the fact is the
 // one HAProxy's built-in exporter (promex) exports, the name and meaning are promex's.
 
-import type { StatRow } from '../parse/stat.js';
+import type { StatTable } from '../parse/stat.js';
 import type { ServerMetricGroup } from '../config.js';
 import type { ExpositionWriter, MetricType, SeriesCache, SeriesColumn, SeriesHistory } from './exposition.js';
 
@@ -147,9 +147,9 @@ export function statLayoutOf(families: readonly StatFamily[], columns: ReadonlyM
 }
 
 /** The row's cells of `layout`, in seconds where HAProxy says milliseconds (divided, so that 43 ms is 0.043), NaN where a cell is missing or not a number, into out[at], out[at + stride], ... */
-export function readCells(row: StatRow, layout: StatLayout, out: Float64Array, at: number, stride: number): void {
+export function readCells(stat: StatTable, row: number, layout: StatLayout, out: Float64Array, at: number, stride: number): void {
   const { indexes, divisors } = layout;
-  row.numbers(indexes, out, at, stride);
+  stat.numbers(row, indexes, out, at, stride);
   for (let c = 0; c < divisors.length; c++, at += stride) {
     const divisor = divisors[c] ?? 1;
     if (divisor !== 1) out[at] = (out[at] ?? NaN) / divisor;

@@ -48,12 +48,13 @@ export class HaproxyMetrics {
 
   private seriesOf(snapshot: Snapshot): { servers: ServerSeries; backends: BackendSeries } {
     if (this.gathered?.snapshot === snapshot) return this.gathered;
-    const columns = snapshot.stat.columns;
+    const { stat } = snapshot;
+    const columns = stat.columns;
     this.serverGatherer.begin();
     this.backendGatherer.begin();
     for (const backend of snapshot.backends) {
-      for (const server of backend.servers) this.serverGatherer.add(server, columns);
-      this.backendGatherer.add(backend, columns);
+      for (const server of backend.servers) this.serverGatherer.add(server, stat);
+      this.backendGatherer.add(backend, stat);
     }
     const gathered = { snapshot, servers: this.serverGatherer.finish(columns), backends: this.backendGatherer.finish(columns) };
     this.gathered = gathered;
@@ -103,7 +104,7 @@ function writeFrontends(out: ExpositionWriter, cache: SeriesCache, stat: StatTab
   const n = frontends.length;
   const cells = new Float64Array(layout.indexes.length * n);
   frontends.forEach((f, i) => {
-    readCells(f.row, layout, cells, i, n);
+    readCells(stat, f.row, layout, cells, i, n);
   });
   new FamilyWriter(out, cache, labelSets, (k, extra) => ({ extra, values: cells, first: k * n, step: 1 }), null).statFamilies('frontend', layout);
   const utilization = column(frontends.length, (i) => {

@@ -2,6 +2,7 @@
 // it, side by side, compared with the last read's as they are gathered.
 
 import type { CollectOptions } from '../config.js';
+import type { StatTable } from '../parse/stat.js';
 import { SERVER_STATES, type Server, type ServerState } from '../snapshot.js';
 import type { Watcher } from '../watcher.js';
 import { contiguous, escapeLabelValue, type ExpositionWriter, type SeriesCache, type SeriesColumn } from './exposition.js';
@@ -72,13 +73,13 @@ export class ServerSeriesGatherer {
   }
 
   /** One server of the read, after the watcher took the read (for its change counts and change time). */
-  add(server: Server, columns: ReadonlyMap<string, number>): void {
+  add(server: Server, stat: StatTable): void {
     if (this.collect.serverMetrics.size === 0 || (this.collect.noMaint && server.state === 'maint') || !this.wanted(server.backend)) return;
-    const layout = this.tracked.layoutFor(columns);
+    const layout = this.tracked.layoutFor(stat.columns);
     this.servers.push(server);
     // The server's values are put together first, then compared with the last read's in one pass.
     const cells = this.tracked.next;
-    readCells(server.row, layout, cells, 0, 1);
+    readCells(stat, server.row, layout, cells, 0, 1);
     let k = layout.indexes.length;
     const seen = layout.state || layout.changes ? this.watcher.seen(server.backend, server.name) : undefined;
     if (layout.state) {

@@ -5,26 +5,39 @@
 import { ParseError } from './errors.js';
 import { withRoom } from '../room.js';
 import { bytePieces, Pieces, digitsIn, forEachLine, textIs } from './lines.js';
+import { itemAt } from '../itemAt.js';
 
 export type StatObjectType = 'frontend' | 'backend' | 'server' | 'listener';
 
+/**
+ * `show stat`, row by row: a row is its number, from 0 in HAProxy's order, and a cell is read at a
+ * position from `columns`.
+ */
+export interface StatTable {
+  readonly columns: ReadonlyMap<string, number>;
+  readonly length: number;
+  proxy(row: number): string;
+  name(row: number): string;
+  type(row: number): StatObjectType;
+  /** The cell; undefined past the end of a short line. */
+  cell(row: number, index: number): string | undefined;
+  /** The cell as a number; null when it is missing, empty or not a number. */
+  number(row: number, index: number): number | null;
+  /** The cell is `text`, told without making a string of it. */
+  cellIs(row: number, index: number, text: string): boolean;
+  /** The cells at `indexes` as numbers, NaN where `number` says null, into out[at], out[at + stride], ... */
+  numbers(row: number, indexes: Int32Array, out: Float64Array, at: number, stride: number): void;
+  /** Every row as an object of its own, for tests. */
+  rows(): StatRow[];
+}
+
+/** One row of a `StatTable`, as `rows()` gives it. */
 export interface StatRow {
   readonly proxy: string;
   readonly name: string;
   readonly type: StatObjectType;
-  /** The cell at a position from `StatTable.columns`; undefined past the end of a short line. */
   cell(index: number): string | undefined;
-  /** The cell as a number; null when it is missing, empty or not a number. */
   number(index: number): number | null;
-  /** The cell is `text`, told without making a string of it. */
-  cellIs(index: number, text: string): boolean;
-  /** The cells at `indexes` as numbers, NaN where `number` says null, into out[at], out[at + stride], ... */
-  numbers(indexes: Int32Array, out: Float64Array, at: number, stride: number): void;
-}
-
-export interface StatTable {
-  readonly columns: ReadonlyMap<string, number>;
-  readonly rows: readonly StatRow[];
 }
 
 /** The `type` column's numbers. */
@@ -36,11 +49,19 @@ export function parseStat(text: string): StatTable {
   return parser.finish();
 }
 
+/** What the table keeps of each row, in `ParsedStat.lines`: */
+const PIECE = 0; // the piece its line is in; -1 for a line split whole (it has quotes)
+const START = 1; // where the line starts in the piece's bytes
+const FIRST = 2; // where its comma positions start in the piece's, the line's length after them
+const COMMAS = 3; // its commas: cells 0 to this
+const TYPE = 4; // its type, an index of TYPES
+const PER_LINE = 5;
+
 /**
- * Parses `show stat` piece by piece as it arrives; each piece holds whole lines. A row keeps where
- * its line and commas are in the piece's bytes: a cell becomes a string only when it is read. 2.6
- * prints 150 columns and nosrv reads a few dozen, so most cells never become strings. The table
- * owns its bytes: it stays valid for good.
+ * Parses `show stat` piece by piece as it arrives; each piece holds whole lines. A row is where its
+ * line and commas are in the piece's bytes, kept in one array of numbers rather than an object per
+ * row: a cell becomes a string only when it is read. 2.6 prints 150 columns and nosrv reads a few
+ * dozen, so most cells never become strings. The table owns its bytes: it stays valid for good.
  */
 export class StatParser {
   private columns: Map<string, number> | null = null;
@@ -48,9 +69,7 @@ export class StatParser {
   private width = 0;
   private typeIndex: number | undefined;
   private lineNumber = 0;
-  private readonly rows: StatRow[] = [];
-  /** The last row's proxy. */
-  private proxy = '';
+  private readonly table = new ParsedStat();
   private readonly bytes = bytePieces();
   private readonly commaPositions = new Pieces(2, (memory, length) => new Uint16Array(memory.buffer, memory.byteOffset, length));
 
@@ -61,9 +80,10 @@ export class StatParser {
   /** Whole lines, as bytes; they are copied, so the caller may reuse `lines` afterwards. */
   writeBytes(lines: Uint8Array): void {
     const piece: Piece = { bytes: this.bytes.keep(lines), commas: EMPTY_COMMAS };
+    const index = this.table.pieces.push(piece) - 1;
     const commas = new CommaScan();
     forEachLine(piece.bytes, (start, end) => {
-      if (end > start) this.line(piece, commas, start, end);
+      if (end > start) this.line(piece, index, commas, start, end);
     });
     piece.commas = this.commaPositions.keep(commas.positions.subarray(0, commas.length));
   }
@@ -71,10 +91,11 @@ export class StatParser {
   /** The table, once the whole answer has arrived. */
   finish(): StatTable {
     if (this.columns === null) throw new ParseError('show stat', 'the answer is empty: no header line');
-    return { columns: this.columns, rows: this.rows };
+    this.table.columns = this.columns;
+    return this.table;
   }
 
-  private line(piece: Piece, commas: CommaScan, start: number, end: number): void {
+  private line(piece: Piece, pieceIndex: number, commas: CommaScan, start: number, end: number): void {
     const bytes = piece.bytes;
     const n = ++this.lineNumber;
     if (this.columns === null) {
@@ -84,21 +105,22 @@ export class StatParser {
       this.typeIndex = this.columns.get('type');
       return;
     }
+    const table = this.table;
     const first = commas.length;
     const scanned = commas.scan(bytes, start, end);
     // Until the piece's end its rows read their commas from the shared room.
     piece.commas = commas.positions;
-    const row = scanned ? new LineRow(piece, start, first, commas.length - first - 1) : new SplitRow(splitCsvLine(bytes.toString('utf8', start, end)));
-    // A line cut short or run together with another must not become an object: the answer is refused whole.
-    if (row.width !== this.width) throw new ParseError('show stat', `line ${n} has ${row.width} cells, the header ${this.width}`);
-    if (!row.cellIs(this.width - 1, '')) throw new ParseError('show stat', `line ${n} does not end in a comma`);
-    const name = row.cell(1) ?? '';
-    if (name === '' || row.cellIs(0, '')) throw new ParseError('show stat', `line ${n} has no proxy or object name`);
-    const type = this.typeIndex === undefined ? typeFromName(name) : TYPES[row.number(this.typeIndex) ?? -1];
-    if (type === undefined) throw new ParseError('show stat', `line ${n}: type ${JSON.stringify(row.cell(this.typeIndex ?? 0))} is none of 0 to 3`);
-    // A proxy's rows follow each other: they share one string of its name.
-    if (!row.cellIs(0, this.proxy)) this.proxy = row.cell(0) ?? '';
-    this.rows.push(row.typed(this.proxy, name, type));
+    const row = scanned ? table.addLine(pieceIndex, start, first, commas.length - first - 1) : table.addSplit(splitCsvLine(bytes.toString('utf8', start, end)));
+    // A line cut short or run together with another must not become a row: the answer is refused whole.
+    const width = table.width(row);
+    if (width !== this.width) throw new ParseError('show stat', `line ${n} has ${width} cells, the header ${this.width}`);
+    if (!table.cellIs(row, this.width - 1, '')) throw new ParseError('show stat', `line ${n} does not end in a comma`);
+    const name = table.cell(row, 1) ?? '';
+    if (name === '' || table.cellIs(row, 0, '')) throw new ParseError('show stat', `line ${n} has no proxy or object name`);
+    const type = this.typeIndex === undefined ? TYPES.indexOf(typeFromName(name)) : (table.number(row, this.typeIndex) ?? -1);
+    if (TYPES[type] === undefined)
+      throw new ParseError('show stat', `line ${n}: type ${JSON.stringify(table.cell(row, this.typeIndex ?? 0))} is none of 0 to 3`);
+    table.named(row, name, type);
   }
 }
 
@@ -107,7 +129,7 @@ const MAX_LINE = 0xffff;
 
 /** A piece of the answer: its bytes, and the comma positions of its lines, each line's after the previous line's. */
 interface Piece {
-  bytes: Buffer;
+  readonly bytes: Buffer;
   commas: Uint16Array;
 }
 const EMPTY_COMMAS = new Uint16Array(0);
@@ -144,95 +166,140 @@ class CommaScan {
   }
 }
 
-abstract class Row implements StatRow {
-  proxy = '';
-  name = '';
-  type: StatObjectType = 'server';
-  abstract readonly width: number;
-  abstract cell(index: number): string | undefined;
+/** The table `StatParser` builds: rows as numbers in one array, their cells in the pieces' bytes until read. */
+class ParsedStat implements StatTable {
+  columns: ReadonlyMap<string, number> = new Map();
+  length = 0;
+  readonly pieces: Piece[] = [];
+  private lines = new Int32Array(1024 * PER_LINE);
+  private readonly proxies: string[] = [];
+  private readonly names: string[] = [];
+  /** The cells of lines with quotes, split whole, by row. */
+  private readonly split = new Map<number, readonly string[]>();
 
-  number(index: number): number | null {
-    return cellNumber(this.cell(index));
+  addLine(piece: number, start: number, first: number, commas: number): number {
+    const row = this.length++;
+    this.lines = withRoom(this.lines, this.length * PER_LINE);
+    const at = row * PER_LINE;
+    this.lines[at + PIECE] = piece;
+    this.lines[at + START] = start;
+    this.lines[at + FIRST] = first;
+    this.lines[at + COMMAS] = commas;
+    return row;
   }
 
-  cellIs(index: number, text: string): boolean {
-    return this.cell(index) === text;
+  addSplit(cells: readonly string[]): number {
+    const row = this.addLine(-1, 0, 0, cells.length - 1);
+    this.split.set(row, cells);
+    return row;
   }
 
-  numbers(indexes: Int32Array, out: Float64Array, at: number, stride: number): void {
-    for (const index of indexes) {
-      out[at] = this.number(index) ?? NaN;
-      at += stride;
-    }
+  /** The row's name and type, once its line is found sound. */
+  named(row: number, name: string, type: number): void {
+    // A proxy's rows follow each other: they share one string of its name.
+    const previous = this.proxies[row - 1];
+    this.proxies.push(previous !== undefined && this.cellIs(row, 0, previous) ? previous : (this.cell(row, 0) ?? ''));
+    this.names.push(name);
+    this.lines[row * PER_LINE + TYPE] = type;
   }
 
-  typed(proxy: string, name: string, type: StatObjectType): this {
-    this.proxy = proxy;
-    this.name = name;
-    this.type = type;
-    return this;
-  }
-}
-
-/** A line without quotes: its cells stay in the piece's bytes until read. */
-class LineRow extends Row {
-  constructor(
-    private readonly piece: Piece,
-    private readonly start: number,
-    /** Where its comma positions start in the piece's, the line's length after them. */
-    private readonly first: number,
-    /** Its commas: cells 0 to `count`. */
-    private readonly count: number,
-  ) {
-    super();
+  width(row: number): number {
+    return this.at(row, COMMAS) + 1;
   }
 
-  get width(): number {
-    return this.count + 1;
+  proxy(row: number): string {
+    return itemAt(this.proxies, row);
   }
 
-  cell(index: number): string | undefined {
-    if (index > this.count) return undefined;
-    const start = this.cellStart(index);
-    const end = this.cellEnd(index);
-    return start === end ? '' : this.piece.bytes.toString('utf8', start, end);
+  name(row: number): string {
+    return itemAt(this.names, row);
+  }
+
+  type(row: number): StatObjectType {
+    return itemAt(TYPES, this.at(row, TYPE));
+  }
+
+  cell(row: number, index: number): string | undefined {
+    const piece = this.pieceOf(row);
+    if (piece === null) return this.split.get(row)?.[index];
+    if (index > this.at(row, COMMAS)) return undefined;
+    const start = this.cellStart(piece, row, index);
+    const end = this.cellEnd(piece, row, index);
+    return start === end ? '' : piece.bytes.toString('utf8', start, end);
   }
 
   /** Read from the bytes where it is a plain integer (almost every numeric cell), without making a string. */
-  override number(index: number): number | null {
-    if (index > this.count) return null;
-    const start = this.cellStart(index);
-    const end = this.cellEnd(index);
-    const bytes = this.piece.bytes;
-    return start === end ? null : (digitsIn(bytes, start, end) ?? cellNumber(bytes.toString('utf8', start, end)));
+  number(row: number, index: number): number | null {
+    const piece = this.pieceOf(row);
+    if (piece === null) return cellNumber(this.cell(row, index));
+    if (index > this.at(row, COMMAS)) return null;
+    const start = this.cellStart(piece, row, index);
+    const end = this.cellEnd(piece, row, index);
+    return start === end ? null : (digitsIn(piece.bytes, start, end) ?? cellNumber(piece.bytes.toString('utf8', start, end)));
   }
 
   /** One loop over the row's comma positions: a server's few dozen numbers are read on every scrape. */
-  override numbers(indexes: Int32Array, out: Float64Array, at: number, stride: number): void {
-    const { bytes, commas } = this.piece;
+  numbers(row: number, indexes: Int32Array, out: Float64Array, at: number, stride: number): void {
+    const piece = this.pieceOf(row);
+    if (piece === null) {
+      for (const index of indexes) {
+        out[at] = this.number(row, index) ?? NaN;
+        at += stride;
+      }
+      return;
+    }
+    const { bytes, commas } = piece;
+    const base = row * PER_LINE;
+    const start = this.lines[base + START] ?? 0;
+    const first = this.lines[base + FIRST] ?? 0;
+    const count = this.lines[base + COMMAS] ?? 0;
     for (const index of indexes) {
       let value = NaN;
-      if (index <= this.count) {
-        const start = this.start + (index === 0 ? 0 : (commas[this.first + index - 1] ?? 0) + 1);
-        const end = this.start + (commas[this.first + index] ?? 0);
-        if (end > start) value = digitsIn(bytes, start, end) ?? cellNumber(bytes.toString('utf8', start, end)) ?? NaN;
+      if (index <= count) {
+        const cellStart = start + (index === 0 ? 0 : (commas[first + index - 1] ?? 0) + 1);
+        const cellEnd = start + (commas[first + index] ?? 0);
+        if (cellEnd > cellStart) value = digitsIn(bytes, cellStart, cellEnd) ?? cellNumber(bytes.toString('utf8', cellStart, cellEnd)) ?? NaN;
       }
       out[at] = value;
       at += stride;
     }
   }
 
-  override cellIs(index: number, text: string): boolean {
-    return index <= this.count && textIs(this.piece.bytes, this.cellStart(index), this.cellEnd(index), text);
+  cellIs(row: number, index: number, text: string): boolean {
+    const piece = this.pieceOf(row);
+    if (piece === null) return this.split.get(row)?.[index] === text;
+    return index <= this.at(row, COMMAS) && textIs(piece.bytes, this.cellStart(piece, row, index), this.cellEnd(piece, row, index), text);
   }
 
-  private cellStart(index: number): number {
-    return this.start + (index === 0 ? 0 : (this.piece.commas[this.first + index - 1] ?? 0) + 1);
+  rows(): StatRow[] {
+    return Array.from({ length: this.length }, (_, row) => ({
+      proxy: this.proxy(row),
+      name: this.name(row),
+      type: this.type(row),
+      cell: (index: number) => this.cell(row, index),
+      number: (index: number) => this.number(row, index),
+    }));
   }
 
-  /** `index` at most `count`: the last cell ends where the line does. */
-  private cellEnd(index: number): number {
-    return this.start + (this.piece.commas[this.first + index] ?? 0);
+  private at(row: number, field: number): number {
+    if (row < 0 || row >= this.length) throw new RangeError(`no row ${row} in show stat`);
+    return this.lines[row * PER_LINE + field] ?? 0;
+  }
+
+  private pieceOf(row: number): Piece | null {
+    const piece = this.at(row, PIECE);
+    return piece < 0 ? null : itemAt(this.pieces, piece);
+  }
+
+  private cellStart(piece: Piece, row: number, index: number): number {
+    const base = row * PER_LINE;
+    return (this.lines[base + START] ?? 0) + (index === 0 ? 0 : (piece.commas[(this.lines[base + FIRST] ?? 0) + index - 1] ?? 0) + 1);
+  }
+
+  /** `index` at most the row's commas: the last cell ends where the line does. */
+  private cellEnd(piece: Piece, row: number, index: number): number {
+    const base = row * PER_LINE;
+    return (this.lines[base + START] ?? 0) + (piece.commas[(this.lines[base + FIRST] ?? 0) + index] ?? 0);
   }
 }
 
@@ -240,21 +307,6 @@ function cellNumber(text: string | undefined): number | null {
   if (text === undefined || text === '') return null;
   const value = Number(text);
   return Number.isFinite(value) ? value : null;
-}
-
-/** A line with quoted cells, split whole. */
-class SplitRow extends Row {
-  constructor(private readonly cells: readonly string[]) {
-    super();
-  }
-
-  get width(): number {
-    return this.cells.length;
-  }
-
-  cell(index: number): string | undefined {
-    return this.cells[index];
-  }
 }
 
 function headerOf(headerLine: string): { columns: Map<string, number>; width: number } {
@@ -303,13 +355,13 @@ export function splitCsvLine(line: string): string[] {
 }
 
 /** The cell of `column` in `row`, or undefined when this HAProxy has no such column. */
-export function cell(table: StatTable, row: StatRow, column: string): string | undefined {
+export function cell(table: StatTable, row: number, column: string): string | undefined {
   const index = table.columns.get(column);
-  return index === undefined ? undefined : row.cell(index);
+  return index === undefined ? undefined : table.cell(row, index);
 }
 
 /** The number in a cell; null when the column is missing or the cell is empty or not a number. */
-export function numberCell(table: StatTable, row: StatRow, column: string): number | null {
+export function numberCell(table: StatTable, row: number, column: string): number | null {
   const index = table.columns.get(column);
-  return index === undefined ? null : row.number(index);
+  return index === undefined ? null : table.number(row, index);
 }

@@ -90,14 +90,16 @@ test('a read is its own: the next read leaves what it said as it was', { skip: m
     assert.equal(s1?.address, `127.0.0.1:${backend.port}`, 'from show servers state: the user socket leaves addr empty');
     await haproxy.admin('set server be/s1 state maint');
     const second = buildSnapshot(await source.read(Date.now() + 5000));
-    assert.deepEqual([s1.name, s1.state, s1.address, s1.row.cell(1)], ['s1', 'up', `127.0.0.1:${backend.port}`, 's1']);
+    assert.deepEqual([s1.name, s1.state, s1.address, first.stat.cell(s1.row, 1)], ['s1', 'up', `127.0.0.1:${backend.port}`, 's1']);
     assert.equal(second.backends[0]?.servers[0]?.state, 'maint');
 
     // Two reads at once both read right.
     const both = await Promise.all([source.read(Date.now() + 5000), source.read(Date.now() + 5000)]);
     for (const answers of both) {
-      const server = buildSnapshot(answers).backends[0]?.servers[0];
-      assert.deepEqual([server?.row.cell(1), server?.address], ['s1', `127.0.0.1:${backend.port}`]);
+      const snapshot = buildSnapshot(answers);
+      const server = snapshot.backends[0]?.servers[0];
+      assert.ok(server);
+      assert.deepEqual([snapshot.stat.cell(server.row, 1), server.address], ['s1', `127.0.0.1:${backend.port}`]);
     }
   } finally {
     await haproxy.stop();

@@ -10,7 +10,6 @@ const TYPES: readonly StatObjectType[] = ['frontend', 'backend', 'server', 'list
 
 /** `show stat` with these columns, a row per record (`pxname`, `svname` and `type` name the object; a missing cell is empty). */
 export function statTableOf(columns: readonly string[], records: readonly Cells[]): StatTable {
-  const index = new Map(columns.map((name, i) => [name, i]));
   const rows = records.map((record): StatRow => {
     const cells = columns.map((name) => {
       const value = record[name];
@@ -28,16 +27,30 @@ export function statTableOf(columns: readonly string[], records: readonly Cells[
         const text = cell(i);
         return text === undefined || text === '' || !Number.isFinite(Number(text)) ? null : Number(text);
       },
-      cellIs: (i, text) => cell(i) === text,
-      numbers(indexes, out, at, stride) {
-        for (const i of indexes) {
-          out[at] = this.number(i) ?? NaN;
-          at += stride;
-        }
-      },
     };
   });
-  return { columns: index, rows };
+  const at = (row: number): StatRow => {
+    const found = rows[row];
+    if (found === undefined) throw new RangeError(`no row ${row} in show stat`);
+    return found;
+  };
+  return {
+    columns: new Map(columns.map((name, i) => [name, i])),
+    length: rows.length,
+    proxy: (row) => at(row).proxy,
+    name: (row) => at(row).name,
+    type: (row) => at(row).type,
+    cell: (row, index) => at(row).cell(index),
+    number: (row, index) => at(row).number(index),
+    cellIs: (row, index, text) => at(row).cell(index) === text,
+    numbers(row, indexes, out, first, stride) {
+      for (const index of indexes) {
+        out[first] = at(row).number(index) ?? NaN;
+        first += stride;
+      }
+    },
+    rows: () => [...rows],
+  };
 }
 
 /** `show servers state` from plain rows. */

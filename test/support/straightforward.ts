@@ -16,7 +16,7 @@ import {
 } from '../../src/diagnosis.js';
 import { BACKEND_FAMILIES, FRONTEND_FAMILIES, HTTP_CODES, PROCESS_FAMILIES, SERVER_FAMILIES, type StatFamily } from '../../src/metrics/families.js';
 import type { MetricType } from '../../src/metrics/exposition.js';
-import { cell, type StatRow } from '../../src/parse/stat.js';
+import { cell } from '../../src/parse/stat.js';
 import { SERVER_STATES, type Snapshot } from '../../src/snapshot.js';
 import type { Watcher } from '../../src/watcher.js';
 
@@ -38,7 +38,7 @@ export async function straightforwardExposition(snapshot: Snapshot, watcher: Wat
   const statFamilies = (
     scope: string,
     families: readonly StatFamily[],
-    objects: ReadonlyArray<{ row: StatRow | null; labels: Labels }>,
+    objects: ReadonlyArray<{ row: number | null; labels: Labels }>,
     withResponses: boolean,
   ): void => {
     for (const o of objects) {
