@@ -234,7 +234,7 @@ const NUMERIC_COLUMNS = [
   'check_health',
 ] as const;
 type NumericColumn = (typeof NUMERIC_COLUMNS)[number];
-const NUMERIC_AT = Object.fromEntries(NUMERIC_COLUMNS.map((name, i) => [name, i])) as Record<NumericColumn, number>;
+const NUMERIC_AT: ReadonlyMap<NumericColumn, number> = new Map(NUMERIC_COLUMNS.map((name, i) => [name, i]));
 /** The index of a column this version does not have: past every line's end, so it reads as nothing. */
 const ABSENT = 0x7fffffff;
 
@@ -373,7 +373,7 @@ class SnapshotBuilder {
 
   /** A number of the row being added; null for none. */
   private number(column: NumericColumn): number | null {
-    const value = this.numbers[NUMERIC_AT[column]] ?? NaN;
+    const value = this.numbers[NUMERIC_AT.get(column) ?? -1] ?? NaN;
     return Number.isNaN(value) ? null : value;
   }
 
