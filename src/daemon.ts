@@ -149,6 +149,7 @@ function httpsServer(tls: NonNullable<WebConfig['tls']>, file: string, handler: 
   }
 }
 
+// Long: the composition root: each part made and wired in the order it starts, and how it all stops.
 export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
   const watcher = new Watcher();
   const logsListen = config.logsListen;
