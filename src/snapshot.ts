@@ -247,7 +247,6 @@ function statColumns(columns: ReadonlyMap<string, number>) {
     tracked: at('tracked'),
     lastchg: at('lastchg'),
     addr: at('addr'),
-    bck: at('bck'),
     scur: at('scur'),
     slim: at('slim'),
     qcur: at('qcur'),
@@ -431,7 +430,8 @@ class SnapshotBuilder {
         : conditionFromStatus(status, this.number('weight'))) ?? UNKNOWN;
     const secondsSinceChange = state ? state.number(at, 'secondsSinceChange') : this.number('lastchg');
     const sessions = { current: this.number('scur') ?? 0, limit: this.number('slim') };
-    return new ReadServer(this.read, row, at, condition, status, this.check(row, at, condition.state), sessions, secondsSinceChange);
+    const check = this.check(row, at, condition.state);
+    return new ReadServer(this.read, row, at, condition, status, check, sessions, this.number('bck') === 1, secondsSinceChange);
   }
 
   private check(row: number, at: number, serverState: ServerState): HealthCheck | null {
@@ -520,8 +520,8 @@ interface ReadContext {
 }
 
 /**
- * A server of one read. It keeps what was decided from its row (its condition, check and
- * sessions) and reads the rest from the row when asked: servers are a read's most numerous
+ * A server of one read. It keeps what was decided from its row (its condition, check, sessions
+ * and whether it is a backup) and reads the rest from the row when asked: servers are a read's most numerous
  * objects, and most of their fields are read only when a finding shows them.
  */
 class ReadServer implements Server {
@@ -534,6 +534,7 @@ class ReadServer implements Server {
     readonly status: string,
     readonly check: HealthCheck | null,
     readonly sessions: { readonly current: number; readonly limit: number | null },
+    readonly backup: boolean,
     private readonly secondsSinceChange: number | null,
   ) {}
 
@@ -555,10 +556,6 @@ class ReadServer implements Server {
 
   get usable(): boolean {
     return this.condition.usable;
-  }
-
-  get backup(): boolean {
-    return num(this.read.stat, this.row, this.read.columns.bck) === 1;
   }
 
   get weight(): number | null {

@@ -117,7 +117,7 @@ export class StatParser {
     if (!table.cellIs(row, this.width - 1, '')) throw new ParseError('show stat', `line ${n} does not end in a comma`);
     const name = table.cell(row, 1) ?? '';
     if (name === '' || table.cellIs(row, 0, '')) throw new ParseError('show stat', `line ${n} has no proxy or object name`);
-    const type = this.typeIndex === undefined ? TYPES.indexOf(typeFromName(name)) : (table.number(row, this.typeIndex) ?? -1);
+    const type = this.typeIndex === undefined ? typeFromName(name) : (table.number(row, this.typeIndex) ?? -1);
     if (TYPES[type] === undefined)
       throw new ParseError('show stat', `line ${n}: type ${JSON.stringify(table.cell(row, this.typeIndex ?? 0))} is none of 0 to 3`);
     table.named(row, name, type);
@@ -324,10 +324,11 @@ function headerOf(headerLine: string): { columns: Map<string, number>; width: nu
   return { columns, width: names.length };
 }
 
-function typeFromName(name: string): StatObjectType {
-  if (name === 'FRONTEND') return 'frontend';
-  if (name === 'BACKEND') return 'backend';
-  return 'server';
+/** The type, as an index of TYPES, of an object named as versions without the `type` column name it. */
+function typeFromName(name: string): number {
+  if (name === 'FRONTEND') return TYPES.indexOf('frontend');
+  if (name === 'BACKEND') return TYPES.indexOf('backend');
+  return TYPES.indexOf('server');
 }
 
 /** Splits one CSV line; `"` quotes a field only when needed and doubles inside it. */
