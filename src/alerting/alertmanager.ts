@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
-import axios, { type AxiosInstance } from 'axios';
+import type { AxiosInstance } from 'axios';
+import { loadAxios } from '../axiosOnDemand.js';
 import { parse as parseYaml } from 'yaml';
 
 /** The parts of Prometheus's http_config that nosrv reads, from --alertmanager.http-config.file. */
@@ -83,30 +84,37 @@ export interface PostableAlert {
 const POST_TIMEOUT_MS = 5000;
 
 export class AlertmanagerClient {
-  private readonly http: AxiosInstance;
+  private readonly httpsAgent: https.Agent | undefined;
+  private http: Promise<AxiosInstance> | null = null;
 
   constructor(
     readonly url: string,
     private readonly config: AlertmanagerHttpConfig | null,
   ) {
+    // Made here, so a TLS file that cannot be read stops nosrv as it starts, not at its first alert.
     const tls = config?.tls;
-    this.http = axios.create({
-      baseURL: url.replace(/\/+$/, ''),
-      timeout: POST_TIMEOUT_MS,
-      // Whatever the answer, it is judged here: a 4xx or 5xx is a failed post, not an exception.
-      validateStatus: () => true,
-      ...(tls
-        ? {
-            httpsAgent: new https.Agent({
-              ca: tls.caFile ? readFileSync(tls.caFile) : undefined,
-              cert: tls.certFile ? readFileSync(tls.certFile) : undefined,
-              key: tls.keyFile ? readFileSync(tls.keyFile) : undefined,
-              servername: tls.serverName ?? undefined,
-              rejectUnauthorized: !tls.insecureSkipVerify,
-            }),
-          }
-        : {}),
-    });
+    this.httpsAgent = tls
+      ? new https.Agent({
+          ca: tls.caFile ? readFileSync(tls.caFile) : undefined,
+          cert: tls.certFile ? readFileSync(tls.certFile) : undefined,
+          key: tls.keyFile ? readFileSync(tls.keyFile) : undefined,
+          servername: tls.serverName ?? undefined,
+          rejectUnauthorized: !tls.insecureSkipVerify,
+        })
+      : undefined;
+  }
+
+  private client(): Promise<AxiosInstance> {
+    this.http ??= loadAxios().then((axios) =>
+      axios.create({
+        baseURL: this.url.replace(/\/+$/, ''),
+        timeout: POST_TIMEOUT_MS,
+        // Whatever the answer, it is judged here: a 4xx or 5xx is a failed post, not an exception.
+        validateStatus: () => true,
+        ...(this.httpsAgent ? { httpsAgent: this.httpsAgent } : {}),
+      }),
+    );
+    return this.http;
   }
 
   /** Posts `alerts`; throws an Error saying why when Alertmanager does not take them. */
@@ -119,7 +127,8 @@ export class AlertmanagerClient {
     const credentials = basic
       ? { username: basic.username, password: basic.passwordFile ? readFileSync(basic.passwordFile, 'utf8').trim() : (basic.password ?? '') }
       : undefined;
-    const answer = await this.http.post('/api/v2/alerts', alerts, { headers, ...(credentials ? { auth: credentials } : {}) });
+    const http = await this.client();
+    const answer = await http.post('/api/v2/alerts', alerts, { headers, ...(credentials ? { auth: credentials } : {}) });
     if (answer.status < 200 || answer.status > 299)
       throw new Error(`Alertmanager answered ${answer.status}: ${(typeof answer.data === 'string' ? answer.data : JSON.stringify(answer.data)).slice(0, 200)}`);
   }

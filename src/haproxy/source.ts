@@ -7,6 +7,7 @@ import { parseInfo, type Info } from '../parse/info.js';
 import { ServersStateParser, type ServersStateTable } from '../parse/serversState.js';
 import { parseStat, StatParser, type StatTable } from '../parse/stat.js';
 import type { SourceKind } from '../snapshot.js';
+import { isAxiosError, loadAxios } from '../axiosOnDemand.js';
 import { fromSystemError, HaproxyReadError } from './errors.js';
 import { describeAddress, socatCommand, streamShowCommands, type CommandTiming, type RuntimeApiAddress } from './runtimeApi.js';
 
@@ -38,17 +39,6 @@ export interface HaproxySource {
   readonly socat: string;
   read(deadline: number): Promise<Answers>;
   poll(deadline: number): Promise<PollAnswer>;
-}
-
-/** axios is loaded by the first read of a stats page: it adds 20 MB to a process that reads a socket. */
-let axiosModule: Promise<typeof import('axios')> | null = null;
-function loadAxios(): Promise<typeof import('axios')> {
-  axiosModule ??= import('axios');
-  return axiosModule;
-}
-
-function isAxiosError(err: unknown): err is import('axios').AxiosError {
-  return typeof err === 'object' && err !== null && (err as { isAxiosError?: unknown }).isAxiosError === true;
 }
 
 /** Runs a parser; a ParseError becomes a read error so callers see one kind of failure. */
@@ -139,7 +129,7 @@ export class StatsPageSource implements HaproxySource {
   private async fetchCsv(deadline: number): Promise<{ table: StatTable; seconds: number }> {
     const started = performance.now();
     try {
-      const { default: axios } = await loadAxios();
+      const axios = await loadAxios();
       const response = await axios.get<string>(this.url, {
         auth: this.auth,
         timeout: Math.max(1, deadline - Date.now()),
