@@ -25,13 +25,13 @@ const GO_EXPORTER = 'prometheus-haproxy-exporter';
 /**
  * A TCP health check on every server, as most real servers have, against HAProxy's own listener
  * (every server UP, L4OK; HAProxy checking 10,000 servers every 2 s meanwhile). Printed only:
- * the run in docs/benchmarks.md stays the one without checks.
+ * docs/benchmarks.md keeps the runs without checks.
  */
 const CHECKS = process.env.BENCH_CHECKS === 'true';
 /**
  * Every server pointing at one HTTP server on loopback, and 200 requests a second through HAProxy
  * to backends at random (`bench/traffic.ts`): counters move between scrapes, as in production, and
- * nosrv writes the families that hold them again. Printed only, as with checks.
+ * nosrv writes the families that hold them again. Written into its own section of docs/benchmarks.md.
  */
 const TRAFFIC = process.env.BENCH_TRAFFIC === 'true';
 const TRAFFIC_RATE = 200;
