@@ -31,7 +31,8 @@ const CHECKS = process.env.BENCH_CHECKS === 'true';
 /**
  * Every server pointing at one HTTP server on loopback, and 200 requests a second through HAProxy
  * to backends at random (`bench/traffic.ts`): counters move between scrapes, as in production, and
- * nosrv writes the families that hold them again. Written into its own section of docs/benchmarks.md.
+ * nosrv writes the families that hold them again. Written into its own section of
+ * docs/benchmarks.md.
  */
 const TRAFFIC = process.env.BENCH_TRAFFIC === 'true';
 const TRAFFIC_RATE = 200;

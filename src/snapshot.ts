@@ -521,8 +521,8 @@ interface ReadContext {
 
 /**
  * A server of one read. It keeps what was decided from its row (its condition, check, sessions
- * and whether it is a backup) and reads the rest from the row when asked: servers are a read's most numerous
- * objects, and most of their fields are read only when a finding shows them.
+ * and whether it is a backup) and reads the rest from the row when asked: servers are a read's
+ * most numerous objects, and most of their fields are read only when a finding shows them.
  */
 class ReadServer implements Server {
   constructor(
