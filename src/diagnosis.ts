@@ -4,7 +4,6 @@
 
 import * as words from './diagnosisText.js';
 import type { FindingText } from './diagnosisText.js';
-import { isFailedCheck } from './parse/checkStatus.js';
 import type { ConfigProxy, HaproxyConfig } from './parse/haproxyConfig.js';
 import type { Logged503 } from './logs/ingest.js';
 import type { ProcList } from './parse/showProc.js';
@@ -206,8 +205,12 @@ function verdictOf(causes: readonly Finding[], risks: readonly Finding[]): Verdi
 
 // --- backends ------------------------------------------------------------------------------
 
-/** Shared by the backends that have none: a healthy backend's diagnosis makes no list of its servers. */
-const NONE: readonly never[] = Object.freeze([]);
+/**
+ * Shared by the backends that have none: a healthy backend's diagnosis makes no list of its servers
+ * or findings. Not frozen: V8 runs `for...of` over a frozen array through its iterator, making an
+ * object per step, and the metrics loop over every backend's findings on every scrape.
+ */
+const NONE: readonly never[] = [];
 
 /** Runtime API commands as shell lines a person can paste. */
 export interface Commands {
@@ -253,7 +256,7 @@ function once<Code extends string, Facts>(
   text: (f: Facts) => FindingText,
   servers?: (f: Facts) => readonly Server[],
 ): Rule<Code, Facts> {
-  return { code, find: (f) => (holds(f) ? [{ text: text(f), servers: servers?.(f) }] : []) };
+  return { code, find: (f) => (holds(f) ? [{ text: text(f), servers: servers?.(f) }] : NONE) };
 }
 
 function laterFinding(code: string, { text, servers }: Found): Finding {
@@ -282,45 +285,70 @@ const BACKEND_RISK_RULES: ReadonlyArray<Rule<BackendRisk, BackendFacts>> = [
   {
     code: 'last_server_up',
     find: (f) => {
-      const [last] = f.usable;
-      return last && f.usable.length === 1 ? [{ text: words.lastServerUp(f, last, isFailing(last)) }] : [];
+      const last = f.backend.counts.usable === 1 ? f.usable[0] : undefined;
+      return last ? [{ text: words.lastServerUp(f, last, isFailing(last)) }] : NONE;
     },
   },
   // One finding per server whose checks fail while it still takes requests.
-  { code: 'checks_failing', find: (f) => f.usable.filter(isFailing).map((s) => ({ text: words.checksFailing(f, s), servers: [s] })) },
+  {
+    code: 'checks_failing',
+    find: (f) => (f.backend.counts.checksFailing === 0 ? NONE : f.usable.filter(isFailing).map((s) => ({ text: words.checksFailing(f, s), servers: [s] }))),
+  },
   // near_maxconn and queueing stay raised while pool_exhausted holds: an alert on them must not go quiet as it worsens.
   {
     code: 'near_maxconn',
     find: (f) => {
       const used = utilization(f.backend);
-      return used !== null && used >= 0.9 ? [{ text: words.nearMaxconn(f, used) }] : [];
+      return used !== null && used >= 0.9 ? [{ text: words.nearMaxconn(f, used) }] : NONE;
     },
   },
   once('queueing', (f) => f.backend.queue > 0, words.queueing),
   once(
     'servers_held',
-    (f) => f.usable.length > 0 && f.held.length > 0,
+    (f) => f.backend.counts.usable > 0 && f.held.length > 0,
     words.serversHeld,
     (f) => f.held,
   ),
 ];
 
-function backendFacts(b: Backend, config: ConfigProxy | null, now: number, cmd: Commands): BackendFacts {
-  // From the counts first: most backends are healthy, and need no list made of their servers.
-  return {
-    backend: b,
-    config,
-    usable: b.counts.usable === b.counts.total ? b.servers : b.servers.filter((s) => s.usable),
-    down: b.counts.down + b.counts.nolb > 0 ? b.servers.filter((s) => s.state === 'down' || s.state === 'nolb') : NONE,
-    held: b.counts.maint + b.counts.drain > 0 ? b.servers.filter((s) => s.state === 'maint' || s.state === 'drain') : NONE,
-    queueBudget: config ? (config.timeoutQueueMs ?? config.timeoutConnectMs) : null,
-    now,
-    cmd,
-  };
+/**
+ * A backend's facts. Its lists of servers are made when a rule first reads them: the rules ask the
+ * counts first, and most backends are healthy and need none.
+ */
+class ReadBackendFacts implements BackendFacts {
+  readonly queueBudget: number | null;
+  private usableServers: readonly Server[] | null = null;
+  private downServers: readonly Server[] | null = null;
+  private heldServers: readonly Server[] | null = null;
+
+  constructor(
+    readonly backend: Backend,
+    readonly config: ConfigProxy | null,
+    readonly now: number,
+    readonly cmd: Commands,
+  ) {
+    this.queueBudget = config ? (config.timeoutQueueMs ?? config.timeoutConnectMs) : null;
+  }
+
+  // `backend.servers` is read only where the counts say a list has servers: reading it makes them.
+  get usable(): readonly Server[] {
+    const b = this.backend;
+    return (this.usableServers ??= b.counts.usable === b.counts.total ? b.servers : b.servers.filter((s) => s.usable));
+  }
+
+  get down(): readonly Server[] {
+    const b = this.backend;
+    return (this.downServers ??= b.counts.down + b.counts.nolb > 0 ? b.servers.filter((s) => s.state === 'down' || s.state === 'nolb') : NONE);
+  }
+
+  get held(): readonly Server[] {
+    const b = this.backend;
+    return (this.heldServers ??= b.counts.maint + b.counts.drain > 0 ? b.servers.filter((s) => s.state === 'maint' || s.state === 'drain') : NONE);
+  }
 }
 
 function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: DiagnosisInput, cmd: Commands): BackendDiagnosis {
-  const facts = backendFacts(b, config, input.now, cmd);
+  const facts = new ReadBackendFacts(b, config, input.now, cmd);
   const causes = findingsOf(BACKEND_CAUSE_RULES, facts);
   const risks = findingsOf(BACKEND_RISK_RULES, facts);
   return {
@@ -344,20 +372,14 @@ function diagnoseBackend(b: Backend, config: ConfigProxy | null, input: Diagnosi
   };
 }
 
-function findingsOf<Facts>(rules: ReadonlyArray<Rule<string, Facts>>, facts: Facts): Finding[] {
-  const findings: Finding[] = [];
-  for (const rule of rules) for (const found of rule.find(facts)) findings.push(laterFinding(rule.code, found));
-  return findings;
+function findingsOf<Facts>(rules: ReadonlyArray<Rule<string, Facts>>, facts: Facts): readonly Finding[] {
+  let findings: Finding[] | null = null;
+  for (const rule of rules) for (const found of rule.find(facts)) (findings ??= []).push(laterFinding(rule.code, found));
+  return findings ?? NONE;
 }
 
-/**
- * The last check failed while the server still takes requests. Not "health below its top":
- * HAProxy starts servers at health = rise, so that is also true of a healthy server before its
- * first check.
- */
 function isFailing(s: Server): boolean {
-  const c = s.check;
-  return c !== null && !c.paused && c.status !== null && isFailedCheck(c.status);
+  return s.check?.failing === true;
 }
 
 function findingServers(servers: readonly Server[]): FindingServer[] {

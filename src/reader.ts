@@ -201,7 +201,7 @@ export class HaproxyReader {
       const snapshot = answers.value;
       // Taken when its answers are in, as a poll is: the watcher takes reads in the order they end.
       this.watcher.observe(
-        snapshot.backends.flatMap((b) => b.servers),
+        snapshot.servers,
         snapshot.backends.map((b) => b.name),
         Date.now(),
       );

@@ -1,12 +1,13 @@
 // One read of HAProxy as frontends, backends and servers. It knows nothing of Prometheus: the
 // metrics, /explain and the CLI all read their facts from here, so they cannot disagree.
 
-import { checkStatusDescription, checkStatusByNumber } from './parse/checkStatus.js';
+import { checkStatusDescription, checkStatusByNumber, isFailedCheck } from './parse/checkStatus.js';
 import type { Info } from './parse/info.js';
 import { ADMIN, CHECK_STATE, type OpState, type ServersStateTable } from './parse/serversState.js';
 import { cell, numberCell, type StatTable } from './parse/stat.js';
 import { ParseError } from './parse/errors.js';
 import { parseStatus } from './parse/status.js';
+import { itemAt } from './itemAt.js';
 
 /** A state HAProxy said; `unknown` for a `status` text nosrv does not know, which is said as it is, never guessed. */
 export type ServerState = KnownState | 'unknown';
@@ -87,6 +88,8 @@ export interface HealthCheck {
   readonly inProgress: boolean;
   /** Checks stop while a server is in MAINT. */
   readonly paused: boolean;
+  /** The last check failed, and checks run. */
+  readonly failing: boolean;
   readonly rise: number | null;
   readonly fall: number | null;
   /** HAProxy's counter, 0 to rise+fall-1; the server is UP while health >= rise. */
@@ -121,7 +124,10 @@ export interface Server {
 
 export interface Backend {
   readonly name: string;
+  /** Made when first asked: what reads every server of a read reads `Snapshot.servers` at `serverIndexes`. */
   readonly servers: readonly Server[];
+  /** Where its servers are in the snapshot's `servers`. */
+  readonly serverIndexes: readonly number[];
   readonly counts: {
     readonly total: number;
     readonly usable: number;
@@ -132,6 +138,8 @@ export interface Backend {
     /** Servers whose `status` text nosrv does not know. */
     readonly unknown: number;
     readonly backupUsable: number;
+    /** Usable servers whose last health check failed. */
+    readonly checksFailing: number;
   };
   /** No server, active or backup, can take a new request: HAProxy answers 503. False while a server's state is unknown. */
   readonly noUsableServer: boolean;
@@ -155,24 +163,51 @@ export interface Frontend {
 
 export type SourceKind = 'socket' | 'stats_url';
 
-/** What the watcher takes of a server from each read: a snapshot's servers are such, and so is each server of a poll. */
+/** The servers of a read as the watcher takes them: a snapshot's, or a poll's. */
+export interface ServerObservations {
+  readonly length: number;
+  backend(i: number): string;
+  name(i: number): string;
+  condition(i: number): ServerCondition;
+  /** ms since the epoch; null when not known. */
+  lastChangeAt(i: number): number | null;
+  /** The status of its last health check; null without a check. */
+  checkStatus(i: number): string | null;
+}
+
+/** One server of a list given to `observationsOf`. */
 export type ServerObservation = Pick<Server, 'backend' | 'name' | 'state' | 'held' | 'usable' | 'lastChangeAt'> & {
   readonly check: Pick<HealthCheck, 'status'> | null;
 };
 
+/** A list of servers as observations. */
+export function observationsOf(list: readonly ServerObservation[]): ServerObservations {
+  const at = (i: number): ServerObservation => itemAt(list, i);
+  return {
+    length: list.length,
+    backend: (i) => at(i).backend,
+    name: (i) => at(i).name,
+    condition: (i) => at(i),
+    lastChangeAt: (i) => at(i).lastChangeAt,
+    checkStatus: (i) => at(i).check?.status ?? null,
+  };
+}
+
 /** The servers of a poll: from `show servers state`, or from the `status` texts of the stats page's CSV. */
-export function pollObservations(table: { readonly serversState: ServersStateTable } | { readonly stat: StatTable }): ServerObservation[] {
-  const observations: ServerObservation[] = [];
+export function pollObservations(table: { readonly serversState: ServersStateTable } | { readonly stat: StatTable }): ServerObservations {
   if ('serversState' in table) {
     const state = table.serversState;
-    for (let i = 0; i < state.length; i++) {
-      const condition = conditionFromRuntime(state.opState(i), state.number(i, 'adminState'), state.number(i, 'userWeight'));
-      const check = state.number(i, 'checkState') === 0 ? null : { status: checkStatusByNumber(state.number(i, 'checkStatus')).name };
-      observations.push({ backend: state.backend(i), name: state.server(i), ...condition, check, lastChangeAt: null });
-    }
-    return observations;
+    return {
+      length: state.length,
+      backend: (i) => state.backend(i),
+      name: (i) => state.server(i),
+      condition: (i) => conditionFromRuntime(state.opState(i), state.number(i, 'adminState'), state.number(i, 'userWeight')),
+      lastChangeAt: () => null,
+      checkStatus: (i) => (state.number(i, 'checkState') === 0 ? null : checkStatusByNumber(state.number(i, 'checkStatus')).name),
+    };
   }
   const { stat } = table;
+  const observations: ServerObservation[] = [];
   for (let row = 0; row < stat.length; row++) {
     if (stat.type(row) !== 'server') continue;
     const condition = conditionFromStatus(cell(stat, row, 'status') ?? '', numberCell(stat, row, 'weight'));
@@ -180,7 +215,7 @@ export function pollObservations(table: { readonly serversState: ServersStateTab
     const check = (cell(stat, row, 'check_status') ?? '').replace(/^\* /, '');
     observations.push({ backend: stat.proxy(row), name: stat.name(row), ...condition, check: check ? { status: check } : null, lastChangeAt: null });
   }
-  return observations;
+  return observationsOf(observations);
 }
 
 /**
@@ -194,6 +229,8 @@ export interface Snapshot {
   readonly info: Info | null;
   readonly frontends: readonly Frontend[];
   readonly backends: readonly Backend[];
+  /** Every backend's servers, a column per field. */
+  readonly servers: ServerTable;
   /** Details this source cannot give, said rather than guessed. */
   readonly unknown: readonly string[];
   readonly stat: StatTable;
@@ -284,11 +321,11 @@ class RepeatedCell {
 /** Groups `show stat`'s rows into frontends and backends with their servers, in HAProxy's order. */
 class SnapshotBuilder {
   private readonly columns: ReturnType<typeof statColumns>;
-  private readonly read: ReadContext;
+  private readonly servers: ServerTable;
   private readonly frontends: Frontend[] = [];
   private readonly backends: Backend[] = [];
-  /** Servers by proxy until its BACKEND row comes: HAProxy lists a proxy's servers, then that row. */
-  private readonly waiting = new Map<string, Server[]>();
+  /** Servers (their indexes in `servers`) by proxy until its BACKEND row comes: HAProxy lists a proxy's servers, then that row. */
+  private readonly waiting = new Map<string, number[]>();
   /** The next server of `show servers state` in order. */
   private cursor = 0;
   private byName: Map<string, Map<string, number>> | null = null;
@@ -309,7 +346,7 @@ class SnapshotBuilder {
     if (!statColumnsAt.has('status')) throw new ParseError('show stat', 'the header has no status column');
     this.columns = statColumns(statColumnsAt);
     this.numericIndexes = Int32Array.from(NUMERIC_COLUMNS, (name) => statColumnsAt.get(name) ?? ABSENT);
-    this.read = { takenAt, stat, columns: this.columns, runtime: serversState };
+    this.servers = new ServerTable({ takenAt, stat, columns: this.columns, runtime: serversState }, stat.length);
   }
 
   /** Where the server is in `show servers state`; -1 when it is not. */
@@ -377,9 +414,9 @@ class SnapshotBuilder {
   }
 
   /** The proxies, once every row has been added; a proxy with servers but no BACKEND row too. */
-  finish(): { frontends: Frontend[]; backends: Backend[] } {
+  finish(): { frontends: Frontend[]; backends: Backend[]; servers: ServerTable } {
     for (const name of [...this.waiting.keys()]) this.closeBackend(name, null);
-    return { frontends: this.frontends, backends: this.backends };
+    return { frontends: this.frontends, backends: this.backends, servers: this.servers };
   }
 
   private closeBackend(name: string, row: number | null): void {
@@ -388,27 +425,32 @@ class SnapshotBuilder {
     this.backends.push(this.backend(name, servers, row));
   }
 
-  private backend(name: string, servers: Server[], row: number | null): Backend {
+  /** `indexes`: its servers in `servers`. */
+  private backend(name: string, indexes: readonly number[], row: number | null): Backend {
     // The BACKEND row is the one being added; a proxy without one has none of its numbers.
     const fromRow = (column: NumericColumn): number | null => (row === null ? null : this.number(column));
     const secondsSinceChange = fromRow('lastchg');
-    const counts = { total: servers.length, usable: 0, down: 0, maint: 0, drain: 0, nolb: 0, unknown: 0, backupUsable: 0 };
+    const table = this.servers;
+    const counts = { total: indexes.length, usable: 0, down: 0, maint: 0, drain: 0, nolb: 0, unknown: 0, backupUsable: 0, checksFailing: 0 };
     let capacitySessions = 0;
     let capacityLimit = 0;
-    for (const s of servers) {
-      if (s.usable) {
+    for (const i of indexes) {
+      const condition = table.condition(i);
+      if (condition.usable) {
         counts.usable++;
-        if (s.backup) counts.backupUsable++;
-        if (s.sessions.limit !== null && s.sessions.limit > 0) {
-          capacitySessions += s.sessions.current;
-          capacityLimit += s.sessions.limit;
+        if (table.backup(i)) counts.backupUsable++;
+        if (table.checkFailed(i)) counts.checksFailing++;
+        const limit = table.limit(i);
+        if (limit !== null && limit > 0) {
+          capacitySessions += table.sessions(i);
+          capacityLimit += limit;
         }
       }
-      if (s.state !== 'up') counts[s.state]++;
+      if (condition.state !== 'up') counts[condition.state]++;
     }
-    return {
+    return new ReadBackend(table, {
       name,
-      servers,
+      serverIndexes: indexes,
       counts,
       noUsableServer: counts.usable === 0 && counts.unknown === 0,
       capacity: capacityLimit > 0 ? { sessions: capacitySessions, limit: capacityLimit } : null,
@@ -416,11 +458,11 @@ class SnapshotBuilder {
       sessions: fromRow('scur') ?? 0,
       lastChangeAt: secondsSinceChange === null ? null : this.takenAt - secondsSinceChange * 1000,
       row,
-    };
+    });
   }
 
-  /** `at`: where the server is in `show servers state`, -1 when it is not. */
-  private server(row: number, at: number): Server {
+  /** Adds the server to `servers`; its index there. `at`: where it is in `show servers state`, -1 when it is not. */
+  private server(row: number, at: number): number {
     const { stat, columns: c } = this;
     const state = at < 0 ? null : this.serversState;
     const status = this.lastStatus.of(stat, row, c.status);
@@ -429,12 +471,14 @@ class SnapshotBuilder {
         ? conditionFromRuntime(state.opState(at), state.number(at, 'adminState'), state.number(at, 'userWeight'))
         : conditionFromStatus(status, this.number('weight'))) ?? UNKNOWN;
     const secondsSinceChange = state ? state.number(at, 'secondsSinceChange') : this.number('lastchg');
-    const sessions = { current: this.number('scur') ?? 0, limit: this.number('slim') };
-    const check = this.check(row, at, condition.state);
-    return new ReadServer(this.read, row, at, condition, status, check, sessions, this.number('bck') === 1, secondsSinceChange);
+    const i = this.servers.add(row, at, condition, status);
+    this.servers.setNumbers(i, this.number('scur') ?? 0, this.number('slim'), secondsSinceChange, this.number('bck') === 1);
+    this.check(i, row, at);
+    return i;
   }
 
-  private check(row: number, at: number, serverState: ServerState): HealthCheck | null {
+  /** Puts server `i`'s health check, when it has one, in `servers`. */
+  private check(i: number, row: number, at: number): void {
     const { stat, columns: c } = this;
     const state = at < 0 ? null : this.serversState;
     const statusCell = this.lastCheckStatus.of(stat, row, c.checkStatus);
@@ -443,70 +487,16 @@ class SnapshotBuilder {
     let paused = false;
     if (state) {
       const checkState = state.number(at, 'checkState');
-      if (!(checkState & CHECK_STATE.CONFIGURED)) return null;
+      if (!(checkState & CHECK_STATE.CONFIGURED)) return;
       paused = (checkState & CHECK_STATE.PAUSED) !== 0;
       // `show stat` leaves check_status empty while checks are paused; the number still says the last one.
       if (status === '') status = checkStatusByNumber(state.number(at, 'checkStatus')).name;
     } else if (status === '') {
-      return null;
+      return;
     }
     if (status === 'UNK') status = null;
     const health = state ? state.number(at, 'checkHealth') : this.number('check_health');
-    return new ReadCheck(this.read, row, status, inProgress, paused, serverState, this.number('check_rise'), health);
-  }
-}
-
-/**
- * A server's health check in one read: what the watcher and the metrics read of every server is
- * kept, the rest read from the row when a finding shows it, as `ReadServer` does.
- */
-class ReadCheck implements HealthCheck {
-  constructor(
-    private readonly read: ReadContext,
-    private readonly row: number,
-    readonly status: string | null,
-    readonly inProgress: boolean,
-    readonly paused: boolean,
-    private readonly serverState: ServerState,
-    readonly rise: number | null,
-    readonly health: number | null,
-  ) {}
-
-  get description(): string | null {
-    return text(this.read.stat, this.row, this.read.columns.checkDesc) || (this.status ? checkStatusDescription(this.status) : null);
-  }
-
-  get detail(): string | null {
-    return text(this.read.stat, this.row, this.read.columns.lastChk) || null;
-  }
-
-  get code(): number | null {
-    return num(this.read.stat, this.row, this.read.columns.checkCode);
-  }
-
-  get durationSeconds(): number | null {
-    return msToSeconds(num(this.read.stat, this.row, this.read.columns.checkDuration));
-  }
-
-  get fall(): number | null {
-    return num(this.read.stat, this.row, this.read.columns.checkFall);
-  }
-
-  /** Rise and health, counted only while checks run and the server is not in MAINT; else null. */
-  private get counting(): { readonly rise: number; readonly health: number } | null {
-    const { rise, health } = this;
-    return this.paused || this.serverState === 'maint' || rise === null || health === null ? null : { rise, health };
-  }
-
-  get failuresUntilDown(): number | null {
-    const counting = this.counting;
-    if (counting === null) return null;
-    return this.serverState === 'down' ? 0 : Math.max(1, counting.health - counting.rise + 1);
-  }
-
-  get successesUntilUp(): number | null {
-    const counting = this.counting;
-    return counting !== null && this.serverState === 'down' ? Math.max(0, counting.rise - counting.health) : null;
+    this.servers.setCheck(i, status, inProgress, paused, this.number('check_rise'), health);
   }
 }
 
@@ -519,62 +509,365 @@ interface ReadContext {
   readonly runtime: ServersStateTable | null;
 }
 
+/** Bits of `ServerTable`'s flags. */
+const BACKUP = 1;
+const CHECKED = 2;
+const CHECK_IN_PROGRESS = 4;
+const CHECK_PAUSED = 8;
+
+/** A column's value; null for NaN. */
+function valueAt(column: Float64Array, i: number): number | null {
+  const value = column[i] ?? NaN;
+  return Number.isNaN(value) ? null : value;
+}
+
 /**
- * A server of one read. It keeps what was decided from its row (its condition, check, sessions
- * and whether it is a backup) and reads the rest from the row when asked: servers are a read's
- * most numerous objects, and most of their fields are read only when a finding shows them.
+ * A read's servers, a column per field, numbers in typed arrays (NaN for none), each field read at
+ * a server's index. Servers are a read's most numerous objects: what reads every one of them on
+ * every read (the watcher, the metrics, a backend's counts) reads them here, with no object made
+ * per server for the garbage collector to move and mark. `server(i)` makes one for what shows a
+ * server (a finding, /explain); some of its fields are read from its `show stat` row then.
  */
+export class ServerTable implements ServerObservations {
+  private count = 0;
+  private readonly rows: Int32Array;
+  /** Where each server is in `show servers state`; -1 when it is not. */
+  private readonly runtimeAt: Int32Array;
+  private readonly flags: Uint8Array;
+  private readonly currentSessions: Float64Array;
+  private readonly limits: Float64Array;
+  private readonly secondsSinceChange: Float64Array;
+  private readonly rises: Float64Array;
+  private readonly healths: Float64Array;
+  // Made at their full length: pushed one by one, they would leave their shorter copies behind.
+  private readonly conditions: Array<ServerCondition | undefined>;
+  private readonly statuses: Array<string | undefined>;
+  private readonly checkStatuses: Array<string | null | undefined>;
+
+  /** `capacity`: at least as many as the read has servers. */
+  constructor(
+    readonly read: ReadContext,
+    capacity: number,
+  ) {
+    this.rows = new Int32Array(capacity);
+    this.runtimeAt = new Int32Array(capacity);
+    this.flags = new Uint8Array(capacity);
+    this.currentSessions = new Float64Array(capacity);
+    this.limits = new Float64Array(capacity);
+    this.secondsSinceChange = new Float64Array(capacity);
+    this.rises = new Float64Array(capacity);
+    this.healths = new Float64Array(capacity);
+    this.conditions = new Array<ServerCondition | undefined>(capacity);
+    this.statuses = new Array<string | undefined>(capacity);
+    this.checkStatuses = new Array<string | null | undefined>(capacity);
+  }
+
+  get length(): number {
+    return this.count;
+  }
+
+  /** A server of `show stat` row `row` and `show servers state` server `at` (-1 for none), without a health check; its index. */
+  add(row: number, at: number, condition: ServerCondition, status: string): number {
+    const i = this.count++;
+    this.rows[i] = row;
+    this.runtimeAt[i] = at;
+    this.conditions[i] = condition;
+    this.statuses[i] = status;
+    return i;
+  }
+
+  setNumbers(i: number, sessions: number, limit: number | null, secondsSinceChange: number | null, backup: boolean): void {
+    this.currentSessions[i] = sessions;
+    this.limits[i] = limit ?? NaN;
+    this.secondsSinceChange[i] = secondsSinceChange ?? NaN;
+    if (backup) this.flags[i] = (this.flags[i] ?? 0) | BACKUP;
+  }
+
+  setCheck(i: number, status: string | null, inProgress: boolean, paused: boolean, rise: number | null, health: number | null): void {
+    this.flags[i] = (this.flags[i] ?? 0) | CHECKED | (inProgress ? CHECK_IN_PROGRESS : 0) | (paused ? CHECK_PAUSED : 0);
+    this.checkStatuses[i] = status;
+    this.rises[i] = rise ?? NaN;
+    this.healths[i] = health ?? NaN;
+  }
+
+  /** Server `i` as an object, for what shows it. */
+  server(i: number): Server {
+    if (i < 0 || i >= this.count) throw new RangeError(`no server ${i} in the read`);
+    return new ReadServer(this, i);
+  }
+
+  row(i: number): number {
+    return this.rows[i] ?? -1;
+  }
+
+  /** Where the server is in `show servers state`; -1 when it is not. */
+  runtimeIndex(i: number): number {
+    return this.runtimeAt[i] ?? -1;
+  }
+
+  backend(i: number): string {
+    return this.read.stat.proxy(this.row(i));
+  }
+
+  name(i: number): string {
+    return this.read.stat.name(this.row(i));
+  }
+
+  condition(i: number): ServerCondition {
+    return this.conditions[i] ?? UNKNOWN;
+  }
+
+  status(i: number): string {
+    return this.statuses[i] ?? '';
+  }
+
+  backup(i: number): boolean {
+    return this.has(i, BACKUP);
+  }
+
+  sessions(i: number): number {
+    return this.currentSessions[i] ?? 0;
+  }
+
+  /** Its `maxconn`; null for none. */
+  limit(i: number): number | null {
+    return valueAt(this.limits, i);
+  }
+
+  lastChangeAt(i: number): number | null {
+    const seconds = valueAt(this.secondsSinceChange, i);
+    return seconds === null ? null : this.read.takenAt - seconds * 1000;
+  }
+
+  hasCheck(i: number): boolean {
+    return this.has(i, CHECKED);
+  }
+
+  /** Null without a check, or before its first result. */
+  checkStatus(i: number): string | null {
+    return this.checkStatuses[i] ?? null;
+  }
+
+  checkInProgress(i: number): boolean {
+    return this.has(i, CHECK_IN_PROGRESS);
+  }
+
+  /** Checks stop while a server is in MAINT. */
+  checkPaused(i: number): boolean {
+    return this.has(i, CHECK_PAUSED);
+  }
+
+  /**
+   * Its last check failed, and checks run. Not "health below its top": HAProxy starts servers at
+   * health = rise, so that is also true of a healthy server before its first check.
+   */
+  checkFailed(i: number): boolean {
+    const status = this.checkStatus(i);
+    return status !== null && !this.checkPaused(i) && isFailedCheck(status);
+  }
+
+  checkRise(i: number): number | null {
+    return valueAt(this.rises, i);
+  }
+
+  checkHealth(i: number): number | null {
+    return valueAt(this.healths, i);
+  }
+
+  /** Failed checks left before HAProxy marks the server DOWN; 0 once it is DOWN; null while its checks do not count. */
+  failuresUntilDown(i: number): number | null {
+    const counting = this.counting(i);
+    if (counting === null) return null;
+    return this.condition(i).state === 'down' ? 0 : Math.max(1, counting.health - counting.rise + 1);
+  }
+
+  successesUntilUp(i: number): number | null {
+    const counting = this.counting(i);
+    return counting !== null && this.condition(i).state === 'down' ? Math.max(0, counting.rise - counting.health) : null;
+  }
+
+  /** Rise and health, counted only while checks run and the server is not in MAINT; else null. */
+  private counting(i: number): { readonly rise: number; readonly health: number } | null {
+    const rise = this.checkRise(i);
+    const health = this.checkHealth(i);
+    if (!this.hasCheck(i) || this.checkPaused(i) || this.condition(i).state === 'maint' || rise === null || health === null) return null;
+    return { rise, health };
+  }
+
+  private has(i: number, flag: number): boolean {
+    return ((this.flags[i] ?? 0) & flag) !== 0;
+  }
+}
+
+/**
+ * A backend of one read; its servers become objects when first asked. What it keeps for that is
+ * private (`#`), so that the backend spreads and prints as its data alone.
+ */
+class ReadBackend implements Backend {
+  readonly name: string;
+  readonly serverIndexes: readonly number[];
+  readonly counts: Backend['counts'];
+  readonly noUsableServer: boolean;
+  readonly capacity: Backend['capacity'];
+  readonly queue: number;
+  readonly sessions: number;
+  readonly lastChangeAt: number | null;
+  readonly row: number | null;
+  readonly #table: ServerTable;
+  #servers: readonly Server[] | null = null;
+
+  constructor(table: ServerTable, fields: Omit<Backend, 'servers'>) {
+    this.#table = table;
+    this.name = fields.name;
+    this.serverIndexes = fields.serverIndexes;
+    this.counts = fields.counts;
+    this.noUsableServer = fields.noUsableServer;
+    this.capacity = fields.capacity;
+    this.queue = fields.queue;
+    this.sessions = fields.sessions;
+    this.lastChangeAt = fields.lastChangeAt;
+    this.row = fields.row;
+  }
+
+  get servers(): readonly Server[] {
+    return (this.#servers ??= this.serverIndexes.map((i) => this.#table.server(i)));
+  }
+}
+
+/** Server `i` of a read's `ServerTable`. */
 class ReadServer implements Server {
   constructor(
-    private readonly read: ReadContext,
-    readonly row: number,
-    /** Where the server is in `show servers state`; -1 when it is not. */
-    private readonly at: number,
-    private readonly condition: ServerCondition,
-    readonly status: string,
-    readonly check: HealthCheck | null,
-    readonly sessions: { readonly current: number; readonly limit: number | null },
-    readonly backup: boolean,
-    private readonly secondsSinceChange: number | null,
+    private readonly table: ServerTable,
+    private readonly i: number,
   ) {}
 
+  get row(): number {
+    return this.table.row(this.i);
+  }
+
   get backend(): string {
-    return this.read.stat.proxy(this.row);
+    return this.table.backend(this.i);
   }
 
   get name(): string {
-    return this.read.stat.name(this.row);
+    return this.table.name(this.i);
   }
 
   get state(): ServerState {
-    return this.condition.state;
+    return this.table.condition(this.i).state;
   }
 
   get held(): readonly HoldReason[] {
-    return this.condition.held;
+    return this.table.condition(this.i).held;
   }
 
   get usable(): boolean {
-    return this.condition.usable;
+    return this.table.condition(this.i).usable;
   }
 
-  get weight(): number | null {
-    return this.at >= 0 && this.read.runtime ? this.read.runtime.number(this.at, 'userWeight') : num(this.read.stat, this.row, this.read.columns.weight);
+  get status(): string {
+    return this.table.status(this.i);
   }
 
-  get tracks(): string | null {
-    return text(this.read.stat, this.row, this.read.columns.tracked) || null;
+  get backup(): boolean {
+    return this.table.backup(this.i);
+  }
+
+  get sessions(): { readonly current: number; readonly limit: number | null } {
+    return { current: this.table.sessions(this.i), limit: this.table.limit(this.i) };
+  }
+
+  get check(): HealthCheck | null {
+    return this.table.hasCheck(this.i) ? new ReadCheck(this.table, this.i) : null;
   }
 
   get lastChangeAt(): number | null {
-    return this.secondsSinceChange === null ? null : this.read.takenAt - this.secondsSinceChange * 1000;
+    return this.table.lastChangeAt(this.i);
+  }
+
+  get weight(): number | null {
+    const { read } = this.table;
+    const at = this.table.runtimeIndex(this.i);
+    return at >= 0 && read.runtime ? read.runtime.number(at, 'userWeight') : num(read.stat, this.row, read.columns.weight);
+  }
+
+  get tracks(): string | null {
+    const { read } = this.table;
+    return text(read.stat, this.row, read.columns.tracked) || null;
   }
 
   /** `addr` is empty on a `level user` socket; `show servers state` has the address and port. */
   get address(): string | null {
-    const statAddress = text(this.read.stat, this.row, this.read.columns.addr);
+    const { read } = this.table;
+    const statAddress = text(read.stat, this.row, read.columns.addr);
     if (statAddress) return statAddress;
-    return this.at >= 0 && this.read.runtime ? hostPort(this.read.runtime.address(this.at), this.read.runtime.port(this.at)) : null;
+    const at = this.table.runtimeIndex(this.i);
+    return at >= 0 && read.runtime ? hostPort(read.runtime.address(at), read.runtime.port(at)) : null;
+  }
+}
+
+/** The health check of server `i` of a read's `ServerTable`. */
+class ReadCheck implements HealthCheck {
+  constructor(
+    private readonly table: ServerTable,
+    private readonly i: number,
+  ) {}
+
+  get status(): string | null {
+    return this.table.checkStatus(this.i);
+  }
+
+  get inProgress(): boolean {
+    return this.table.checkInProgress(this.i);
+  }
+
+  get paused(): boolean {
+    return this.table.checkPaused(this.i);
+  }
+
+  get failing(): boolean {
+    return this.table.checkFailed(this.i);
+  }
+
+  get rise(): number | null {
+    return this.table.checkRise(this.i);
+  }
+
+  get health(): number | null {
+    return this.table.checkHealth(this.i);
+  }
+
+  get failuresUntilDown(): number | null {
+    return this.table.failuresUntilDown(this.i);
+  }
+
+  get successesUntilUp(): number | null {
+    return this.table.successesUntilUp(this.i);
+  }
+
+  get description(): string | null {
+    const status = this.status;
+    return this.cell(this.table.read.columns.checkDesc) || (status ? checkStatusDescription(status) : null);
+  }
+
+  get detail(): string | null {
+    return this.cell(this.table.read.columns.lastChk) || null;
+  }
+
+  get code(): number | null {
+    return num(this.table.read.stat, this.table.row(this.i), this.table.read.columns.checkCode);
+  }
+
+  get durationSeconds(): number | null {
+    return msToSeconds(num(this.table.read.stat, this.table.row(this.i), this.table.read.columns.checkDuration));
+  }
+
+  get fall(): number | null {
+    return num(this.table.read.stat, this.table.row(this.i), this.table.read.columns.checkFall);
+  }
+
+  private cell(index: number | undefined): string | undefined {
+    return text(this.table.read.stat, this.table.row(this.i), index);
   }
 }
 

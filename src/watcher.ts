@@ -3,7 +3,7 @@
 // with no usable server, the state changes of each server, and the recent ones as events.
 
 import type { LoggedStateEvent } from './logs/ingest.js';
-import { SERVER_STATES, type KnownState, type ServerObservation, type ServerState } from './snapshot.js';
+import { SERVER_STATES, type KnownState, type ServerObservations, type ServerState } from './snapshot.js';
 
 export interface StateEvent {
   /** ISO time of the poll that saw the change. */
@@ -61,7 +61,7 @@ export class Watcher {
    * full read, lists every backend (empty ones too) and drops those no longer configured; a poll
    * of servers alone passes null. A read older than the last one taken is ignored.
    */
-  observe(servers: Iterable<ServerObservation>, backendNames: readonly string[] | null, at: number): void {
+  observe(servers: ServerObservations, backendNames: readonly string[] | null, at: number): void {
     if (this.lastAt !== null && at < this.lastAt) return;
     const elapsed = this.lastAt === null ? 0 : Math.round(at - this.lastAt);
     this.lastAt = at;
@@ -72,7 +72,7 @@ export class Watcher {
       track.usableNow = false;
     }
     const iso = new Date(at).toISOString();
-    for (const server of servers) this.server(server, number, iso);
+    for (let i = 0; i < servers.length; i++) this.server(servers, i, number, iso);
     if (backendNames !== null) {
       const keep = new Set(backendNames);
       for (const name of this.backends.keys()) if (!keep.has(name)) this.backends.delete(name);
@@ -87,24 +87,29 @@ export class Watcher {
     }
   }
 
-  private server(o: ServerObservation, observation: number, at: string): void {
-    const track = this.backend(o.backend);
-    if (o.usable) track.usableNow = true;
-    const changedAt = o.lastChangeAt === null ? null : Math.floor(o.lastChangeAt / 1000);
-    const known = track.servers.get(o.name);
+  /** Server `i` of `servers`. */
+  private server(servers: ServerObservations, i: number, observation: number, at: string): void {
+    const backend = servers.backend(i);
+    const name = servers.name(i);
+    const { state, usable } = servers.condition(i);
+    const track = this.backend(backend);
+    if (usable) track.usableNow = true;
+    const lastChangeAt = servers.lastChangeAt(i);
+    const changedAt = lastChangeAt === null ? null : Math.floor(lastChangeAt / 1000);
+    const known = track.servers.get(name);
     if (known === undefined) {
-      track.servers.set(o.name, { state: o.state, changes: zeroChanges(), changedAt, seenIn: observation });
+      track.servers.set(name, { state, changes: zeroChanges(), changedAt, seenIn: observation });
       return;
     }
     known.seenIn = observation;
     // A status nosrv cannot read is no change: the state stays the last one known.
-    if (o.state === 'unknown') return;
-    const changed = known.state !== o.state;
+    if (state === 'unknown') return;
+    const changed = known.state !== state;
     if (changedAt !== null && (changed || known.changedAt === null || Math.abs(changedAt - known.changedAt) > 1)) known.changedAt = changedAt;
     if (!changed) return;
-    known.changes[o.state]++;
-    this.push(o.backend, { at, server: o.name, from: known.state, to: o.state, reason: reasonFor(o), source: 'poll' });
-    known.state = o.state;
+    known.changes[state]++;
+    this.push(backend, { at, server: name, from: known.state, to: state, reason: reasonFor(servers, i), source: 'poll' });
+    known.state = state;
   }
 
   /**
@@ -180,7 +185,8 @@ function zeroChanges(): Record<KnownState, number> {
   return Object.fromEntries(SERVER_STATES.map((s) => [s, 0])) as Record<KnownState, number>;
 }
 
-function reasonFor(o: ServerObservation): string | null {
-  if (o.state === 'maint' || o.state === 'drain') return `held: ${o.held.join(', ')}`;
-  return o.check?.status ?? null;
+function reasonFor(servers: ServerObservations, i: number): string | null {
+  const { state, held } = servers.condition(i);
+  if (state === 'maint' || state === 'drain') return `held: ${held.join(', ')}`;
+  return servers.checkStatus(i);
 }

@@ -11,7 +11,7 @@ import { ExpositionWriter } from '../src/metrics/exposition.js';
 import { HaproxyMetrics } from '../src/metrics/haproxy.js';
 import { parseShowProc } from '../src/parse/showProc.js';
 import { parseStat } from '../src/parse/stat.js';
-import { buildSnapshot, type ServerState, type Snapshot } from '../src/snapshot.js';
+import { buildSnapshot, observationsOf, type ServerState, type Snapshot } from '../src/snapshot.js';
 import { Watcher } from '../src/watcher.js';
 import { diagnosisOf, fixture, observeSnapshot, snapshotOf } from './support/fixtures.js';
 import type { Cells } from './support/literal.js';
@@ -159,7 +159,7 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
     const path: ServerState[] = ['up', 'down', 'up', 'down', 'maint', 'up', 'maint', 'up', 'maint', 'drain', 'nolb', 'up', 'nolb', 'up', 'nolb', 'up', 'nolb'];
     for (const [k, state] of path.entries()) {
       watcher.observe(
-        [{ backend: 'be_ok', name: 'web1', state, held: [], usable: state === 'up', check: null, lastChangeAt: null }],
+        observationsOf([{ backend: 'be_ok', name: 'web1', state, held: [], usable: state === 'up', check: null, lastChangeAt: null }]),
         null,
         NOW - 100_000 + k * 1000,
       );

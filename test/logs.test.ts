@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { LogIngest, MAX_UNKNOWN_SERIES, OTHER, RECENT_LINES, RECENT_LINES_OVERALL, type LoggedStateEvent } from '../src/logs/ingest.js';
 import { madeBy, parseLogMessage, parseSyslog, reasonFor503 } from '../src/logs/parse.js';
 import { Watcher } from '../src/watcher.js';
+import { observationsOf } from '../src/snapshot.js';
 import { fixture } from './support/fixtures.js';
 
 const DATAGRAMS = fixture('haproxy-2.6.12-syslog.txt').split('\n').filter(Boolean);
@@ -219,11 +220,11 @@ describe('the watcher takes log events', () => {
       check: { status: check },
       lastChangeAt: null,
     });
-    w.observe([server('a', 'up', 'L4OK'), server('b', 'up', 'L4OK')], ['be'], 0);
+    w.observe(observationsOf([server('a', 'up', 'L4OK'), server('b', 'up', 'L4OK')]), ['be'], 0);
     // a: the log first, then the poll
     w.logged({ backend: 'be', server: 'a', to: 'down', reason: 'Layer4 connection problem: Connection refused', at: 500 });
     // b: the poll first, then the log
-    w.observe([server('a', 'down', 'L4CON'), server('b', 'down', 'L4CON')], null, 1000);
+    w.observe(observationsOf([server('a', 'down', 'L4CON'), server('b', 'down', 'L4CON')]), null, 1000);
     w.logged({ backend: 'be', server: 'b', to: 'down', reason: 'Layer7 wrong status: Service Unavailable', at: 1200 });
     assert.deepEqual([w.seen('be', 'a')?.changes.down, w.seen('be', 'b')?.changes.down], [1, 1]);
     assert.deepEqual(

@@ -71,7 +71,7 @@ describe('snapshot of the 2.6.12 lab', () => {
   test('every server DOWN: no usable server, with the check result per server', () => {
     const api = backend(snapshot, 'be_api');
     assert.equal(api.noUsableServer, true);
-    assert.deepEqual(api.counts, { total: 2, usable: 0, down: 2, maint: 0, drain: 0, nolb: 0, unknown: 0, backupUsable: 0 });
+    assert.deepEqual(api.counts, { total: 2, usable: 0, down: 2, maint: 0, drain: 0, nolb: 0, unknown: 0, backupUsable: 0, checksFailing: 0 });
     const api1 = server(snapshot, 'be_api/api1');
     assert.equal(api1.check?.status, 'L4CON');
     assert.equal(api1.check.detail, 'Connection refused');
@@ -99,7 +99,7 @@ describe('snapshot of the 2.6.12 lab', () => {
 
   test('MAINT, DRAIN, no check, tracked and disabled servers side by side', () => {
     const mixed = backend(snapshot, 'be_mixed');
-    assert.deepEqual(mixed.counts, { total: 6, usable: 3, down: 1, maint: 1, drain: 1, nolb: 0, unknown: 0, backupUsable: 1 });
+    assert.deepEqual(mixed.counts, { total: 6, usable: 3, down: 1, maint: 1, drain: 1, nolb: 0, unknown: 0, backupUsable: 1, checksFailing: 0 });
     assert.deepEqual(server(snapshot, 'be_mixed/m_drain').held, ['forced']);
     assert.deepEqual(server(snapshot, 'be_mixed/m_disabled').held, ['forced', 'config']);
     assert.equal(server(snapshot, 'be_mixed/m_nocheck').check, null, 'no check');

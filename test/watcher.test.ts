@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ServerObservation, ServerState } from '../src/snapshot.js';
+import { observationsOf, type ServerObservation, type ServerState } from '../src/snapshot.js';
 import { EVENTS_PER_BACKEND, Watcher } from '../src/watcher.js';
 
 function seen(backend: string, name: string, state: ServerState, checkStatus: string | null = null, lastChangeAt: number | null = null): ServerObservation {
@@ -19,10 +19,10 @@ describe('watcher', () => {
   test('a short outage between two scrapes is counted in seconds and transitions', () => {
     const w = new Watcher();
     const t0 = Date.parse('2026-11-24T01:00:00Z');
-    w.observe([seen('be', 'a', 'up'), seen('be', 'b', 'up')], ['be'], t0);
-    w.observe([seen('be', 'a', 'down', 'L4CON'), seen('be', 'b', 'down', 'L4CON')], null, t0 + 1000);
-    w.observe([seen('be', 'a', 'down'), seen('be', 'b', 'down')], null, t0 + 2000);
-    w.observe([seen('be', 'a', 'up'), seen('be', 'b', 'down')], null, t0 + 3500);
+    w.observe(observationsOf([seen('be', 'a', 'up'), seen('be', 'b', 'up')]), ['be'], t0);
+    w.observe(observationsOf([seen('be', 'a', 'down', 'L4CON'), seen('be', 'b', 'down', 'L4CON')]), null, t0 + 1000);
+    w.observe(observationsOf([seen('be', 'a', 'down'), seen('be', 'b', 'down')]), null, t0 + 2000);
+    w.observe(observationsOf([seen('be', 'a', 'up'), seen('be', 'b', 'down')]), null, t0 + 3500);
     assert.equal(w.noUsableSeconds('be'), 2.5, 'from the poll that saw the outage to the one that saw it end');
     assert.deepEqual(w.seen('be', 'a')?.changes, { up: 1, down: 1, maint: 0, drain: 0, nolb: 0 });
     assert.deepEqual(
@@ -38,21 +38,21 @@ describe('watcher', () => {
 
   test('every server starts with all its counters at 0', () => {
     const w = new Watcher();
-    w.observe([seen('be', 'a', 'up')], ['be'], 0);
+    w.observe(observationsOf([seen('be', 'a', 'up')]), ['be'], 0);
     assert.deepEqual(w.seen('be', 'a')?.changes, { up: 0, down: 0, maint: 0, drain: 0, nolb: 0 });
   });
 
   test('an empty backend counts as having no usable server', () => {
     const w = new Watcher();
-    w.observe([], ['be_empty'], 0);
-    w.observe([], null, 4000);
+    w.observe(observationsOf([]), ['be_empty'], 0);
+    w.observe(observationsOf([]), null, 4000);
     assert.equal(w.noUsableSeconds('be_empty'), 4);
   });
 
   test('backends and servers gone from the configuration are dropped', () => {
     const w = new Watcher();
-    w.observe([seen('old', 'a', 'down'), seen('be', 'b', 'up')], ['old', 'be'], 0);
-    w.observe([seen('be', 'b', 'up')], ['be'], 1000);
+    w.observe(observationsOf([seen('old', 'a', 'down'), seen('be', 'b', 'up')]), ['old', 'be'], 0);
+    w.observe(observationsOf([seen('be', 'b', 'up')]), ['be'], 1000);
     assert.equal(w.noUsableSeconds('old'), 0);
     assert.equal(w.seen('old', 'a')?.changes, undefined);
     assert.notEqual(w.seen('be', 'b')?.changes, undefined);
@@ -60,15 +60,15 @@ describe('watcher', () => {
 
   test('a read that finishes after a newer one is ignored', () => {
     const w = new Watcher();
-    w.observe([seen('be', 'a', 'up')], ['be'], 2000);
-    w.observe([seen('be', 'a', 'down')], null, 1000);
+    w.observe(observationsOf([seen('be', 'a', 'up')]), ['be'], 2000);
+    w.observe(observationsOf([seen('be', 'a', 'down')]), null, 1000);
     assert.equal(w.events('be').length, 0);
   });
 
   test("a server's change time stays put while reads put it within a second, and moves with a change", () => {
     const w = new Watcher();
     const read = (at: number, state: ServerState, lastChangeAt: number | null): number | null | undefined => {
-      w.observe([seen('be', 'a', state, null, lastChangeAt)], null, at);
+      w.observe(observationsOf([seen('be', 'a', state, null, lastChangeAt)]), null, at);
       return w.seen('be', 'a')?.changedAt;
     };
     const up = 'up';
@@ -83,14 +83,14 @@ describe('watcher', () => {
 
   test('events per backend are bounded', () => {
     const w = new Watcher();
-    for (let i = 0; i < EVENTS_PER_BACKEND * 3; i++) w.observe([seen('be', 'a', i % 2 ? 'down' : 'up')], null, i);
+    for (let i = 0; i < EVENTS_PER_BACKEND * 3; i++) w.observe(observationsOf([seen('be', 'a', i % 2 ? 'down' : 'up')]), null, i);
     assert.equal(w.events('be').length, EVENTS_PER_BACKEND);
   });
 
   test('held states say why', () => {
     const w = new Watcher();
-    w.observe([seen('be', 'a', 'up')], ['be'], 0);
-    w.observe([seen('be', 'a', 'maint')], null, 1);
+    w.observe(observationsOf([seen('be', 'a', 'up')]), ['be'], 0);
+    w.observe(observationsOf([seen('be', 'a', 'maint')]), null, 1);
     assert.equal(w.events('be')[0]?.reason, 'held: forced');
   });
 });

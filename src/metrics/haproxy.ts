@@ -50,10 +50,10 @@ export class HaproxyMetrics {
     if (this.gathered?.snapshot === snapshot) return this.gathered;
     const { stat } = snapshot;
     const columns = stat.columns;
-    this.serverGatherer.begin();
+    this.serverGatherer.begin(snapshot.servers);
     this.backendGatherer.begin();
     for (const backend of snapshot.backends) {
-      for (const server of backend.servers) this.serverGatherer.add(server, stat);
+      for (const i of backend.serverIndexes) this.serverGatherer.add(i, stat);
       this.backendGatherer.add(backend, stat);
     }
     const gathered = { snapshot, servers: this.serverGatherer.finish(columns), backends: this.backendGatherer.finish(columns) };

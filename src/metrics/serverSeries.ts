@@ -3,12 +3,11 @@
 
 import type { CollectOptions } from '../config.js';
 import type { StatTable } from '../parse/stat.js';
-import { SERVER_STATES, type Server, type ServerState } from '../snapshot.js';
+import { SERVER_STATES, type ServerState, type ServerTable } from '../snapshot.js';
 import type { Watcher } from '../watcher.js';
 import { contiguous, escapeLabelValue, type ExpositionWriter, type SeriesCache, type SeriesColumn } from './exposition.js';
 import { readCells, sameStatLayout, SERVER_FAMILIES, statLayoutOf, type StatLayout } from './families.js';
 import { trackedFamilies, TrackedValues, type TrackedSeries } from './tracked.js';
-import { itemAt } from '../itemAt.js';
 
 /** `haproxy_server_state`'s states: those HAProxy says, and `unknown` for a status text nosrv does not know. */
 const STATE_SERIES: readonly ServerState[] = [...SERVER_STATES, 'unknown'];
@@ -42,7 +41,9 @@ function sameLayout(a: Layout, b: Layout): boolean {
 
 /** A read's per-server series, as `ServerSeriesGatherer` kept them. */
 export interface ServerSeries extends TrackedSeries {
-  readonly servers: readonly Server[];
+  readonly servers: ServerTable;
+  /** The servers the series are of, as indexes of `servers`. */
+  readonly indexes: Int32Array;
   readonly layout: Layout;
   /** The status of each server's last check, for `haproxy_server_check_status`; null for none. */
   readonly checkStatuses: ReadonlyArray<string | null>;
@@ -51,7 +52,9 @@ export interface ServerSeries extends TrackedSeries {
 /** Gathers the series of one read's servers, each server's values in `TrackedValues`; `finish` hands them over. */
 export class ServerSeriesGatherer {
   private readonly tracked: TrackedValues<Layout>;
-  private servers: Server[] = [];
+  private servers: ServerTable | null = null;
+  private indexes = new Int32Array(0);
+  private count = 0;
   private checkStatuses: Array<string | null> = [];
   /** The last backend asked of the filter, and its answer: servers come backend by backend. */
   private lastBackend: string | null = null;
@@ -64,46 +67,60 @@ export class ServerSeriesGatherer {
     this.tracked = new TrackedValues((columns) => layoutOf(collect, columns), sameLayout);
   }
 
-  /** Starts gathering a read, in the room the last one left. */
-  begin(): void {
+  /** Starts gathering a read's `servers`, in the room the last read left. */
+  begin(servers: ServerTable): void {
     this.tracked.begin();
-    this.servers = [];
-    this.checkStatuses = [];
+    this.servers = servers;
+    this.indexes = new Int32Array(servers.length);
+    this.count = 0;
+    this.checkStatuses = new Array<string | null>(servers.length);
     this.lastBackend = null;
   }
 
-  /** One server of the read, after the watcher took the read (for its change counts and change time). */
-  add(server: Server, stat: StatTable): void {
-    if (this.collect.serverMetrics.size === 0 || (this.collect.noMaint && server.state === 'maint') || !this.wanted(server.backend)) return;
+  /** Server `i` of the read, after the watcher took the read (for its change counts and change time). */
+  add(i: number, stat: StatTable): void {
+    const servers = this.servers;
+    if (servers === null) throw new Error('add before begin');
+    const { state } = servers.condition(i);
+    const backend = servers.backend(i);
+    if (this.collect.serverMetrics.size === 0 || (this.collect.noMaint && state === 'maint') || !this.wanted(backend)) return;
     const layout = this.tracked.layoutFor(stat.columns);
-    this.servers.push(server);
+    const k = this.count++;
+    this.indexes[k] = i;
     // The server's values are put together first, then compared with the last read's in one pass.
     const cells = this.tracked.next;
-    readCells(stat, server.row, layout, cells, 0, 1);
-    let k = layout.indexes.length;
-    const seen = layout.state || layout.changes ? this.watcher.seen(server.backend, server.name) : undefined;
+    readCells(stat, servers.row(i), layout, cells, 0, 1);
+    let value = layout.indexes.length;
+    const seen = layout.state || layout.changes ? this.watcher.seen(backend, servers.name(i)) : undefined;
     if (layout.state) {
-      for (const state of STATE_SERIES) cells[k++] = server.state === state ? 1 : NaN;
-      cells[k++] = server.check?.failuresUntilDown ?? NaN;
+      for (const series of STATE_SERIES) cells[value++] = state === series ? 1 : NaN;
+      cells[value++] = servers.failuresUntilDown(i) ?? NaN;
       // The watcher's: stable from read to read (a server it has not taken: this read's own).
-      cells[k++] = seen?.changedAt ?? (server.lastChangeAt === null ? NaN : Math.floor(server.lastChangeAt / 1000));
-      const check = server.check;
-      this.checkStatuses.push(check?.status && !check.paused ? check.status : null);
+      const lastChangeAt = servers.lastChangeAt(i);
+      cells[value++] = seen?.changedAt ?? (lastChangeAt === null ? NaN : Math.floor(lastChangeAt / 1000));
+      const checkStatus = servers.checkStatus(i);
+      this.checkStatuses[k] = checkStatus && !servers.checkPaused(i) ? checkStatus : null;
     }
-    if (layout.sessions) cells[k++] = server.sessions.limit ? server.sessions.current / server.sessions.limit : NaN;
+    if (layout.sessions) {
+      const limit = servers.limit(i);
+      cells[value++] = limit ? servers.sessions(i) / limit : NaN;
+    }
     if (layout.changes) {
       const counts = seen?.changes;
-      for (const state of SERVER_STATES) cells[k++] = counts?.[state] ?? NaN;
+      for (const to of SERVER_STATES) cells[value++] = counts?.[to] ?? NaN;
     }
     this.tracked.add();
   }
 
   /** The read's series; `columns` are its `show stat` columns, for a read without servers. */
   finish(columns: ReadonlyMap<string, number>): ServerSeries {
+    const servers = this.servers;
+    if (servers === null) throw new Error('finish before begin');
     const layout = this.tracked.layoutFor(columns);
-    const series = { ...this.tracked.finish(), servers: this.servers, layout, checkStatuses: this.checkStatuses };
+    this.checkStatuses.length = layout.state ? this.count : 0;
+    const series = { ...this.tracked.finish(), servers, indexes: this.indexes.subarray(0, this.count), layout, checkStatuses: this.checkStatuses };
     // Not kept past the scrapes that render it: its servers hold the whole read.
-    this.servers = [];
+    this.servers = null;
     this.checkStatuses = [];
     return series;
   }
@@ -121,15 +138,14 @@ export class ServerSeriesGatherer {
 
 /** The per-server families, from a read's series, in the order `add` keeps their values. */
 export function writeServerSeries(out: ExpositionWriter, cache: SeriesCache, series: ServerSeries, proxyLabel: (name: string) => string): void {
-  const { servers, layout } = series;
-  const n = servers.length;
-  const at = (i: number): Server => itemAt(servers, i);
+  const { servers, indexes, layout } = series;
+  const at = (k: number): number => indexes[k] ?? -1;
   const labelSets = cache.labelSets(
     'server',
-    n,
-    (i) => at(i).backend,
-    (i) => at(i).name,
-    (i) => `${proxyLabel(at(i).backend)},server="${escapeLabelValue(at(i).name)}"`,
+    indexes.length,
+    (k) => servers.backend(at(k)),
+    (k) => servers.name(at(k)),
+    (k) => `${proxyLabel(servers.backend(at(k)))},server="${escapeLabelValue(servers.name(at(k)))}"`,
   );
   const families = trackedFamilies(out, cache, series, labelSets);
   families.statFamilies('server', layout);

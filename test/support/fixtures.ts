@@ -55,7 +55,7 @@ export function diagnosisOf(snapshot: Snapshot, watcher: Watcher, procs: ProcLis
 /** The watcher takes a whole snapshot, as a full read does. */
 export function observeSnapshot(watcher: Watcher, snapshot: Snapshot): void {
   watcher.observe(
-    snapshot.backends.flatMap((b) => b.servers),
+    snapshot.servers,
     snapshot.backends.map((b) => b.name),
     snapshot.takenAt,
   );
