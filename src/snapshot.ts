@@ -124,7 +124,7 @@ export interface Server {
 
 export interface Backend {
   readonly name: string;
-  /** Made when first asked: what reads every server of a read reads `Snapshot.servers` at `serverIndexes`. */
+  /** Its servers as objects, made when first read: what reads every server of every read reads `Snapshot.servers` at `serverIndexes`. */
   readonly servers: readonly Server[];
   /** Where its servers are in the snapshot's `servers`. */
   readonly serverIndexes: readonly number[];
@@ -526,7 +526,8 @@ function valueAt(column: Float64Array, i: number): number | null {
  * a server's index. Servers are a read's most numerous objects: what reads every one of them on
  * every read (the watcher, the metrics, a backend's counts) reads them here, with no object made
  * per server for the garbage collector to move and mark. `server(i)` makes one for what shows a
- * server (a finding, /explain); some of its fields are read from its `show stat` row then.
+ * server (a finding, /explain); some of its fields are read from its `show stat` row then. The
+ * snapshot's builder fills it; nothing changes it after.
  */
 export class ServerTable implements ServerObservations {
   private count = 0;

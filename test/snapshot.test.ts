@@ -6,6 +6,7 @@ import { ADMIN, parseServersState, type OpState } from '../src/parse/serversStat
 import { ParseError } from '../src/parse/errors.js';
 import { parseStat } from '../src/parse/stat.js';
 import { answers, snapshotOf } from './support/fixtures.js';
+import { specSnapshot } from './support/specSnapshot.js';
 
 function backend(snapshot: Snapshot, name: string): Backend {
   const found = snapshot.backends.find((b) => b.name === name);
@@ -278,5 +279,44 @@ describe('what the snapshot cannot read is said, never guessed', () => {
     );
     // Empty is "none", as HAProxy writes it.
     assert.equal(server(read(['be,s1,UP,,']), 'be/s1').sessions.current, 0);
+  });
+});
+
+describe("a read's servers, as columns and as objects", () => {
+  const snapshot = specSnapshot({
+    be_a: {
+      servers: {
+        failing: { status: 'UP 3/3', health: 4, check: 'L4CON' },
+        passing: { status: 'UP', check: 'L7OK', scur: 3, maxconn: 10 },
+        down: { status: 'DOWN', check: 'L4CON' },
+        held: { status: 'MAINT', check: 'L4CON' },
+      },
+    },
+    be_b: { servers: { only: { status: 'UP', backup: true } } },
+  });
+
+  test('checksFailing counts the usable servers whose last check failed, not a DOWN or held one', () => {
+    assert.equal(backend(snapshot, 'be_a').counts.checksFailing, 1);
+    assert.equal(server(snapshot, 'be_a/failing').check?.failing, true);
+    assert.equal(server(snapshot, 'be_a/down').check?.failing, true, 'failing, but not usable: not counted');
+    assert.equal(server(snapshot, 'be_a/held').check?.failing, false, 'checks are paused in MAINT');
+    assert.equal(backend(snapshot, 'be_b').counts.checksFailing, 0);
+  });
+
+  test("a backend's servers are the table's at its indexes, made once", () => {
+    const table = snapshot.servers;
+    assert.equal(table.length, 5);
+    for (const b of snapshot.backends) {
+      assert.equal(b.servers, b.servers, 'the same objects each time they are read');
+      assert.deepEqual(
+        b.serverIndexes.map((i) => [table.backend(i), table.name(i), table.condition(i).state, table.sessions(i), table.limit(i), table.backup(i)]),
+        b.servers.map((s) => [s.backend, s.name, s.state, s.sessions.current, s.sessions.limit, s.backup]),
+      );
+    }
+    assert.deepEqual(
+      backend(snapshot, 'be_a').servers.map((s) => s.name),
+      ['failing', 'passing', 'down', 'held'],
+    );
+    assert.throws(() => table.server(table.length), RangeError);
   });
 });
