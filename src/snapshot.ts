@@ -856,19 +856,24 @@ class ReadCheck implements HealthCheck {
   }
 
   get code(): number | null {
-    return num(this.table.read.stat, this.table.row(this.i), this.table.read.columns.checkCode);
+    return this.number(this.table.read.columns.checkCode);
   }
 
   get durationSeconds(): number | null {
-    return msToSeconds(num(this.table.read.stat, this.table.row(this.i), this.table.read.columns.checkDuration));
+    return msToSeconds(this.number(this.table.read.columns.checkDuration));
   }
 
   get fall(): number | null {
-    return num(this.table.read.stat, this.table.row(this.i), this.table.read.columns.checkFall);
+    return this.number(this.table.read.columns.checkFall);
   }
 
+  /** A cell of the server's `show stat` row. */
   private cell(index: number | undefined): string | undefined {
     return text(this.table.read.stat, this.table.row(this.i), index);
+  }
+
+  private number(index: number | undefined): number | null {
+    return num(this.table.read.stat, this.table.row(this.i), index);
   }
 }
 
