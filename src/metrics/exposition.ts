@@ -16,13 +16,16 @@ const PENDING_CHARS = 64 * 1024;
  * families that did not change since the last scrape come from `SeriesCache` as they were.
  */
 export class ExpositionWriter {
-  /** The output, in order: encoded pieces and cached families. */
+  /** The output kept when there is no `send`, in order: encoded pieces and cached families. */
   private readonly parts: Buffer[] = [];
   private pending = '';
   /** The cached families' texts in this answer: none may change until it is sent. */
   private readonly holding: Use[] = [];
   /** Sent (or its client gone): what is added from now on is never sent, and holds nothing. */
   private done = false;
+
+  /** `send` takes each piece as soon as it is written, so sending overlaps writing the rest. */
+  constructor(private readonly send: ((piece: Buffer) => void) | null = null) {}
 
   /** Starts a family; its samples must follow before the next family starts. */
   family(name: string, type: MetricType, help: string): void {
@@ -42,7 +45,7 @@ export class ExpositionWriter {
   /** A cached family's text, sent as it is; the cache writes over it only once every answer holding it is `sent`. */
   cached(encoded: Buffer, use: Use): void {
     this.flush();
-    this.parts.push(encoded);
+    this.emit(encoded);
     if (this.done) return;
     use.answers++;
     this.holding.push(use);
@@ -55,10 +58,15 @@ export class ExpositionWriter {
     this.done = true;
   }
 
-  /** The exposition, encoded, in pieces to send one after the other (joining them is a copy). */
+  /** The exposition, encoded, in pieces to send one after the other (joining them is a copy); none when given `send`. */
   encoded(): readonly Buffer[] {
     this.flush();
     return this.parts;
+  }
+
+  /** Gives `send` the lines still waiting. */
+  end(): void {
+    this.flush();
   }
 
   text(): string {
@@ -72,8 +80,13 @@ export class ExpositionWriter {
 
   private flush(): void {
     if (this.pending === '') return;
-    this.parts.push(encode(this.pending));
+    this.emit(encode(this.pending));
     this.pending = '';
+  }
+
+  private emit(piece: Buffer): void {
+    if (this.send) this.send(piece);
+    else this.parts.push(piece);
   }
 }
 

@@ -115,7 +115,14 @@ function webSettings(web: () => WebConfig | null): RequestHandler {
 function metricsHandler(reader: HaproxyReader, haproxyMetrics: HaproxyMetrics, ownMetrics: Registry, logs: AppDeps['logs'] | null): RequestHandler {
   return async (req, res, next) => {
     try {
-      const out = new ExpositionWriter();
+      res.type('text/plain; version=0.0.4; charset=utf-8');
+      // Each piece goes out as it is written, so the client reads the first families while the
+      // rest are written (a Content-Length would wait for the whole answer). Node's http holds a
+      // response's writes until the next tick: uncorked, each leaves at once.
+      const out = new ExpositionWriter((piece) => {
+        res.write(piece);
+        res.uncork();
+      });
       // Until then the cache must not write over the families this answer sends; told before the
       // read, so a client gone while HAProxy answered holds none.
       res.once('close', () => {
@@ -128,13 +135,7 @@ function metricsHandler(reader: HaproxyReader, haproxyMetrics: HaproxyMetrics, o
       out.family('haproxy_up', 'gauge', '1 when the last read of HAProxy succeeded.');
       out.sample('haproxy_up', '', result.ok ? 1 : 0);
       out.raw(await ownMetrics.metrics());
-      const chunks = out.encoded();
-      res.type('text/plain; version=0.0.4; charset=utf-8');
-      res.setHeader(
-        'Content-Length',
-        chunks.reduce((sum, c) => sum + c.length, 0),
-      );
-      for (const chunk of chunks) res.write(chunk);
+      out.end();
       res.end();
     } catch (err) {
       next(err);

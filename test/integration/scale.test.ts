@@ -14,7 +14,6 @@ import { buildSnapshot } from '../../src/snapshot.js';
 import type { Snapshot } from '../../src/snapshot.js';
 import { Watcher } from '../../src/watcher.js';
 import { freePort, missingTool, startBackend, startHaproxy, waitFor, type Backend, type Haproxy } from '../support/lab.js';
-import { get } from '../support/metrics.js';
 import { startNosrv } from '../support/nosrv.js';
 import { diagnosisOf, observeSnapshot } from '../support/fixtures.js';
 import { expositionContent, straightforwardExposition } from '../support/straightforward.js';
@@ -76,11 +75,14 @@ describe('10,000 servers on a real HAProxy', { skip: missing ?? false }, () => {
     await backend.close();
   });
 
-  test('promtool check metrics accepts the whole /metrics, every group on', async () => {
+  test('promtool check metrics accepts the whole /metrics, every group on, sent as it is written', async () => {
     const nosrv = await startNosrv([`--haproxy.socket=${haproxy.userSocket}`, '--collect.server-metrics=all', '--haproxy.timeout=30s']);
     try {
-      const { status, text } = await get(`${nosrv.url}/metrics`);
-      assert.equal(status, 200);
+      const response = await fetch(`${nosrv.url}/metrics`);
+      // Sent as it is written, not held for a Content-Length until the last family is written.
+      assert.equal(response.headers.get('transfer-encoding'), 'chunked');
+      const text = await response.text();
+      assert.equal(response.status, 200);
       assert.equal(text.split('\n').filter((l) => l.startsWith('haproxy_server_state{')).length, BACKENDS * PER_BACKEND);
       const result = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
       assert.equal(result.status, 0, `${result.stdout}${result.stderr}`.slice(0, 2000));
