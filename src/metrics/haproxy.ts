@@ -87,8 +87,12 @@ function column(count: number, value: (i: number) => number | null | undefined, 
   return contiguous(values, extra);
 }
 
+/**
+ * Label sets are joined, not written as templates: a template's result is a chain of pieces, one
+ * heap object each, and label sets live as long as their series, so every full GC walks them.
+ */
 function proxyLabel(name: string): string {
-  return `proxy="${escapeLabelValue(name)}"`;
+  return ['proxy="', escapeLabelValue(name), '"'].join('');
 }
 
 function writeFrontends(out: ExpositionWriter, cache: SeriesCache, stat: StatTable, frontends: readonly Frontend[]): void {

@@ -145,7 +145,8 @@ export function writeServerSeries(out: ExpositionWriter, cache: SeriesCache, ser
     indexes.length,
     (k) => servers.backend(at(k)),
     (k) => servers.name(at(k)),
-    (k) => `${proxyLabel(servers.backend(at(k)))},server="${escapeLabelValue(servers.name(at(k)))}"`,
+    // Joined, not a template: see `proxyLabel` in haproxy.ts.
+    (k) => [proxyLabel(servers.backend(at(k))), ',server="', escapeLabelValue(servers.name(at(k))), '"'].join(''),
   );
   const families = trackedFamilies(out, cache, series, labelSets);
   families.statFamilies('server', layout);
