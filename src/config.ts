@@ -3,11 +3,11 @@
 // Precedence: flag, environment, file, default. Every problem is reported, not just the first.
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import { parseRuntimeApiAddress, type RuntimeApiAddress } from './haproxy/runtimeApi.js';
 import { loadWebConfig, type WebConfig } from './webConfig.js';
 import { parseAlertmanagerHttpConfig, type AlertmanagerHttpConfig } from './alerting/alertmanager.js';
 import type { Severity } from './rules/alerts.js';
+import { yaml } from './onDemand.js';
 
 export interface Config {
   readonly haproxy: {
@@ -195,7 +195,7 @@ function readArguments(argv: readonly string[]): Arguments {
 function readSettingsFile(path: string, readFile: (path: string) => string, problems: string[]): Map<string, string> {
   const fromFile = new Map<string, string>();
   try {
-    flattenYaml(parseYaml(readFile(path)) ?? {}, '', fromFile, problems, path);
+    flattenYaml(yaml().parse(readFile(path)) ?? {}, '', fromFile, problems, path);
   } catch (err) {
     problems.push(`--config ${path}: ${err instanceof Error ? err.message : String(err)}`);
   }

@@ -4,7 +4,7 @@
 
 import path from 'node:path';
 import type { SecureContextOptions, SecureVersion } from 'node:tls';
-import { parse as parseYaml } from 'yaml';
+import { yaml } from './onDemand.js';
 
 export type ClientAuth = 'NoClientCert' | 'RequestClientCert' | 'RequireAnyClientCert' | 'VerifyClientCertIfGiven' | 'RequireAndVerifyClientCert';
 const CLIENT_AUTH: readonly ClientAuth[] = [
@@ -42,7 +42,7 @@ const KNOWN = {
 export function loadWebConfig(file: string, readFile: (path: string) => string): WebConfig {
   const problems: string[] = [];
   const dir = path.dirname(file);
-  const raw = asMapping(parseYaml(readFile(file)) ?? {}, 'the file', problems);
+  const raw = asMapping(yaml().parse(readFile(file)) ?? {}, 'the file', problems);
   unknownKeys(raw, KNOWN.top, '', problems);
 
   const tlsRaw = raw.tls_server_config === undefined ? null : asMapping(raw.tls_server_config, 'tls_server_config', problems);

@@ -5,8 +5,7 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import type { AxiosInstance } from 'axios';
-import { loadAxios } from '../axiosOnDemand.js';
-import { parse as parseYaml } from 'yaml';
+import { loadAxios, yaml } from '../onDemand.js';
 
 /** The parts of Prometheus's http_config that nosrv reads, from --alertmanager.http-config.file. */
 export interface AlertmanagerHttpConfig {
@@ -26,7 +25,7 @@ const KNOWN = new Set(['basic_auth', 'authorization', 'bearer_token_file', 'tls_
 
 /** Parses the file; relative paths are taken from its folder. Throws with every problem named. */
 export function parseAlertmanagerHttpConfig(text: string, file: string): AlertmanagerHttpConfig {
-  const doc = (parseYaml(text) ?? {}) as Record<string, unknown>;
+  const doc = (yaml().parse(text) ?? {}) as Record<string, unknown>;
   const problems: string[] = [];
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error('expected a mapping');
   for (const key of Object.keys(doc)) if (!KNOWN.has(key)) problems.push(`unknown setting "${key}" (nosrv reads ${[...KNOWN].join(', ')})`);

@@ -7,7 +7,7 @@ import { parseInfo, type Info } from '../parse/info.js';
 import { ServersStateParser, type ServersStateTable } from '../parse/serversState.js';
 import { parseStat, StatParser, type StatTable } from '../parse/stat.js';
 import type { SourceKind } from '../snapshot.js';
-import { isAxiosError, loadAxios } from '../axiosOnDemand.js';
+import { isAxiosError, loadAxios } from '../onDemand.js';
 import { fromSystemError, HaproxyReadError } from './errors.js';
 import { describeAddress, socatCommand, streamShowCommands, type CommandTiming, type RuntimeApiAddress } from './runtimeApi.js';
 

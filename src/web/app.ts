@@ -79,14 +79,14 @@ export function buildApp({ reader, watcher, ownMetrics, collect, web, logs, admi
   app.get('/runbooks', (_req, res) => {
     res.redirect(301, 'runbooks/');
   });
-  app.get('/runbooks/:alert', (req, res) => {
+  app.get('/runbooks/:alert', async (req, res) => {
     const markdown = runbooks.get(req.params.alert);
     if (markdown === undefined)
       res
         .status(404)
         .type('text')
         .send(`no runbook named ${JSON.stringify(req.params.alert)}; see /runbooks/\n`);
-    else res.type('html').send(runbookPage(markdown, req.params.alert, adminSocat ?? null));
+    else res.type('html').send(await runbookPage(markdown, req.params.alert, adminSocat ?? null));
   });
 
   return app;

@@ -5,9 +5,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { marked } from 'marked';
 import { ALERTS } from '../rules/alerts.js';
 import { escapeHtml } from './html.js';
+import { loadMarked } from '../onDemand.js';
 
 /** dist/src/web -> docs/runbooks */
 const RUNBOOKS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../docs/runbooks');
@@ -36,11 +36,12 @@ ${body}
 }
 
 /** `adminSocat`: `socat stdio PATH` for --haproxy.admin-socket, or null when it is not given. */
-export function runbookPage(markdown: string, name: string, adminSocat: string | null): string {
+export async function runbookPage(markdown: string, name: string, adminSocat: string | null): Promise<string> {
   const text = adminSocat ? markdown.replaceAll(RUNBOOK_ADMIN_SOCAT, adminSocat) : markdown;
   const note = adminSocat
     ? ''
     : `<p class="note">Commands that change HAProxy's state go through its admin socket (a <code>stats socket ... level admin</code> line); they name Debian's <code>/run/haproxy/admin.sock</code>. Start nosrv with <code>--haproxy.admin-socket=PATH</code> to see yours here.</p>\n`;
+  const marked = await loadMarked();
   return page(name, note + marked.parse(text, { async: false }));
 }
 
