@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=4 --heap-growing-percent=70 --no-parallel-scavenge --no-concurrent-marking
+#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=2 --heap-growing-percent=70 --no-parallel-scavenge --no-concurrent-marking
 // The entry point: the only place that reads the environment and exits the process.
 // The settings above keep memory near what a read needs (docs/benchmarks.md compares them with
 // Node's defaults): glibc's mmap threshold fixed at 128 KiB, so a large freed buffer (the blocks
