@@ -253,7 +253,9 @@ class ParsedStat implements StatTable {
     const start = this.lines[base + START] ?? 0;
     const first = this.lines[base + FIRST] ?? 0;
     const count = this.lines[base + COMMAS] ?? 0;
-    for (const index of indexes) {
+    // Indexed, not for-of: a typed array's iterator is slower on this path, run for every server.
+    for (let j = 0; j < indexes.length; j++) {
+      const index = indexes[j] ?? 0;
       let value = NaN;
       if (index <= count) {
         const cellStart = start + (index === 0 ? 0 : (commas[first + index - 1] ?? 0) + 1);
