@@ -3,7 +3,7 @@
 // with no usable server, the state changes of each server, and the recent ones as events.
 
 import type { LoggedStateEvent } from './logs/ingest.js';
-import { type KnownState, type ServerObservations, type ServerState } from './snapshot.js';
+import type { KnownState, ServerObservations, ServerState } from './snapshot.js';
 
 export interface StateEvent {
   /** ISO time of the poll that saw the change. */
@@ -181,7 +181,7 @@ export class Watcher {
   }
 }
 
-/** A literal, so each server's counts sit inside its object: a full GC walks one object per server, not two. */
+/** A literal keeps the counts inside the object; Object.fromEntries stores them apart, one more object per server for each full GC to walk. */
 function zeroChanges(): Record<KnownState, number> {
   return { up: 0, down: 0, maint: 0, drain: 0, nolb: 0 };
 }
