@@ -122,22 +122,30 @@ export function streamShowCommands(
       else reject(error);
     };
 
-    /** Hands bytes [delivered, to) to the current answer's sink; `chunk` starts at `offset`. */
-    const deliver = (chunk: Buffer, offset: number, to: number): void => {
-      if (to <= delivered) return;
+    /** Hands whole lines, the bytes from `delivered` on, to the current answer's sink. */
+    const hand = (bytesOfLines: Buffer): void => {
       const index = timings.length;
-      const bytesOfLines = delivered >= offset ? chunk.subarray(delivered - offset, to - offset) : Buffer.concat([...carry, chunk.subarray(0, to - offset)]);
-      carry = [];
       if (delivered === answerStart) {
         const newline = bytesOfLines.indexOf(10);
         const firstLine = bytesOfLines.toString('utf8', 0, newline < 0 ? bytesOfLines.length : newline);
         const refusal = haproxyRefusal(firstLine, commands[index] ?? '', target);
         if (refusal) throw refusal;
       }
-      delivered = to;
+      delivered += bytesOfLines.length;
       const sink = itemAt(sinks, index);
       if ('writeBytes' in sink) sink.writeBytes(bytesOfLines);
       else sink.write(bytesOfLines.toString('utf8'));
+    };
+
+    /** Hands bytes [delivered, to) to the current answer's sink; `chunk` starts at `offset`. */
+    const deliver = (chunk: Buffer, offset: number, to: number): void => {
+      if (to <= delivered) return;
+      if (delivered < offset) {
+        // Only the line that began in an earlier chunk is copied whole; the chunk's other lines go as they are.
+        hand(Buffer.concat([...carry, chunk.subarray(0, chunk.indexOf(10) + 1)]));
+        carry = [];
+      }
+      if (to > delivered) hand(chunk.subarray(delivered - offset, to - offset));
     };
 
     const onChunk = (chunk: Buffer, offset: number): void => {
