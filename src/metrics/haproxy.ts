@@ -20,51 +20,65 @@ import { itemAt } from '../itemAt.js';
  */
 export class HaproxyMetrics {
   private readonly cache = new SeriesCache();
-  private readonly serverGatherer: ServerSeriesGatherer;
-  private readonly backendGatherer: BackendSeriesGatherer;
-  private gathered: { readonly snapshot: Snapshot; readonly servers: ServerSeries; readonly backends: BackendSeries } | null = null;
+  private readonly serverSeries: SeriesOfRead<ServerSeries>;
+  private readonly backendSeries: SeriesOfRead<BackendSeries>;
 
   constructor(
     private readonly collect: CollectOptions,
     private readonly watcher: Watcher,
   ) {
-    this.serverGatherer = new ServerSeriesGatherer(collect, watcher);
-    this.backendGatherer = new BackendSeriesGatherer(collect);
+    const servers = new ServerSeriesGatherer(collect, watcher);
+    const backends = new BackendSeriesGatherer(collect);
+    this.serverSeries = new SeriesOfRead((snapshot) => gatherServers(servers, snapshot));
+    this.backendSeries = new SeriesOfRead((snapshot) => gatherBackends(backends, snapshot));
   }
 
+  /** The server families last: gathering their values is most of the work, and the client reads the rest meanwhile. */
   write(out: ExpositionWriter, snapshot: Snapshot): void {
     const filter = this.collect.backends;
     const backends = filter ? snapshot.backends.filter((b) => filter.test(b.name)) : snapshot.backends;
-    const series = this.seriesOf(snapshot);
     writeProcess(out, snapshot);
     writeFrontends(out, this.cache, snapshot.stat, snapshot.frontends);
-    writeBackends(out, this.cache, backends, this.watcher, series.backends);
-    if (this.collect.serverMetrics.size > 0) writeServerSeries(out, this.cache, series.servers, proxyLabel);
+    writeBackends(out, this.cache, backends, this.watcher, this.backendSeries.of(snapshot));
+    if (this.collect.serverMetrics.size > 0) writeServerSeries(out, this.cache, this.serverSeries.of(snapshot), proxyLabel);
   }
 
   writeDiagnosis(out: ExpositionWriter, diagnosis: Diagnosis): void {
     writeDiagnosisMetrics(out, diagnosis, this.collect.backends, this.cache);
   }
+}
 
-  private seriesOf(snapshot: Snapshot): { servers: ServerSeries; backends: BackendSeries } {
-    if (this.gathered?.snapshot === snapshot) return this.gathered;
-    const { stat } = snapshot;
-    const columns = stat.columns;
-    this.serverGatherer.begin(snapshot.servers);
-    this.backendGatherer.begin();
-    for (const backend of snapshot.backends) {
-      for (const i of backend.serverIndexes) this.serverGatherer.add(i, stat);
-      this.backendGatherer.add(backend, stat);
-    }
-    const gathered = { snapshot, servers: this.serverGatherer.finish(columns), backends: this.backendGatherer.finish(columns) };
-    this.gathered = gathered;
-    // Kept for the scrapes that share this read, which render in the same turn; then let go, so
-    // that a read is not kept alive beside the next one.
+/**
+ * A read's series, gathered by the first scrape that renders the read and kept for the scrapes
+ * that share it, which render in the same turn; then let go, so that a read is not kept alive
+ * beside the next one.
+ */
+class SeriesOfRead<T> {
+  private last: { readonly snapshot: Snapshot; readonly series: T } | null = null;
+
+  constructor(private readonly gather: (snapshot: Snapshot) => T) {}
+
+  of(snapshot: Snapshot): T {
+    if (this.last?.snapshot === snapshot) return this.last.series;
+    const last = { snapshot, series: this.gather(snapshot) };
+    this.last = last;
     setImmediate(() => {
-      if (this.gathered === gathered) this.gathered = null;
+      if (this.last === last) this.last = null;
     });
-    return gathered;
+    return last.series;
   }
+}
+
+function gatherBackends(gatherer: BackendSeriesGatherer, { backends, stat }: Snapshot): BackendSeries {
+  gatherer.begin();
+  for (const backend of backends) gatherer.add(backend, stat);
+  return gatherer.finish(stat.columns);
+}
+
+function gatherServers(gatherer: ServerSeriesGatherer, { backends, servers, stat }: Snapshot): ServerSeries {
+  gatherer.begin(servers);
+  for (const backend of backends) for (const i of backend.serverIndexes) gatherer.add(i, stat);
+  return gatherer.finish(stat.columns);
 }
 
 function writeProcess(out: ExpositionWriter, snapshot: Snapshot): void {

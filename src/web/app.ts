@@ -129,8 +129,9 @@ function metricsHandler(reader: HaproxyReader, haproxyMetrics: HaproxyMetrics, o
         out.sent();
       });
       const result = await reader.read(scrapeDeadline(req));
-      if (result.ok) haproxyMetrics.write(out, result.snapshot);
+      // The diagnosis first, the per-server families last: see `HaproxyMetrics.write`.
       haproxyMetrics.writeDiagnosis(out, result.diagnosis);
+      if (result.ok) haproxyMetrics.write(out, result.snapshot);
       if (logs) writeLogMetrics(out, logs.ingest, await logs.receiver.dropped());
       out.family('haproxy_up', 'gauge', '1 when the last read of HAProxy succeeded.');
       out.sample('haproxy_up', '', result.ok ? 1 : 0);
