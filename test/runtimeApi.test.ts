@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { HaproxyReadError } from '../src/haproxy/errors.js';
-import { parseRuntimeApiAddress, runShowCommands } from '../src/haproxy/runtimeApi.js';
+import { AnswerSplitter, parseRuntimeApiAddress, runShowCommands } from '../src/haproxy/runtimeApi.js';
 import { SocketSource } from '../src/haproxy/source.js';
 import { answers, fixture } from './support/fixtures.js';
 
@@ -93,6 +93,34 @@ describe('runtime API client', () => {
       ['a: 1\n', '', '1\n# be_id\n'],
     );
     await fake.close();
+  });
+
+  test('the answers and their whole lines, wherever the chunks end', () => {
+    const body = Buffer.from('Name: HAProxy\nUptime: 1é\n\n# pxname,svname,\nbe,s1,\nbe,s2,\n\n\n');
+    const commands = ['show info', 'show stat', 'show x'];
+    // Every two places the stream can be cut, so a line can span three chunks.
+    for (let first = 0; first <= body.length; first++) {
+      for (let second = first; second <= body.length; second++) {
+        const pieces: string[][] = [[], [], []];
+        const splitter = new AnswerSplitter(
+          commands,
+          pieces.map((own) => ({ writeBytes: (lines: Uint8Array) => void own.push(Buffer.from(lines).toString('utf8')) })),
+          'test',
+        );
+        for (const chunk of [body.subarray(0, first), body.subarray(first, second), body.subarray(second)]) splitter.take(chunk);
+        const where = `cut at ${first} and ${second}`;
+        assert.ok(splitter.done, where);
+        assert.deepEqual(
+          pieces.map((p) => p.join('')),
+          ['Name: HAProxy\nUptime: 1é\n', '# pxname,svname,\nbe,s1,\nbe,s2,\n', ''],
+          where,
+        );
+        assert.ok(
+          pieces.flat().every((p) => p.endsWith('\n')),
+          `${where}: only whole lines`,
+        );
+      }
+    }
   });
 
   test('a connection closed before the last empty line is "truncated", not data', async () => {

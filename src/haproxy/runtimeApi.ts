@@ -77,7 +77,6 @@ export function runShowCommands(address: RuntimeApiAddress, commands: readonly s
   return streamShowCommands(address, commands, sinks, options).then((timings) => timings.map((t, i) => ({ ...t, text: itemAt(pieces, i).join('') })));
 }
 
-// Long: one socket's handlers share the answer's offsets and timings as local state.
 /**
  * Sends the commands and hands each answer to its sink while it arrives, so parsing a large
  * answer overlaps with HAProxy still writing it. Rejects with a HaproxyReadError, or with what a
@@ -94,23 +93,15 @@ export function streamShowCommands(
   }
   if (sinks.length !== commands.length) throw new Error('one sink per command');
   const target = describeAddress(address);
+  const answers = new AnswerSplitter(commands, sinks, target);
   return new Promise((resolve, reject) => {
-    // One read buffer for the whole answer, not a fresh one per read: what a read brings is decoded
-    // (or, for an unfinished line, copied) before the next read reuses it.
+    // One read buffer for the whole answer, not a fresh one per read: what a read brings is handed
+    // on (or, for an unfinished line, copied) before the next read reuses it.
     const onread = {
       buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
       callback: (nread: number, buffer: Buffer): boolean => (onData(buffer.subarray(0, nread)), true),
     };
     const socket = address.kind === 'unix' ? net.connect({ path: address.path, onread }) : net.connect({ host: address.host, port: address.port, onread });
-    // Offsets are in bytes of the whole answer stream. Lines are decoded only once complete, so a
-    // UTF-8 sequence is never cut, and the text is never appended to one growing string.
-    const timings: CommandTiming[] = [];
-    let bytes = 0;
-    let answerStart = 0; // where the current answer starts
-    let delivered = 0; // bytes before this are handed to a sink (or are an answer's end)
-    let carry: Buffer[] = []; // bytes from `delivered` to the current chunk, an unfinished line
-    let lastNewline = -2;
-    let previousEnd = performance.now();
     let settled = false;
 
     const finish = (error: Error | null): void => {
@@ -118,63 +109,13 @@ export function streamShowCommands(
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      if (error === null) resolve(timings);
+      if (error === null) resolve(answers.timings);
       else reject(error);
-    };
-
-    /** Hands whole lines, the bytes from `delivered` on, to the current answer's sink. */
-    const hand = (bytesOfLines: Buffer): void => {
-      const index = timings.length;
-      if (delivered === answerStart) {
-        const newline = bytesOfLines.indexOf(10);
-        const firstLine = bytesOfLines.toString('utf8', 0, newline < 0 ? bytesOfLines.length : newline);
-        const refusal = haproxyRefusal(firstLine, commands[index] ?? '', target);
-        if (refusal) throw refusal;
-      }
-      delivered += bytesOfLines.length;
-      const sink = itemAt(sinks, index);
-      if ('writeBytes' in sink) sink.writeBytes(bytesOfLines);
-      else sink.write(bytesOfLines.toString('utf8'));
-    };
-
-    /** Hands bytes [delivered, to) to the current answer's sink; `chunk` starts at `offset`. */
-    const deliver = (chunk: Buffer, offset: number, to: number): void => {
-      if (to <= delivered) return;
-      if (delivered < offset) {
-        // Only the line that began in an earlier chunk is copied whole; the chunk's other lines go as they are.
-        hand(Buffer.concat([...carry, chunk.subarray(0, chunk.indexOf(10) + 1)]));
-        carry = [];
-      }
-      if (to > delivered) hand(chunk.subarray(delivered - offset, to - offset));
-    };
-
-    const onChunk = (chunk: Buffer, offset: number): void => {
-      for (let at = chunk.indexOf(10); at >= 0 && timings.length < commands.length; at = chunk.indexOf(10, at + 1)) {
-        const newline = offset + at;
-        if (newline === answerStart || newline === lastNewline + 1) {
-          // An empty line: the answer is what came before it (empty when nothing did).
-          deliver(chunk, offset, newline);
-          const now = performance.now();
-          timings.push({ command: commands[timings.length] ?? '', seconds: (now - previousEnd) / 1000 });
-          previousEnd = now;
-          answerStart = delivered = newline + 1;
-        }
-        lastNewline = newline;
-      }
-      if (timings.length === commands.length) return;
-      if (lastNewline >= offset) deliver(chunk, offset, lastNewline + 1);
-      const rest = Math.max(delivered, offset) - offset;
-      if (rest < chunk.length) carry.push(Buffer.from(chunk.subarray(rest)));
     };
 
     const timer = setTimeout(
       () => {
-        finish(
-          new HaproxyReadError(
-            'timeout',
-            `no complete answer from ${target} within the deadline (${timings.length} of ${commands.length} answers, ${bytes} bytes)`,
-          ),
-        );
+        finish(new HaproxyReadError('timeout', `no complete answer from ${target} within the deadline: ${answers.progress}`));
       },
       Math.max(0, options.deadline - Date.now()),
     );
@@ -182,27 +123,108 @@ export function streamShowCommands(
     socket.on('connect', () => socket.write(`${commands.join(';')}\n`));
     const onData = (chunk: Buffer): void => {
       if (settled) return;
-      const offset = bytes;
-      bytes += chunk.length;
-      if (bytes > options.maxBytes) {
+      if (answers.received + chunk.length > options.maxBytes) {
         finish(new HaproxyReadError('answer_too_large', `the answer from ${target} passed ${options.maxBytes} bytes`));
         return;
       }
       try {
-        onChunk(chunk, offset);
+        answers.take(chunk);
       } catch (err) {
         finish(err instanceof Error ? err : new Error(String(err)));
         return;
       }
-      if (timings.length === commands.length) finish(null);
+      if (answers.done) finish(null);
     };
     socket.on('end', () => {
-      finish(new HaproxyReadError('truncated', `${target} closed the connection after ${timings.length} of ${commands.length} answers (${bytes} bytes)`));
+      finish(new HaproxyReadError('truncated', `${target} closed the connection after ${answers.progress}`));
     });
     socket.on('error', (err) => {
       finish(fromSystemError(err, target));
     });
   });
+}
+
+/**
+ * Splits one connection's answer stream at the empty lines that end its answers, and hands each
+ * answer's whole lines to its sink as they arrive. Lines are handed on only once complete, so a
+ * UTF-8 sequence is never cut, and the text is never appended to one growing string.
+ */
+export class AnswerSplitter {
+  /** One per answer ended so far: from the previous answer's end (or the start) to this one's. */
+  readonly timings: CommandTiming[] = [];
+  /** Bytes taken so far; the offsets below are in bytes of the whole stream. */
+  received = 0;
+  /** Where the current answer starts. */
+  private answerStart = 0;
+  /** Bytes before this are handed to a sink (or are an answer's end). */
+  private delivered = 0;
+  /** Bytes from `delivered` to the current chunk: an unfinished line. */
+  private carry: Buffer[] = [];
+  private lastNewline = -2;
+  private previousEnd = performance.now();
+
+  constructor(
+    private readonly commands: readonly string[],
+    private readonly sinks: readonly AnswerSink[],
+    private readonly target: string,
+  ) {}
+
+  get done(): boolean {
+    return this.timings.length === this.commands.length;
+  }
+
+  /** How far the stream got, for messages. */
+  get progress(): string {
+    return `${this.timings.length} of ${this.commands.length} answers (${this.received} bytes)`;
+  }
+
+  /** The next chunk of the stream; throws HAProxy's refusal of a command, or what a sink threw. */
+  take(chunk: Buffer): void {
+    const offset = this.received;
+    this.received += chunk.length;
+    for (let at = chunk.indexOf(10); at >= 0 && !this.done; at = chunk.indexOf(10, at + 1)) {
+      const newline = offset + at;
+      if (newline === this.answerStart || newline === this.lastNewline + 1) {
+        // An empty line: the answer is what came before it (empty when nothing did).
+        this.deliver(chunk, offset, newline);
+        const now = performance.now();
+        this.timings.push({ command: this.commands[this.timings.length] ?? '', seconds: (now - this.previousEnd) / 1000 });
+        this.previousEnd = now;
+        this.answerStart = this.delivered = newline + 1;
+      }
+      this.lastNewline = newline;
+    }
+    if (this.done) return;
+    if (this.lastNewline >= offset) this.deliver(chunk, offset, this.lastNewline + 1);
+    const rest = Math.max(this.delivered, offset) - offset;
+    if (rest < chunk.length) this.carry.push(Buffer.from(chunk.subarray(rest)));
+  }
+
+  /** Hands bytes [delivered, to) to the current answer's sink; `chunk` starts at `offset`. */
+  private deliver(chunk: Buffer, offset: number, to: number): void {
+    if (to <= this.delivered) return;
+    if (this.delivered < offset) {
+      // Only the line that began in an earlier chunk is copied whole; the chunk's other lines go as they are.
+      this.hand(Buffer.concat([...this.carry, chunk.subarray(0, chunk.indexOf(10) + 1)]));
+      this.carry = [];
+    }
+    if (to > this.delivered) this.hand(chunk.subarray(this.delivered - offset, to - offset));
+  }
+
+  /** Hands whole lines, the bytes from `delivered` on, to the current answer's sink. */
+  private hand(bytesOfLines: Buffer): void {
+    const index = this.timings.length;
+    if (this.delivered === this.answerStart) {
+      const newline = bytesOfLines.indexOf(10);
+      const firstLine = bytesOfLines.toString('utf8', 0, newline < 0 ? bytesOfLines.length : newline);
+      const refusal = haproxyRefusal(firstLine, this.commands[index] ?? '', this.target);
+      if (refusal) throw refusal;
+    }
+    this.delivered += bytesOfLines.length;
+    const sink = itemAt(this.sinks, index);
+    if ('writeBytes' in sink) sink.writeBytes(bytesOfLines);
+    else sink.write(bytesOfLines.toString('utf8'));
+  }
 }
 
 /** HAProxy's refusals, told by an answer's first line. */
