@@ -96,29 +96,34 @@ describe('runtime API client', () => {
   });
 
   test('the answers and their whole lines, wherever the chunks end', () => {
-    const body = Buffer.from('Name: HAProxy\nUptime: 1é\n\n# pxname,svname,\nbe,s1,\nbe,s2,\n\n\n');
-    const commands = ['show info', 'show stat', 'show x'];
-    // Every two places the stream can be cut, so a line can span three chunks.
-    for (let first = 0; first <= body.length; first++) {
-      for (let second = first; second <= body.length; second++) {
-        const pieces: string[][] = [[], [], []];
-        const splitter = new AnswerSplitter(
-          commands,
-          pieces.map((own) => ({ writeBytes: (lines: Uint8Array) => void own.push(Buffer.from(lines).toString('utf8')) })),
-          'test',
-        );
-        for (const chunk of [body.subarray(0, first), body.subarray(first, second), body.subarray(second)]) splitter.take(chunk);
-        const where = `cut at ${first} and ${second}`;
-        assert.ok(splitter.done, where);
-        assert.deepEqual(
-          pieces.map((p) => p.join('')),
-          ['Name: HAProxy\nUptime: 1é\n', '# pxname,svname,\nbe,s1,\nbe,s2,\n', ''],
-          where,
-        );
-        assert.ok(
-          pieces.flat().every((p) => p.endsWith('\n')),
-          `${where}: only whole lines`,
-        );
+    const cases: ReadonlyArray<readonly [string, readonly string[]]> = [
+      ['Name: HAProxy\nUptime: 1é\n\n# pxname,svname,\nbe,s1,\nbe,s2,\n\n\n', ['Name: HAProxy\nUptime: 1é\n', '# pxname,svname,\nbe,s1,\nbe,s2,\n', '']],
+      ['\n\nx\n\n', ['', '', 'x\n']],
+    ];
+    for (const [text, expected] of cases) {
+      const body = Buffer.from(text);
+      // Every two places the stream can be cut, so a line can span three chunks.
+      for (let first = 0; first <= body.length; first++) {
+        for (let second = first; second <= body.length; second++) {
+          const pieces = expected.map((): string[] => []);
+          const splitter = new AnswerSplitter(
+            ['show info', 'show stat', 'show x'],
+            pieces.map((own) => ({ writeBytes: (lines: Uint8Array) => void own.push(Buffer.from(lines).toString('utf8')) })),
+            'test',
+          );
+          for (const chunk of [body.subarray(0, first), body.subarray(first, second), body.subarray(second)]) splitter.take(chunk);
+          const where = `${JSON.stringify(text)} cut at ${first} and ${second}`;
+          assert.ok(splitter.done, where);
+          assert.deepEqual(
+            pieces.map((p) => p.join('')),
+            expected,
+            where,
+          );
+          assert.ok(
+            pieces.flat().every((p) => p.endsWith('\n')),
+            `${where}: only whole lines`,
+          );
+        }
       }
     }
   });
