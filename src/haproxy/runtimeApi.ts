@@ -154,13 +154,14 @@ export class AnswerSplitter {
   readonly timings: CommandTiming[] = [];
   /** Bytes taken so far; the offsets below are in bytes of the whole stream. */
   received = 0;
-  /** Where the current answer starts. */
+  /** Where the current answer starts: its first line is where HAProxy refuses a command. */
   private answerStart = 0;
   /** Bytes before this are handed to a sink (or are an answer's end). */
   private delivered = 0;
   /** Bytes from `delivered` to the current chunk: an unfinished line. */
   private carry: Buffer[] = [];
-  private lastNewline = -2;
+  /** As if a newline came before the stream: a newline as its first byte is an empty line. */
+  private lastNewline = -1;
   private previousEnd = performance.now();
 
   constructor(
@@ -184,7 +185,7 @@ export class AnswerSplitter {
     this.received += chunk.length;
     for (let at = chunk.indexOf(10); at >= 0 && !this.done; at = chunk.indexOf(10, at + 1)) {
       const newline = offset + at;
-      if (newline === this.answerStart || newline === this.lastNewline + 1) {
+      if (newline === this.lastNewline + 1) {
         // An empty line: the answer is what came before it (empty when nothing did).
         this.deliver(chunk, offset, newline);
         const now = performance.now();
