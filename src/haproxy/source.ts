@@ -61,6 +61,8 @@ export class SocketSource implements HaproxySource {
   readonly kind = 'socket' as const;
   readonly target: string;
   readonly socat: string;
+  /** The last answers' lengths: the next ones are nearly always as long, and their tables are made that long at once. */
+  private expected = { servers: 64, statRows: 1024 };
 
   constructor(private readonly address: RuntimeApiAddress) {
     this.target = describeAddress(address);
@@ -74,8 +76,8 @@ export class SocketSource implements HaproxySource {
   async read(deadline: number): Promise<Answers> {
     const takenAt = Date.now();
     const options = { deadline, maxBytes: MAX_ANSWER_BYTES };
-    const state = new ServersStateParser();
-    const stat = new StatParser();
+    const state = new ServersStateParser(this.expected.servers);
+    const stat = new StatParser(this.expected.statRows);
     const info: string[] = [];
     const [stateRead, statRead] = await Promise.allSettled([
       parsed(() => streamShowCommands(this.address, ['show servers state'], [state], options)),
@@ -83,7 +85,7 @@ export class SocketSource implements HaproxySource {
     ]);
     if (stateRead.status === 'rejected') throw stateRead.reason;
     if (statRead.status === 'rejected') throw statRead.reason;
-    return {
+    const answers: Answers = {
       takenAt,
       source: 'socket',
       stat: parsed(() => stat.finish()),
@@ -91,12 +93,16 @@ export class SocketSource implements HaproxySource {
       info: parsed(() => parseInfo(info.join(''))),
       timings: [...statRead.value, ...stateRead.value],
     };
+    this.expected = { servers: answers.serversState?.length ?? 0, statRows: answers.stat.length };
+    return answers;
   }
 
   async poll(deadline: number): Promise<PollAnswer> {
-    const state = new ServersStateParser();
+    const state = new ServersStateParser(this.expected.servers);
     const [timing] = await parsed(() => streamShowCommands(this.address, ['show servers state'], [state], { deadline, maxBytes: MAX_ANSWER_BYTES }));
-    return { table: { serversState: parsed(() => state.finish()) }, answerSeconds: timing?.seconds ?? 0 };
+    const serversState = parsed(() => state.finish());
+    this.expected = { ...this.expected, servers: serversState.length };
+    return { table: { serversState }, answerSeconds: timing?.seconds ?? 0 };
   }
 }
 

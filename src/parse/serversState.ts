@@ -183,10 +183,16 @@ export class ServersStateParser {
   private fieldsRead = 0;
   private readonly pieces: Buffer[] = [];
   private readonly kept = bytePieces();
-  private numbers = new Float64Array(NUMBERS * 64);
-  private texts = new Int32Array(TEXTS * 64);
+  private numbers: Float64Array;
+  private texts: Int32Array;
   private count = 0;
   private readonly fields = new Fields();
+
+  /** `expectedServers`: room made at once, so a table as long as the last one read never grows. */
+  constructor(expectedServers = 64) {
+    this.numbers = new Float64Array(Math.max(1, expectedServers) * NUMBERS);
+    this.texts = new Int32Array(Math.max(1, expectedServers) * TEXTS);
+  }
 
   write(lines: string): void {
     this.writeBytes(Buffer.from(lines, 'utf8'));

@@ -69,9 +69,14 @@ export class StatParser {
   private width = 0;
   private typeIndex: number | undefined;
   private lineNumber = 0;
-  private readonly table = new ParsedStat();
+  private readonly table: ParsedStat;
   private readonly bytes = bytePieces();
   private readonly commaPositions = new Pieces(2, (memory, length) => new Uint16Array(memory.buffer, memory.byteOffset, length));
+
+  /** `expectedRows`: room made at once, so a table as long as the last one read never grows. */
+  constructor(expectedRows = 1024) {
+    this.table = new ParsedStat(expectedRows);
+  }
 
   write(lines: string): void {
     this.writeBytes(Buffer.from(lines, 'utf8'));
@@ -171,11 +176,15 @@ class ParsedStat implements StatTable {
   columns: ReadonlyMap<string, number> = new Map();
   length = 0;
   readonly pieces: Piece[] = [];
-  private lines = new Int32Array(1024 * PER_LINE);
+  private lines: Int32Array;
   private readonly proxies: string[] = [];
   private readonly names: string[] = [];
   /** The cells of lines with quotes, split whole, by row. */
   private readonly split = new Map<number, readonly string[]>();
+
+  constructor(expectedRows: number) {
+    this.lines = new Int32Array(Math.max(1, expectedRows) * PER_LINE);
+  }
 
   addLine(piece: number, start: number, first: number, commas: number): number {
     const row = this.length++;
