@@ -1,11 +1,11 @@
-#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=2 --heap-growing-percent=70 --no-parallel-scavenge --no-concurrent-marking
+#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=4 --heap-growing-percent=70 --no-parallel-scavenge --no-concurrent-marking
 // The entry point: the only place that reads the environment and exits the process.
 // The settings above keep memory near what a read needs (docs/benchmarks.md compares them with
 // Node's defaults): glibc's mmap threshold fixed at 128 KiB, so a large freed buffer (the blocks
 // of an answer past its first 4 MiB among them) goes back to the system rather than stay in
-// glibc's heap; the heap grown by 70% past what is live; a small young generation; the young
-// generation collected, and the old one marked, by the main thread alone, since a collector's
-// thread takes a core from HAProxy while nosrv reads it.
+// glibc's heap; the heap grown by 70% past what is live; a young generation a quarter of Node's
+// default size; the young generation collected, and the old one marked, by the main thread alone,
+// since a collector's thread takes a core from HAProxy while nosrv reads it.
 
 import { readFileSync } from 'node:fs';
 import { envName, FLAGS, loadInvocation } from './config.js';
