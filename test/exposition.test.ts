@@ -205,6 +205,26 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
       assert.equal(text, fastExposition(snapshot, diagnosis, new HaproxyMetrics(DEFAULTS, watcher)), `read ${k}`);
     }
   });
+
+  test('reads where a few servers change, some past a power of ten, among servers that do not', async () => {
+    // As under traffic: each read moves the counters of every seventh server and puts back those
+    // of the read before, so each family is rewritten with most of its lines as they were.
+    const serversOf = (k: number): Record<string, ServerSpec> =>
+      Object.fromEntries(
+        Array.from({ length: 50 }, (_, i) => {
+          const moved = i % 7 === k % 7;
+          return [`s${i}`, { status: 'UP', scur: moved ? 9 * 10 ** k + i : i, maxconn: 10 ** 9, cells: { stot: moved ? 10 ** k : 1, bout: i } }];
+        }),
+      );
+    const watcher = new Watcher();
+    const metrics = new HaproxyMetrics(ALL, watcher);
+    for (let k = 0; k < 8; k++) {
+      const snapshot = specSnapshot({ be: { servers: serversOf(k) } });
+      observeSnapshot(watcher, snapshot);
+      const diagnosis = diagnosisOf(snapshot, watcher);
+      await assertSameContent(fastExposition(snapshot, diagnosis, metrics), straightforwardExposition(snapshot, watcher, diagnosis, ALL));
+    }
+  });
 });
 
 describe('the exposition nosrv writes equals the straightforward one, from real captures', () => {
