@@ -226,9 +226,7 @@ export class SeriesCache {
       return;
     }
     const encoded =
-      cached !== undefined && change === 'values'
-        ? this.rewrite(cached, columns, labelSets.length)
-        : fresh(encode(familyText(name, type, help, labelSets, columns)));
+      cached !== undefined && change === 'values' ? this.rewrite(cached, columns, labelSets.length) : fresh(familyBytes(name, type, help, labelSets, columns));
     const extras = columns.map((c) => c.extra);
     if (history !== null) {
       this.families.set(name, { ...encoded, labelSets, extras, values: null, from: { source: history.source, read: history.read } });
@@ -389,19 +387,20 @@ function valueLength(v: number): number {
   return v < 0 ? digits + 1 : digits;
 }
 
-function familyText(name: string, type: MetricType, help: string, labelSets: readonly string[], columns: readonly SeriesColumn[]): string {
+/** A family's text, encoded as `ExpositionWriter` encodes: no string as long as the family is made. */
+function familyBytes(name: string, type: MetricType, help: string, labelSets: readonly string[], columns: readonly SeriesColumn[]): Buffer {
+  const text = new ExpositionWriter();
+  text.family(name, type, help);
   const count = labelSets.length;
-  let text = familyHeader(name, type, help);
   for (const { extra, values, first, step } of columns) {
     for (let i = 0, from = first; i < count; i++, from += step) {
       const v = values[from] ?? 0;
       if (v !== v) continue;
       const labels = labelSets[i] ?? '';
-      const all = labels === '' ? extra.slice(1) : labels + extra;
-      text += all === '' ? `${name} ${formatValue(v)}\n` : `${name}{${all}} ${formatValue(v)}\n`;
+      text.sample(name, labels === '' ? extra.slice(1) : labels + extra, v);
     }
   }
-  return text;
+  return Buffer.concat(text.encoded());
 }
 
 /**
