@@ -61,8 +61,8 @@ export class SocketSource implements HaproxySource {
   readonly kind = 'socket' as const;
   readonly target: string;
   readonly socat: string;
-  /** The last answers' lengths: the next ones are nearly always as long, and their tables are made that long at once. */
-  private expected = { servers: 64, statRows: 1024 };
+  /** The last answers' lengths (none before the first read): the next ones are nearly always as long, and their tables are made that long at once. */
+  private expected: { readonly servers?: number; readonly statRows?: number } = {};
 
   constructor(private readonly address: RuntimeApiAddress) {
     this.target = describeAddress(address);
