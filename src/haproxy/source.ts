@@ -85,16 +85,17 @@ export class SocketSource implements HaproxySource {
     ]);
     if (stateRead.status === 'rejected') throw stateRead.reason;
     if (statRead.status === 'rejected') throw statRead.reason;
-    const answers: Answers = {
+    const statTable = parsed(() => stat.finish());
+    const serversState = parsed(() => state.finish());
+    this.expected = { servers: serversState.length, statRows: statTable.length };
+    return {
       takenAt,
       source: 'socket',
-      stat: parsed(() => stat.finish()),
-      serversState: parsed(() => state.finish()),
+      stat: statTable,
+      serversState,
       info: parsed(() => parseInfo(info.join(''))),
       timings: [...statRead.value, ...stateRead.value],
     };
-    this.expected = { servers: answers.serversState?.length ?? 0, statRows: answers.stat.length };
-    return answers;
   }
 
   async poll(deadline: number): Promise<PollAnswer> {

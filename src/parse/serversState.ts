@@ -190,8 +190,8 @@ export class ServersStateParser {
 
   /** `expectedServers`: room made at once, so a table as long as the last one read never grows. */
   constructor(expectedServers = 64) {
-    this.numbers = new Float64Array(Math.max(1, expectedServers) * NUMBERS);
-    this.texts = new Int32Array(Math.max(1, expectedServers) * TEXTS);
+    this.numbers = new Float64Array(expectedServers * NUMBERS);
+    this.texts = new Int32Array(expectedServers * TEXTS);
   }
 
   write(lines: string): void {

@@ -183,7 +183,7 @@ class ParsedStat implements StatTable {
   private readonly split = new Map<number, readonly string[]>();
 
   constructor(expectedRows: number) {
-    this.lines = new Int32Array(Math.max(1, expectedRows) * PER_LINE);
+    this.lines = new Int32Array(expectedRows * PER_LINE);
   }
 
   addLine(piece: number, start: number, first: number, commas: number): number {
