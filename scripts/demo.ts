@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, startBackend, startHaproxy, waitFor, type Backend } from '../test/support/lab.js';
+import { freePort, startBackend, startHaproxy, waitFor, type Backend, type Haproxy } from '../test/support/lab.js';
 import { startAlertmanager, startPrometheus, startReceiver } from '../test/support/monitoring.js';
 import { RULE_DEFAULTS, ruleFileText } from '../src/rules/ruleFile.js';
 
@@ -27,11 +27,10 @@ async function portOr(preferred: number): Promise<number> {
   return free ? preferred : freePort();
 }
 
-async function main(): Promise<void> {
-  const backends: Backend[] = [];
-  for (let i = 0; i < 3; i++) backends.push(await startBackend());
-  backends.push(await startBackend({ delayMs: 2000 }));
-  const [web1, web2, web3, slow] = backends as [Backend, Backend, Backend, Backend];
+/** HAProxy on loopback with one healthy backend and one of each kind of trouble, and the demo's backends. */
+async function startTroubledHaproxy(): Promise<{ haproxy: Haproxy; backends: Backend[]; frontendPort: number }> {
+  const [web1, web2, web3] = [await startBackend(), await startBackend(), await startBackend()];
+  const slow = await startBackend({ delayMs: 2000 });
   const dead = await freePort();
   const frontendPort = await freePort();
   const partnerPort = await freePort();
@@ -68,7 +67,55 @@ backend be_reports
   });
   await haproxy.admin('set server be_search/search2 state maint');
   await haproxy.admin('set server be_legacy/old1 state drain');
+  return { haproxy, backends: [web1, web2, web3, slow], frontendPort };
+}
 
+/** What the demo prints once everything answers: where to look, what is wrong, how to break and mend it. */
+function guide(
+  haproxy: Haproxy,
+  port: number,
+  frontendPort: number,
+  flags: readonly string[],
+  urls: { prometheus: string; alertmanager: string; receiver: string },
+): string {
+  const admin = `socat stdio ${haproxy.adminSocket}`;
+  return `
+nosrv is watching a demo HAProxy (${haproxy.userSocket}, level user).
+
+  explain      http://127.0.0.1:${port}/explain   (why HAProxy answers 503, and the fix)
+  metrics      http://127.0.0.1:${port}/metrics
+  home         http://127.0.0.1:${port}/
+  runbooks     http://127.0.0.1:${port}/runbooks/
+  HAProxy      http://127.0.0.1:${frontendPort}/  (try /api, /search, /checkout, /legacy, /reports)
+
+Alerts (deploy/prometheus/nosrv.rules.yml and deploy/alertmanager/alertmanager.yml, as shipped):
+  nosrv's own  http://127.0.0.1:${port}/alerts   (sent to Alertmanager seconds after a 503 starts)
+  Prometheus   ${urls.prometheus}/alerts   (the rules: about a minute after a 503 starts)
+  Alertmanager ${urls.alertmanager}/
+  sent         ${urls.receiver}/   (what PagerDuty, Slack and the heartbeat would receive)
+
+What is wrong on purpose:
+  be_api       every server DOWN (nothing listens): 503 now
+  be_reports   no server at all: 503 now
+  be_legacy    its only server left in DRAIN: 503 now
+  be_search    one server in MAINT, one left UP: one failure away from 503
+  be_checkout  one slow server with maxconn 1: parallel requests queue, then 503
+  fe_partners  use_backend without default_backend: unmatched requests get 503
+
+Break and mend it through the admin socket, for example:
+  echo 'set server be_shop/web1 state maint' | ${admin}
+  echo 'set server be_search/search2 state ready' | ${admin}
+
+  ${path.join(here, '../src/main.js')} explain ${flags.slice(0, 4).join(' ')}
+  curl -s http://127.0.0.1:${port}/metrics | grep -E '^haproxy_backend_503_cause.* 1$'
+  kill -USR2 ${haproxy.pid}   # reload HAProxy (break ${haproxy.configPath} first to see a failed reload)
+
+Ctrl-C stops nosrv, HAProxy (pid ${haproxy.pid}), Prometheus, Alertmanager and the demo backends.
+`;
+}
+
+async function main(): Promise<void> {
+  const { haproxy, backends, frontendPort } = await startTroubledHaproxy();
   // The alerting pipeline of the README, with the receivers pointed at a page the demo serves;
   // nosrv sends its own alerts there too, and Prometheus evaluates the rules.
   const receiver = await startReceiver({ port: await portOr(9095) });
@@ -93,7 +140,7 @@ backend be_reports
     interval: '5s',
   });
   const stop = async (): Promise<void> => {
-    if (nosrv.exitCode === null) process.kill(nosrv.pid as number, 'SIGTERM');
+    if (nosrv.pid !== undefined && nosrv.exitCode === null) process.kill(nosrv.pid, 'SIGTERM');
     await prometheus.stop();
     await alertmanager.stop();
     await receiver.close();
@@ -108,41 +155,7 @@ backend be_reports
     timeoutMs: 10_000,
     what: 'nosrv to be ready',
   });
-
-  const admin = `socat stdio ${haproxy.adminSocket}`;
-  process.stdout.write(`
-nosrv is watching a demo HAProxy (${haproxy.userSocket}, level user).
-
-  explain      http://127.0.0.1:${port}/explain   (why HAProxy answers 503, and the fix)
-  metrics      http://127.0.0.1:${port}/metrics
-  home         http://127.0.0.1:${port}/
-  runbooks     http://127.0.0.1:${port}/runbooks/
-  HAProxy      http://127.0.0.1:${frontendPort}/  (try /api, /search, /checkout, /legacy, /reports)
-
-Alerts (deploy/prometheus/nosrv.rules.yml and deploy/alertmanager/alertmanager.yml, as shipped):
-  nosrv's own  http://127.0.0.1:${port}/alerts   (sent to Alertmanager seconds after a 503 starts)
-  Prometheus   ${prometheus.url}/alerts   (the rules: about a minute after a 503 starts)
-  Alertmanager ${alertmanager.url}/
-  sent         ${receiver.url}/   (what PagerDuty, Slack and the heartbeat would receive)
-
-What is wrong on purpose:
-  be_api       every server DOWN (nothing listens): 503 now
-  be_reports   no server at all: 503 now
-  be_legacy    its only server left in DRAIN: 503 now
-  be_search    one server in MAINT, one left UP: one failure away from 503
-  be_checkout  one slow server with maxconn 1: parallel requests queue, then 503
-  fe_partners  use_backend without default_backend: unmatched requests get 503
-
-Break and mend it through the admin socket, for example:
-  echo 'set server be_shop/web1 state maint' | ${admin}
-  echo 'set server be_search/search2 state ready' | ${admin}
-
-  ${path.join(here, '../src/main.js')} explain ${flags.slice(0, 4).join(' ')}
-  curl -s http://127.0.0.1:${port}/metrics | grep -E '^haproxy_backend_503_cause.* 1$'
-  kill -USR2 ${haproxy.pid}   # reload HAProxy (break ${haproxy.configPath} first to see a failed reload)
-
-Ctrl-C stops nosrv, HAProxy (pid ${haproxy.pid}), Prometheus, Alertmanager and the demo backends.
-`);
+  process.stdout.write(guide(haproxy, port, frontendPort, flags, { prometheus: prometheus.url, alertmanager: alertmanager.url, receiver: receiver.url }));
 }
 
 main().catch((err: unknown) => {
