@@ -308,6 +308,9 @@ describe('sending to Alertmanager', () => {
         () => parseAlertmanagerHttpConfig('authorization:\n  credentials: s3cret\nproxy_url: x\n', 'f.yml'),
         /unknown setting "proxy_url".*authorization: needs credentials_file/,
       );
+      // An empty path names no file: refused, never a client that sends no credentials.
+      assert.throws(() => parseAlertmanagerHttpConfig("authorization:\n  credentials_file: ''\n", 'f.yml'), /authorization: needs credentials_file/);
+      assert.throws(() => parseAlertmanagerHttpConfig('- a list\n', 'f.yml'), /expected a mapping/);
     } finally {
       await am.close();
     }

@@ -25,39 +25,40 @@ const KNOWN = new Set(['basic_auth', 'authorization', 'bearer_token_file', 'tls_
 
 /** Parses the file; relative paths are taken from its folder. Throws with every problem named. */
 export function parseAlertmanagerHttpConfig(text: string, file: string): AlertmanagerHttpConfig {
-  const doc = (yaml().parse(text) ?? {}) as Record<string, unknown>;
+  const doc: unknown = yaml().parse(text) ?? {};
+  if (!isMapping(doc)) throw new Error('expected a mapping');
   const problems: string[] = [];
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error('expected a mapping');
   for (const key of Object.keys(doc)) if (!KNOWN.has(key)) problems.push(`unknown setting "${key}" (nosrv reads ${[...KNOWN].join(', ')})`);
   const at = (p: unknown): string | null => (typeof p === 'string' && p !== '' ? path.resolve(path.dirname(file), p) : null);
   const mapping = (key: string): Record<string, unknown> | null => {
     const v = doc[key];
     if (v === undefined || v === null) return null;
-    if (typeof v !== 'object' || Array.isArray(v)) {
-      problems.push(`${key}: expected a mapping`);
-      return null;
-    }
-    return v as Record<string, unknown>;
+    if (isMapping(v)) return v;
+    problems.push(`${key}: expected a mapping`);
+    return null;
   };
   const basic = mapping('basic_auth');
   const auth = mapping('authorization');
   const tls = mapping('tls_config');
-  if (basic && typeof basic.username !== 'string') problems.push('basic_auth: needs a username');
-  if (auth && typeof auth.credentials_file !== 'string')
-    problems.push('authorization: needs credentials_file (credentials are never written in the file itself)');
+  const username = basic?.username;
+  const credentialsFile = at(auth?.credentials_file);
+  if (basic && typeof username !== 'string') problems.push('basic_auth: needs a username');
+  if (auth && credentialsFile === null) problems.push('authorization: needs credentials_file (credentials are never written in the file itself)');
   if ((basic || auth) && doc.bearer_token_file) problems.push('bearer_token_file goes alone, not with basic_auth or authorization');
   if (basic && auth) problems.push('basic_auth and authorization: one or the other');
   if (problems.length > 0) throw new Error(problems.join('; '));
   const bearer = at(doc.bearer_token_file);
   return {
-    basicAuth: basic
-      ? { username: basic.username as string, passwordFile: at(basic.password_file), password: typeof basic.password === 'string' ? basic.password : null }
-      : null,
-    authorization: auth
-      ? { type: typeof auth.type === 'string' ? auth.type : 'Bearer', credentialsFile: at(auth.credentials_file) as string }
-      : bearer
-        ? { type: 'Bearer', credentialsFile: bearer }
+    basicAuth:
+      basic && typeof username === 'string'
+        ? { username, passwordFile: at(basic.password_file), password: typeof basic.password === 'string' ? basic.password : null }
         : null,
+    authorization:
+      auth && credentialsFile !== null
+        ? { type: typeof auth.type === 'string' ? auth.type : 'Bearer', credentialsFile }
+        : bearer
+          ? { type: 'Bearer', credentialsFile: bearer }
+          : null,
     tls: tls
       ? {
           caFile: at(tls.ca_file),
@@ -68,6 +69,10 @@ export function parseAlertmanagerHttpConfig(text: string, file: string): Alertma
         }
       : null,
   };
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The JSON Alertmanager's v2 API takes for one alert. */
