@@ -5,6 +5,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseRuntimeApiAddress, type RuntimeApiAddress } from './haproxy/runtimeApi.js';
 import { loadWebConfig, type WebConfig } from './webConfig.js';
+import { isMapping } from './isMapping.js';
 import { parseAlertmanagerHttpConfig, type AlertmanagerHttpConfig } from './alerting/alertmanager.js';
 import type { Severity } from './rules/alerts.js';
 import { yaml } from './onDemand.js';
@@ -324,13 +325,13 @@ function anchoredRegExp(text: string): RegExp {
 }
 
 function flattenYaml(node: unknown, prefix: string, out: Map<string, string>, problems: string[], path: string): void {
-  if (node === null || typeof node !== 'object' || Array.isArray(node)) {
+  if (!isMapping(node)) {
     problems.push(`--config ${path}: expected a mapping of setting names to values`);
     return;
   }
   for (const [key, child] of Object.entries(node)) {
     const name = prefix ? `${prefix}.${key}` : key;
-    if (child !== null && typeof child === 'object' && !Array.isArray(child)) flattenYaml(child, name, out, problems, path);
+    if (isMapping(child)) flattenYaml(child, name, out, problems, path);
     else if (!(name in FLAGS) || name === 'config') problems.push(`--config ${path}: unknown setting "${name}"`);
     else out.set(name, String(child));
   }

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import type { SecureContextOptions, SecureVersion } from 'node:tls';
 import { yaml } from './onDemand.js';
+import { isMapping } from './isMapping.js';
 
 export type ClientAuth = 'NoClientCert' | 'RequestClientCert' | 'RequireAnyClientCert' | 'VerifyClientCertIfGiven' | 'RequireAndVerifyClientCert';
 const CLIENT_AUTH: readonly ClientAuth[] = [
@@ -68,8 +69,9 @@ export function loadWebConfig(file: string, readFile: (path: string) => string):
     const cert = pem('cert', 'cert_file', true);
     const key = pem('key', 'key_file', true);
     const clientCa = pem('client_ca', 'client_ca_file', false);
-    const clientAuth = (tlsRaw.client_auth_type ?? 'NoClientCert') as ClientAuth;
-    if (!CLIENT_AUTH.includes(clientAuth)) problems.push(`tls_server_config.client_auth_type: expected one of ${CLIENT_AUTH.join(', ')}`);
+    const givenClientAuth: unknown = tlsRaw.client_auth_type ?? 'NoClientCert';
+    const clientAuth = CLIENT_AUTH.find((known) => known === givenClientAuth) ?? 'NoClientCert';
+    if (clientAuth !== givenClientAuth) problems.push(`tls_server_config.client_auth_type: expected one of ${CLIENT_AUTH.join(', ')}`);
     if ((clientAuth === 'VerifyClientCertIfGiven' || clientAuth === 'RequireAndVerifyClientCert') && clientCa === null) {
       problems.push(`tls_server_config: client_auth_type ${clientAuth} needs client_ca_file`);
     }
@@ -109,7 +111,7 @@ export function loadWebConfig(file: string, readFile: (path: string) => string):
 }
 
 function asMapping(value: unknown, where: string, problems: string[]): Record<string, unknown> {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  if (isMapping(value)) return value;
   problems.push(`${where}: expected a mapping`);
   return {};
 }

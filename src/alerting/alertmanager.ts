@@ -6,6 +6,7 @@ import https from 'node:https';
 import path from 'node:path';
 import type { AxiosInstance } from 'axios';
 import { loadAxios, yaml } from '../onDemand.js';
+import { isMapping } from '../isMapping.js';
 
 /** The parts of Prometheus's http_config that nosrv reads, from --alertmanager.http-config.file. */
 export interface AlertmanagerHttpConfig {
@@ -69,10 +70,6 @@ export function parseAlertmanagerHttpConfig(text: string, file: string): Alertma
         }
       : null,
   };
-}
-
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The JSON Alertmanager's v2 API takes for one alert. */
