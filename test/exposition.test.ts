@@ -208,12 +208,14 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
 
   test('reads where a few servers change, some past a power of ten, among servers that do not', async () => {
     // As under traffic: each read moves the counters of every seventh server and puts back those
-    // of the read before, so each family is rewritten with most of its lines as they were.
+    // of the read before, so each family is rewritten with most of its lines as they were; of the
+    // responses only the 2xx move, so their other columns are left where they are, or moved whole.
     const serversOf = (k: number): Record<string, ServerSpec> =>
       Object.fromEntries(
         Array.from({ length: 50 }, (_, i) => {
           const moved = i % 7 === k % 7;
-          return [`s${i}`, { status: 'UP', scur: moved ? 9 * 10 ** k + i : i, maxconn: 10 ** 9, cells: { stot: moved ? 10 ** k : 1, bout: i } }];
+          const cells = { stot: moved ? 10 ** k : 1, bout: i, hrsp_1xx: 0, hrsp_2xx: moved ? 10 ** k + i : i, hrsp_4xx: 3 * i, hrsp_5xx: 12 };
+          return [`s${i}`, { status: 'UP', scur: moved ? 9 * 10 ** k + i : i, maxconn: 10 ** 9, cells }];
         }),
       );
     const watcher = new Watcher();

@@ -116,8 +116,21 @@ export function contiguous(values: Float64Array, extra = ''): SeriesColumn {
   return { extra, values, first: 0, step: 1 };
 }
 
-/** What changed in a family's values since an earlier read of the same source. */
-export type SeriesChange = 'none' | 'values' | 'samples';
+/**
+ * What changed in a family's values since an earlier read of the same source: nothing, values
+ * only, or samples that came or went.
+ */
+export type SeriesChange = { readonly kind: 'none' | 'samples' } | ValuesChange;
+
+/** Values changed, samples did not: in which columns, and of which objects (null: any of them). */
+export interface ValuesChange {
+  readonly kind: 'values';
+  readonly columns: readonly boolean[];
+  readonly objects: Int32Array | null;
+}
+
+export const NO_CHANGE: SeriesChange = { kind: 'none' };
+export const SAMPLES_CHANGED: SeriesChange = { kind: 'samples' };
 
 /**
  * Where a family's columns come from, when that source tracks what changed in them: the cache
@@ -180,6 +193,8 @@ export class SeriesCache {
   private runTo: Int32Array = new Int32Array(64);
   private runLength: Int32Array = new Int32Array(64);
   private runs = 0;
+  /** 0, 1, 2, ...: see `everyObject`. */
+  private objectIndexes = new Int32Array(0);
   private readonly namesByKind = new Map<string, { readonly proxies: string[]; readonly servers: string[]; readonly labelSets: readonly string[] }>();
 
   /**
@@ -219,14 +234,18 @@ export class SeriesCache {
   ): void {
     const cached = this.families.get(name);
     const change =
-      cached !== undefined && sameItems(cached.labelSets, labelSets) && sameExtras(cached.extras, columns) ? changeOf(cached, columns, history) : 'samples';
-    if (cached !== undefined && change === 'none') {
+      cached !== undefined && sameItems(cached.labelSets, labelSets) && sameExtras(cached.extras, columns)
+        ? changeOf(cached, columns, history)
+        : SAMPLES_CHANGED;
+    if (cached !== undefined && change.kind === 'none') {
       cached.labelSets = labelSets;
       out.cached(cached.bytes, cached.use);
       return;
     }
     const encoded =
-      cached !== undefined && change === 'values' ? this.rewrite(cached, columns, labelSets.length) : fresh(familyBytes(name, type, help, labelSets, columns));
+      cached !== undefined && change.kind === 'values'
+        ? this.rewrite(cached, columns, change, labelSets.length)
+        : fresh(familyBytes(name, type, help, labelSets, columns));
     const extras = columns.map((c) => c.extra);
     if (history !== null) {
       this.families.set(name, { ...encoded, labelSets, extras, values: null, from: { source: history.source, read: history.read } });
@@ -246,31 +265,33 @@ export class SeriesCache {
 
   // Long: one pass works out the new lengths, a second moves the bytes between the values that changed length.
   /**
-   * The family's last encoding with each sample's value replaced, found where that encoding says
-   * it starts. The text is rewritten in its own buffer when no answer still being sent holds it
-   * and it fits, so that counters moving under traffic allocate nothing. Most new values are as
-   * long as the old ones (a counter seldom crosses a power of ten); where some are not, the bytes
-   * between them move in runs.
+   * The family's last encoding with the values that changed written over, found where that
+   * encoding says they start. Only the changed columns are visited (under traffic the responses
+   * other than 2xx stay as they were), and in them only the objects that changed when that is
+   * known (between frequent scrapes most servers are idle). The text is rewritten in its own
+   * buffer when no answer still being sent holds it and it fits, so that counters moving under
+   * traffic allocate nothing. Most new values are as long as the old ones (a counter seldom
+   * crosses a power of ten); where some are not, the bytes between them move in runs.
    */
-  private rewrite(cached: CachedFamily, columns: readonly SeriesColumn[], count: number): Encoded {
+  private rewrite(cached: CachedFamily, columns: readonly SeriesColumn[], change: ValuesChange, count: number): Encoded {
     const old = cached.bytes;
     const { valueAt: oldAt, valueLengths: oldLengths } = cached.places ?? placesIn(old, columns, count);
+    const objects = change.objects ?? this.everyObject(count);
     if (this.lengths.length < oldLengths.length) this.lengths = new Uint8Array(oldLengths.length);
     const lengths = this.lengths;
-    let growth = 0;
-    let alike = true;
-    let at = 0;
-    for (const { values, first, step } of columns) {
-      for (let i = 0, from = first; i < count; i++, at++, from += step) {
-        if ((oldAt[at] ?? 0) < 0) continue;
-        const length = valueLength(values[from] ?? 0);
-        lengths[at] = length;
-        if (length !== oldLengths[at]) {
-          growth += length - (oldLengths[at] ?? 0);
-          alike = false;
-        }
+    // Every value keeps its length but those visited below.
+    lengths.set(oldLengths);
+    const sizes = { growth: 0, alike: true };
+    forEachChanged(columns, change.columns, objects, count, (at, value) => {
+      if ((oldAt[at] ?? 0) < 0) return;
+      const length = valueLength(value);
+      lengths[at] = length;
+      if (length !== oldLengths[at]) {
+        sizes.growth += length - (oldLengths[at] ?? 0);
+        sizes.alike = false;
       }
-    }
+    });
+    const { growth, alike } = sizes;
     const length = old.length + growth;
     const inPlace = cached.use.answers === 0 && length <= cached.room.length;
     // A new buffer has room for a text 1/32 longer, so that counters growing a digit fit in it next time.
@@ -307,14 +328,18 @@ export class SeriesCache {
       this.run(from, to, old.length - from);
       this.moveRuns(old, room);
     }
-    at = 0;
-    for (const { values, first, step } of columns) {
-      for (let i = 0, from = first; i < count; i++, at++, from += step) {
-        const start = valueAt[at] ?? 0;
-        if (start >= 0) putValueEnding(bytes, values[from] ?? 0, start + (valueLengths[at] ?? 0));
-      }
-    }
+    // The values not visited are where they were, or moved with their runs.
+    forEachChanged(columns, change.columns, objects, count, (at, value) => {
+      const start = valueAt[at] ?? 0;
+      if (start >= 0) putValueEnding(bytes, value, start + (valueLengths[at] ?? 0));
+    });
     return { bytes, room, use: inPlace ? cached.use : { answers: 0 }, places: { valueAt, valueLengths } };
+  }
+
+  /** 0 to count - 1: every object, for a change that does not say which objects changed. */
+  private everyObject(count: number): Int32Array {
+    if (this.objectIndexes.length < count) this.objectIndexes = Int32Array.from({ length: count }, (_, i) => i);
+    return this.objectIndexes.subarray(0, count);
   }
 
   /** Bytes `old[from, from + length)` go to `to`. */
@@ -343,6 +368,24 @@ export class SeriesCache {
     }
     for (let r = 0; r < runs; r++) if ((runTo[r] ?? 0) < (runFrom[r] ?? 0)) move(r);
     for (let r = runs - 1; r >= 0; r--) if ((runTo[r] ?? 0) > (runFrom[r] ?? 0)) move(r);
+  }
+}
+
+/** Calls `visit` with the place in the family and the value of each value in a changed column, of the objects listed. */
+function forEachChanged(
+  columns: readonly SeriesColumn[],
+  changed: readonly boolean[],
+  objects: Int32Array,
+  count: number,
+  visit: (at: number, value: number) => void,
+): void {
+  for (let c = 0; c < columns.length; c++) {
+    if (changed[c] !== true) continue;
+    const { values, first, step } = itemAt(columns, c);
+    for (let j = 0; j < objects.length; j++) {
+      const i = objects[j] ?? 0;
+      visit(c * count + i, values[first + i * step] ?? 0);
+    }
   }
 }
 
@@ -434,9 +477,9 @@ function placesIn(text: Buffer, columns: readonly SeriesColumn[], count: number)
 
 /** What changed since the cached family, whose label sets and extras are the columns': from the history, else against its copies. */
 function changeOf(cached: CachedFamily, columns: readonly SeriesColumn[], history: SeriesHistory | null): SeriesChange {
-  if (history !== null) return cached.from !== null && cached.from.source === history.source ? history.changeSince(cached.from.read) : 'samples';
-  if (cached.values === null) return 'samples';
-  let change: SeriesChange = 'none';
+  if (history !== null) return cached.from !== null && cached.from.source === history.source ? history.changeSince(cached.from.read) : SAMPLES_CHANGED;
+  if (cached.values === null) return SAMPLES_CHANGED;
+  const changed = columns.map(() => false);
   for (let c = 0; c < columns.length; c++) {
     const before = itemAt(cached.values, c);
     const { values, first, step } = itemAt(columns, c);
@@ -446,13 +489,13 @@ function changeOf(cached: CachedFamily, columns: readonly SeriesColumn[], histor
       if (a === b) continue;
       // NaN is no sample: equal to NaN, and a sample that comes or goes changes the lines.
       if (a !== a || b !== b) {
-        if (a === a || b === b) return 'samples';
+        if (a === a || b === b) return SAMPLES_CHANGED;
         continue;
       }
-      change = 'values';
+      changed[c] = true;
     }
   }
-  return change;
+  return changed.includes(true) ? { kind: 'values', columns: changed, objects: null } : NO_CHANGE;
 }
 
 function sameExtras(extras: readonly string[], columns: readonly SeriesColumn[]): boolean {

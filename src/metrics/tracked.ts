@@ -2,7 +2,8 @@
 // each compared with the value it replaces, so a read says which of its columns changed: the
 // cache then sends a family as it was without comparing its values, or keeping a copy of them.
 
-import type { ExpositionWriter, SeriesCache, SeriesChange, SeriesColumn, SeriesHistory } from './exposition.js';
+import { withRoom } from '../room.js';
+import { NO_CHANGE, SAMPLES_CHANGED, type ExpositionWriter, type SeriesCache, type SeriesChange, type SeriesColumn, type SeriesHistory } from './exposition.js';
 import { FamilyWriter } from './families.js';
 
 /** Which of an answer's `show stat` columns become which values, and how many values an object has. */
@@ -22,6 +23,8 @@ export interface TrackedSeries {
   /** Per value `k`: the last read in which an object's value changed, and in which one came or went (NaN). */
   readonly valuesChangedIn: Int32Array;
   readonly samplesChangedIn: Int32Array;
+  /** The objects (by index) any of whose values changed in this read; null when every object may have. */
+  readonly changedObjects: Int32Array | null;
 }
 
 /**
@@ -46,6 +49,10 @@ export class TrackedValues<L extends TrackedLayout> {
   private read = 1;
   private valuesChangedIn = new Int32Array(0);
   private samplesChangedIn = new Int32Array(0);
+  /** This read's objects with a value changed, the first `changedCount`; all of them once the array is made again. */
+  private changedObjects = new Int32Array(64);
+  private changedCount = 0;
+  private allChanged = false;
   /** The next object's values, filled by the caller, then compared and put in place by `add`. */
   next = new Float64Array(0);
 
@@ -58,6 +65,8 @@ export class TrackedValues<L extends TrackedLayout> {
   begin(): void {
     this.read++;
     this.count = 0;
+    this.changedCount = 0;
+    this.allChanged = false;
   }
 
   /**
@@ -83,7 +92,9 @@ export class TrackedValues<L extends TrackedLayout> {
     // Room doubles as objects arrive; `finish` gives back what the next read will not need.
     if (this.count >= this.capacity) this.resize(this.width, Math.max(this.count + 1, this.capacity * 2, 64));
     const { next, values, read, valuesChangedIn, samplesChangedIn } = this;
-    const at = this.count++ * this.width;
+    const object = this.count++;
+    const at = object * this.width;
+    let changed = false;
     for (let k = 0; k < next.length; k++) {
       const value = next[k] ?? 0;
       const before = values[at + k] ?? 0;
@@ -92,6 +103,11 @@ export class TrackedValues<L extends TrackedLayout> {
       values[at + k] = value;
       valuesChangedIn[k] = read;
       if (before !== before || value !== value) samplesChangedIn[k] = read;
+      changed = true;
+    }
+    if (changed) {
+      this.changedObjects = withRoom(this.changedObjects, this.changedCount + 1);
+      this.changedObjects[this.changedCount++] = object;
     }
   }
 
@@ -105,6 +121,7 @@ export class TrackedValues<L extends TrackedLayout> {
       read: this.read,
       valuesChangedIn: this.valuesChangedIn.slice(),
       samplesChangedIn: this.samplesChangedIn.slice(),
+      changedObjects: this.allChanged ? null : this.changedObjects.slice(0, this.changedCount),
     };
   }
 
@@ -117,6 +134,7 @@ export class TrackedValues<L extends TrackedLayout> {
     this.width = width;
     this.valuesChangedIn.fill(this.read);
     this.samplesChangedIn.fill(this.read);
+    this.allChanged = true;
   }
 }
 
@@ -142,12 +160,14 @@ function historyOf(series: TrackedSeries, from: number, to: number): SeriesHisto
     source: series.source,
     read: series.read,
     changeSince(read: number): SeriesChange {
-      let change: SeriesChange = 'none';
+      const changed: boolean[] = [];
       for (let k = from; k < to; k++) {
-        if ((series.samplesChangedIn[k] ?? 0) > read) return 'samples';
-        if ((series.valuesChangedIn[k] ?? 0) > read) change = 'values';
+        if ((series.samplesChangedIn[k] ?? 0) > read) return SAMPLES_CHANGED;
+        changed.push((series.valuesChangedIn[k] ?? 0) > read);
       }
-      return change;
+      if (!changed.includes(true)) return NO_CHANGE;
+      // Which objects changed is known against the read just before only.
+      return { kind: 'values', columns: changed, objects: read === series.read - 1 ? series.changedObjects : null };
     },
   };
 }
