@@ -395,16 +395,13 @@ class SnapshotBuilder {
    */
   private readNumbers(row: number): void {
     const { stat, numericIndexes: indexes, numbers } = this;
-    stat.numbers(row, indexes, numbers, 0, 1);
-    const where = (): string => `${stat.proxy(row)}/${stat.name(row)}`;
-    for (let i = 0; i < indexes.length; i++) {
-      const index = indexes[i] ?? ABSENT;
-      if (Number.isNaN(numbers[i]) && index !== ABSENT && !stat.cellIs(row, index, '')) {
-        throw new ParseError('show stat', `${where()}: ${NUMERIC_COLUMNS[i] ?? ''} is ${JSON.stringify(stat.cell(row, index))}, not a number`);
-      }
+    const notNumber = stat.numbers(row, indexes, numbers, 0, 1);
+    if (notNumber >= 0) {
+      const text = JSON.stringify(stat.cell(row, indexes[notNumber] ?? ABSENT));
+      throw new ParseError('show stat', `${stat.proxy(row)}/${stat.name(row)}: ${NUMERIC_COLUMNS[notNumber] ?? ''} is ${text}, not a number`);
     }
     if (stat.type(row) === 'server' && stat.cellIs(row, this.columns.status ?? -1, ''))
-      throw new ParseError('show stat', `${where()}: the server has no status`);
+      throw new ParseError('show stat', `${stat.proxy(row)}/${stat.name(row)}: the server has no status`);
   }
 
   /** A number of the row being added; null for none. */

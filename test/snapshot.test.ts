@@ -273,6 +273,11 @@ describe('what the snapshot cannot read is said, never guessed', () => {
       () => read(['be,s1,UP,many,']),
       (err: unknown) => err instanceof ParseError && /be\/s1: scur is "many", not a number/.test(err.message),
     );
+    // A line with quotes is split whole, and read the same way.
+    assert.throws(
+      () => read(['be,"s,1",UP,many,']),
+      (err: unknown) => err instanceof ParseError && /be\/s,1: scur is "many", not a number/.test(err.message),
+    );
     assert.throws(
       () => read(['be,s1,,0,']),
       (err: unknown) => err instanceof ParseError && /be\/s1: the server has no status/.test(err.message),

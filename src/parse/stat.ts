@@ -25,8 +25,11 @@ export interface StatTable {
   number(row: number, index: number): number | null;
   /** The cell is `text`, told without making a string of it. */
   cellIs(row: number, index: number, text: string): boolean;
-  /** The cells at `indexes` as numbers, NaN where `number` says null, into out[at], out[at + stride], ... */
-  numbers(row: number, indexes: Int32Array, out: Float64Array, at: number, stride: number): void;
+  /**
+   * The cells at `indexes` as numbers, NaN where `number` says null, into out[at], out[at + stride], ...;
+   * returns -1, or where in `indexes` the first cell is that holds something other than a number.
+   */
+  numbers(row: number, indexes: Int32Array, out: Float64Array, at: number, stride: number): number;
   /** Every row as an object of its own, for tests. */
   rows(): StatRow[];
 }
@@ -248,14 +251,18 @@ class ParsedStat implements StatTable {
   }
 
   /** One loop over the row's comma positions: a server's few dozen numbers are read on every scrape. */
-  numbers(row: number, indexes: Int32Array, out: Float64Array, at: number, stride: number): void {
+  numbers(row: number, indexes: Int32Array, out: Float64Array, at: number, stride: number): number {
+    let notNumber = -1;
     const piece = this.pieceOf(row);
     if (piece === null) {
-      for (const index of indexes) {
-        out[at] = this.number(row, index) ?? NaN;
+      for (let j = 0; j < indexes.length; j++) {
+        const index = indexes[j] ?? 0;
+        const value = this.number(row, index);
+        if (value === null && notNumber < 0 && (this.cell(row, index) ?? '') !== '') notNumber = j;
+        out[at] = value ?? NaN;
         at += stride;
       }
-      return;
+      return notNumber;
     }
     const { bytes, commas } = piece;
     const base = row * PER_LINE;
@@ -269,11 +276,15 @@ class ParsedStat implements StatTable {
       if (index <= count) {
         const cellStart = start + (index === 0 ? 0 : (commas[first + index - 1] ?? 0) + 1);
         const cellEnd = start + (commas[first + index] ?? 0);
-        if (cellEnd > cellStart) value = digitsIn(bytes, cellStart, cellEnd) ?? cellNumber(bytes.toString('utf8', cellStart, cellEnd)) ?? NaN;
+        if (cellEnd > cellStart) {
+          value = digitsIn(bytes, cellStart, cellEnd) ?? cellNumber(bytes.toString('utf8', cellStart, cellEnd)) ?? NaN;
+          if (value !== value && notNumber < 0) notNumber = j;
+        }
       }
       out[at] = value;
       at += stride;
     }
+    return notNumber;
   }
 
   cellIs(row: number, index: number, text: string): boolean {

@@ -44,10 +44,13 @@ export function statTableOf(columns: readonly string[], records: readonly Cells[
     number: (row, index) => at(row).number(index),
     cellIs: (row, index, text) => at(row).cell(index) === text,
     numbers(row, indexes, out, first, stride) {
-      for (const index of indexes) {
-        out[first] = at(row).number(index) ?? NaN;
-        first += stride;
-      }
+      let notNumber = -1;
+      indexes.forEach((index, j) => {
+        const value = at(row).number(index);
+        if (value === null && notNumber < 0 && (at(row).cell(index) ?? '') !== '') notNumber = j;
+        out[first + j * stride] = value ?? NaN;
+      });
+      return notNumber;
     },
     rows: () => [...rows],
   };
