@@ -298,6 +298,11 @@ function statColumns(columns: ReadonlyMap<string, number>) {
   };
 }
 
+/** `proxy/name`, for messages. */
+function rowName(stat: StatTable, row: number): string {
+  return `${stat.proxy(row)}/${stat.name(row)}`;
+}
+
 function text(stat: StatTable, row: number, index: number | undefined): string | undefined {
   return index === undefined ? undefined : stat.cell(row, index);
 }
@@ -398,10 +403,10 @@ class SnapshotBuilder {
     const notNumber = stat.numbers(row, indexes, numbers, 0, 1);
     if (notNumber >= 0) {
       const text = JSON.stringify(stat.cell(row, indexes[notNumber] ?? ABSENT));
-      throw new ParseError('show stat', `${stat.proxy(row)}/${stat.name(row)}: ${NUMERIC_COLUMNS[notNumber] ?? ''} is ${text}, not a number`);
+      throw new ParseError('show stat', `${rowName(stat, row)}: ${NUMERIC_COLUMNS[notNumber] ?? ''} is ${text}, not a number`);
     }
     if (stat.type(row) === 'server' && stat.cellIs(row, this.columns.status ?? -1, ''))
-      throw new ParseError('show stat', `${stat.proxy(row)}/${stat.name(row)}: the server has no status`);
+      throw new ParseError('show stat', `${rowName(stat, row)}: the server has no status`);
   }
 
   /** A number of the row being added; null for none. */

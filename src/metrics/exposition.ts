@@ -193,8 +193,6 @@ export class SeriesCache {
   private runTo: Int32Array = new Int32Array(64);
   private runLength: Int32Array = new Int32Array(64);
   private runs = 0;
-  /** 0, 1, 2, ...: see `everyObject`. */
-  private objectIndexes = new Int32Array(0);
   private readonly namesByKind = new Map<string, { readonly proxies: string[]; readonly servers: string[]; readonly labelSets: readonly string[] }>();
 
   /**
@@ -276,13 +274,12 @@ export class SeriesCache {
   private rewrite(cached: CachedFamily, columns: readonly SeriesColumn[], change: ValuesChange, count: number): Encoded {
     const old = cached.bytes;
     const { valueAt: oldAt, valueLengths: oldLengths } = cached.places ?? placesIn(old, columns, count);
-    const objects = change.objects ?? this.everyObject(count);
     if (this.lengths.length < oldLengths.length) this.lengths = new Uint8Array(oldLengths.length);
     const lengths = this.lengths;
     // Every value keeps its length but those visited below.
     lengths.set(oldLengths);
     const sizes = { growth: 0, alike: true };
-    forEachChanged(columns, change.columns, objects, count, (at, value) => {
+    forEachChanged(columns, change.columns, change.objects, count, (at, value) => {
       if ((oldAt[at] ?? 0) < 0) return;
       const length = valueLength(value);
       lengths[at] = length;
@@ -329,17 +326,11 @@ export class SeriesCache {
       this.moveRuns(old, room);
     }
     // The values not visited are where they were, or moved with their runs.
-    forEachChanged(columns, change.columns, objects, count, (at, value) => {
+    forEachChanged(columns, change.columns, change.objects, count, (at, value) => {
       const start = valueAt[at] ?? 0;
       if (start >= 0) putValueEnding(bytes, value, start + (valueLengths[at] ?? 0));
     });
     return { bytes, room, use: inPlace ? cached.use : { answers: 0 }, places: { valueAt, valueLengths } };
-  }
-
-  /** 0 to count - 1: every object, for a change that does not say which objects changed. */
-  private everyObject(count: number): Int32Array {
-    if (this.objectIndexes.length < count) this.objectIndexes = Int32Array.from({ length: count }, (_, i) => i);
-    return this.objectIndexes.subarray(0, count);
   }
 
   /** Bytes `old[from, from + length)` go to `to`. */
@@ -371,19 +362,23 @@ export class SeriesCache {
   }
 }
 
-/** Calls `visit` with the place in the family and the value of each value in a changed column, of the objects listed. */
+/**
+ * Calls `visit` with the place in the family and the value of each value in a changed column, of
+ * the objects listed (null: of every object).
+ */
 function forEachChanged(
   columns: readonly SeriesColumn[],
   changed: readonly boolean[],
-  objects: Int32Array,
+  objects: Int32Array | null,
   count: number,
   visit: (at: number, value: number) => void,
 ): void {
+  const visited = objects === null ? count : objects.length;
   for (let c = 0; c < columns.length; c++) {
     if (changed[c] !== true) continue;
     const { values, first, step } = itemAt(columns, c);
-    for (let j = 0; j < objects.length; j++) {
-      const i = objects[j] ?? 0;
+    for (let j = 0; j < visited; j++) {
+      const i = objects === null ? j : (objects[j] ?? 0);
       visit(c * count + i, values[first + i * step] ?? 0);
     }
   }
