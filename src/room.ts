@@ -1,7 +1,7 @@
 // The one way nosrv grows a typed array: parsers and the exposition cache keep numbers in typed
 // arrays that grow as an answer arrives.
 
-type Growable = Uint16Array | Int32Array | Float64Array;
+type Growable = Uint8Array | Uint16Array | Int32Array | Float64Array;
 
 /** `array` when it holds `length` items; else a copy of its first `used` items, with room for at least `length` and twice as many as before. */
 export function withRoom<T extends Growable>(array: T, length: number, used: number = array.length): T {

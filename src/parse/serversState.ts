@@ -70,7 +70,7 @@ const NUMBER_AT = Object.fromEntries(NUMBER_FIELDS.map(([name], i) => [name, i])
 const PORT = NUMBER_FIELDS.length;
 /** Numbers kept per server: the integer fields, then the port (NaN for none). */
 const NUMBERS = PORT + 1;
-/** Text kept per server: where be_name, srv_name and srv_addr start and end, in the piece of the answer its line is in. */
+/** Text kept per server: where be_name, srv_name and srv_addr start and end in its piece's texts, and that piece. */
 const TEXTS = 7;
 const [BACKEND_AT, SERVER_AT, ADDRESS_AT, PIECE_AT] = [0, 2, 4, 6] as const;
 const EMPTY_BYTES = Buffer.alloc(0);
@@ -96,9 +96,9 @@ export function parseServersState(text: string): ServersStateTable {
 }
 
 /**
- * `show servers state` as read, by columns: each server's numbers in one array and its names where
- * they are in the answer's bytes (kept outside the JavaScript heap, in the pieces they arrived in),
- * made into strings only when asked; the snapshot matches servers by name without making any.
+ * `show servers state` as read, by columns: each server's numbers in one array and its names as
+ * bytes (outside the JavaScript heap, one block per piece of the answer), made into strings only
+ * when asked; the snapshot matches servers by name without making any.
  */
 export class ParsedServersState implements ServersStateTable {
   constructor(
@@ -181,8 +181,10 @@ export class ServersStateParser {
   private fieldsNeeded = 0;
   /** Where a line's fields are looked for: up to the port when there is one. */
   private fieldsRead = 0;
+  /** Each piece's texts, side by side: a read keeps its servers' names, not their whole lines. */
   private readonly pieces: Buffer[] = [];
   private readonly kept = bytePieces();
+  private readonly pieceTexts = new PieceTexts();
   private numbers: Float64Array;
   private texts: Int32Array;
   private count = 0;
@@ -198,14 +200,15 @@ export class ServersStateParser {
     this.writeBytes(Buffer.from(lines, 'utf8'));
   }
 
-  /** Whole lines, as bytes; they are copied, so the caller may reuse `lines` afterwards. */
+  /** Whole lines, as bytes; what is kept of them is copied, so the caller may reuse `lines` afterwards. */
   writeBytes(lines: Uint8Array): void {
     const piece = this.pieces.length;
-    const bytes = this.kept.keep(lines);
-    this.pieces.push(bytes);
+    const bytes = Buffer.from(lines.buffer, lines.byteOffset, lines.length);
+    this.pieceTexts.length = 0;
     forEachLine(bytes, (start, end) => {
       this.line(bytes, piece, start, end);
     });
+    this.pieces.push(this.kept.keep(this.pieceTexts.bytes()));
   }
 
   private table(): ParsedServersState {
@@ -265,9 +268,9 @@ export class ServersStateParser {
     numbers[at + PORT] = port ?? NaN;
     const texts = this.texts;
     const t = this.count * TEXTS;
-    this.fields.bounds(index.be_name, texts, t + BACKEND_AT);
-    this.fields.bounds(index.srv_name, texts, t + SERVER_AT);
-    this.fields.bounds(index.srv_addr, texts, t + ADDRESS_AT);
+    this.fields.copy(bytes, index.be_name, this.pieceTexts, texts, t + BACKEND_AT);
+    this.fields.copy(bytes, index.srv_name, this.pieceTexts, texts, t + SERVER_AT);
+    this.fields.copy(bytes, index.srv_addr, this.pieceTexts, texts, t + ADDRESS_AT);
     texts[t + PIECE_AT] = piece;
     this.count++;
   }
@@ -312,10 +315,10 @@ class Fields {
     return field < this.count ? bytes.toString('utf8', this.starts[field] ?? 0, this.fieldEnd(field)) : '';
   }
 
-  /** Writes where `field` starts and ends into out[at], out[at + 1]. */
-  bounds(field: number, out: Int32Array, at: number): void {
-    out[at] = this.starts[field] ?? 0;
-    out[at + 1] = this.fieldEnd(field);
+  /** Appends `field` to `texts`, and writes where it starts and ends there into out[at], out[at + 1]. */
+  copy(bytes: Buffer, field: number, texts: PieceTexts, out: Int32Array, at: number): void {
+    out[at] = texts.length;
+    out[at + 1] = texts.add(bytes, this.starts[field] ?? 0, this.fieldEnd(field));
   }
 
   /** The field as an integer, or null when it is not one. */
@@ -329,5 +332,25 @@ class Fields {
 
   private fieldEnd(field: number): number {
     return field + 1 < this.count ? (this.starts[field + 1] ?? 0) - 1 : this.end;
+  }
+}
+
+/** One piece's texts while it is read, in room shared by every parser (a piece is read whole, synchronously). */
+class PieceTexts {
+  private static room = new Uint8Array(64 * 1024);
+  length = 0;
+
+  /** Appends bytes[start, end); returns where it ends. */
+  add(bytes: Buffer, start: number, end: number): number {
+    const length = this.length + (end - start);
+    const room = (PieceTexts.room = withRoom(PieceTexts.room, length, this.length));
+    // A name is a few bytes: a loop beats a call into Buffer.copy.
+    for (let i = start, to = this.length; i < end; i++, to++) room[to] = bytes[i] ?? 0;
+    this.length = length;
+    return length;
+  }
+
+  bytes(): Uint8Array {
+    return PieceTexts.room.subarray(0, this.length);
   }
 }
