@@ -148,6 +148,15 @@ interface Row {
   readonly cells: Map<string, { times: number[]; bytes: number; series: number; rssMb: number | null; cpu: number }>;
 }
 
+function shuffled<T>(items: readonly T[]): T[] {
+  const order = [...items];
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [order[i], order[j]] = [itemAt(order, j), itemAt(order, i)];
+  }
+  return order;
+}
+
 /** bench/floor.ts, sending what nosrv answered at this size. */
 async function startFloor(haproxy: Haproxy, nosrvUrl: string): Promise<{ child: ChildProcess; url: string; dir: string }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nosrv-floor-'));
@@ -200,10 +209,9 @@ async function measure(sizes: Sizes, against: { main: string } | null): Promise<
     const cells = new Map(targets.map((t) => [t.name, { times: [] as number[], bytes: 0, series: 0, rssMb: null as number | null, cpu: 0 }]));
     for (const t of targets) await t.scrape(); // warm up
     for (let run = 0; run < RUNS; run++) {
-      // Each run starts one target further on: a target's slow aftermath (the Go exporter collects
-      // hundreds of MB after its scrape) then falls on every target alike, not always on the next.
-      for (let k = 0; k < targets.length; k++) {
-        const t = itemAt(targets, (run + k) % targets.length);
+      // A new order each run: what a target leaves behind (the Go exporter collects hundreds of MB
+      // after its scrape) then falls on each target as often, not always on the one after it.
+      for (const t of shuffled(targets)) {
         const cpuBefore = t.pid === null ? 0 : cpuSeconds(t.pid);
         const { seconds, bytes } = await t.scrape();
         const cell = cells.get(t.name);
@@ -380,7 +388,7 @@ async function main(): Promise<void> {
   const lines = [
     `### ${new Date().toISOString().slice(0, 10)}: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, HAProxy ${haproxyVersion}, ${GO_EXPORTER} ${goVersion}`,
     '',
-    `Medians (min–max) of ${RUNS} interleaved runs, each starting one target further on; each scrape reads the whole answer; paired: the median (and quartiles) of each run's nosrv scrape over that run's raw read. Backends of 10 servers, \`maxconn 100\`, ${CHECKS ? 'a TCP health check on every server (every 2 s, to a listener of the same HAProxy: all UP, L4OK)' : 'no health checks'}${TRAFFIC ? `, ${TRAFFIC_RATE} requests a second through HAProxy to backends at random (every server to one HTTP server on loopback)` : ', no traffic'}; nosrv with its defaults. Floor: both answers nosrv reads, read at once and thrown away, then nosrv's answer sent from memory (\`bench/floor.ts\`), which no exporter of that answer could beat; its two parts: both answers read at once by the bench itself, and the rest of the floor's time, the send.`,
+    `Medians (min–max) of ${RUNS} interleaved runs, each in a new random order; each scrape reads the whole answer; paired: the median (and quartiles) of each run's nosrv scrape over that run's raw read. Backends of 10 servers, \`maxconn 100\`, ${CHECKS ? 'a TCP health check on every server (every 2 s, to a listener of the same HAProxy: all UP, L4OK)' : 'no health checks'}${TRAFFIC ? `, ${TRAFFIC_RATE} requests a second through HAProxy to backends at random (every server to one HTTP server on loopback)` : ', no traffic'}; nosrv with its defaults. Floor: both answers nosrv reads, read at once and thrown away, then nosrv's answer sent from memory (\`bench/floor.ts\`), which no exporter of that answer could beat; its two parts: both answers read at once by the bench itself, and the rest of the floor's time, the send.`,
     '',
     ...table(rows),
     '',
