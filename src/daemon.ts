@@ -195,7 +195,6 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   // Set before this turn ends, so before any request is handled.
   app = buildApp({
     reader,
-    watcher,
     ownMetrics: createOwnRegistry(reader, alerting),
     collect: config.collect,
     web: config.web ? () => web : null,

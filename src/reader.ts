@@ -14,10 +14,15 @@ import type { HaproxySource } from './haproxy/source.js';
 import type { HaproxyConfig } from './parse/haproxyConfig.js';
 import type { ProcList } from './parse/showProc.js';
 import { buildSnapshot, pollObservations, type Snapshot } from './snapshot.js';
-import type { Watcher } from './watcher.js';
+import type { ReadHistory, Watcher } from './watcher.js';
 
-/** One full read: the snapshot and its diagnosis, or why HAProxy could not be read (and the diagnosis that says so). */
-export type ReadResult = ({ readonly ok: true; readonly snapshot: Snapshot } | { readonly ok: false; readonly error: HaproxyReadError }) & {
+/**
+ * One full read: the snapshot, what the watcher knew of it and its diagnosis, or why HAProxy could
+ * not be read (and the diagnosis that says so).
+ */
+export type ReadResult = (
+  { readonly ok: true; readonly snapshot: Snapshot; readonly history: ReadHistory } | { readonly ok: false; readonly error: HaproxyReadError }
+) & {
   readonly at: number;
   readonly diagnosis: Diagnosis;
 };
@@ -200,7 +205,7 @@ export class HaproxyReader {
     if (answers.value) {
       const snapshot = answers.value;
       // Taken when its answers are in, as a poll is: the watcher takes reads in the order they end.
-      this.watcher.observe(
+      const history = this.watcher.observe(
         snapshot.servers,
         snapshot.backends.map((b) => b.name),
         Date.now(),
@@ -212,7 +217,7 @@ export class HaproxyReader {
       this.hasRead = true;
       this.haproxyFailures.report(null);
       this.lastTimings = answers.timings;
-      result = { ok: true, snapshot, at: snapshot.takenAt, diagnosis: this.diagnose(snapshot, null, procs, config) };
+      result = { ok: true, snapshot, history, at: snapshot.takenAt, diagnosis: this.diagnose(snapshot, history, null, procs, config) };
     } else {
       result = this.failed(this.reportHaproxy(answers.error), procs.value, procs.error, config.value, config.error);
       this.count(answers.error);
@@ -233,12 +238,14 @@ export class HaproxyReader {
       ok: false,
       error,
       at: Date.now(),
-      diagnosis: this.diagnose(null, error.message, { value: procs, error: procsError }, { value: config, error: configError }),
+      diagnosis: this.diagnose(null, null, error.message, { value: procs, error: procsError }, { value: config, error: configError }),
     };
   }
 
+  /** `history` is the watcher's of `snapshot`; both null when HAProxy could not be read. */
   private diagnose(
     snapshot: Snapshot | null,
+    history: ReadHistory | null,
     error: string | null,
     procs: { value: ProcList | null; error: string | null },
     config: { value: HaproxyConfig | null; error: string | null },
@@ -247,7 +254,7 @@ export class HaproxyReader {
       now: Date.now(),
       snapshot,
       error,
-      events: (backend) => this.watcher.events(backend),
+      events: (backend) => history?.events(backend) ?? [],
       procs: procs.value,
       procsError: procs.error,
       config: config.value,

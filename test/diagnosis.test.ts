@@ -10,7 +10,6 @@ import { parseHaproxyConfig } from '../src/parse/haproxyConfig.js';
 import { parseShowProc } from '../src/parse/showProc.js';
 import { explainPage } from '../src/web/explainPage.js';
 import type { Snapshot } from '../src/snapshot.js';
-import { Watcher } from '../src/watcher.js';
 import { fixture } from './support/fixtures.js';
 import { sample } from './support/metrics.js';
 import { NOW, specSnapshot, type Spec } from './support/specSnapshot.js';
@@ -330,7 +329,7 @@ describe('the process, from the master CLI', () => {
 describe('cause and risk metrics', () => {
   test('every code for every backend, 0 or 1; process families only when known', () => {
     const out = new ExpositionWriter();
-    new HaproxyMetrics(ALL, new Watcher()).writeDiagnosis(
+    new HaproxyMetrics(ALL).writeDiagnosis(
       out,
       run(specSnapshot({ be_api: { servers: { a: { status: 'DOWN' } } }, be_ok: { servers: { a: { status: 'UP' }, b: { status: 'UP' } } } })),
     );
@@ -340,10 +339,7 @@ describe('cause and risk metrics', () => {
     assert.equal(sample(text, 'haproxy_backend_503_risk{proxy="be_ok",risk="last_server_up"}'), 0);
     assert.doesNotMatch(text, /haproxy_process_503/);
     const withMaster = new ExpositionWriter();
-    new HaproxyMetrics(ALL, new Watcher()).writeDiagnosis(
-      withMaster,
-      run(specSnapshot({}), { procs: parseShowProc(fixture('haproxy-2.6.12-show-proc-failed-reload.txt')) }),
-    );
+    new HaproxyMetrics(ALL).writeDiagnosis(withMaster, run(specSnapshot({}), { procs: parseShowProc(fixture('haproxy-2.6.12-show-proc-failed-reload.txt')) }));
     assert.equal(sample(withMaster.text(), 'haproxy_process_503_cause{cause="failed_reload"}'), 1);
     assert.equal(sample(withMaster.text(), 'haproxy_process_503_risk{risk="old_workers"}'), 0);
   });

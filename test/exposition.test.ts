@@ -12,7 +12,7 @@ import { HaproxyMetrics } from '../src/metrics/haproxy.js';
 import { parseShowProc } from '../src/parse/showProc.js';
 import { parseStat } from '../src/parse/stat.js';
 import { buildSnapshot, observationsOf, type ServerState, type Snapshot } from '../src/snapshot.js';
-import { Watcher } from '../src/watcher.js';
+import { Watcher, type ReadHistory } from '../src/watcher.js';
 import { diagnosisOf, fixture, observeSnapshot, snapshotOf } from './support/fixtures.js';
 import type { Cells } from './support/literal.js';
 import { NOW, specSnapshot, type ServerSpec, type Spec } from './support/specSnapshot.js';
@@ -24,17 +24,10 @@ const DEFAULTS: CollectOptions = { serverMetrics: new Set(['state', 'sessions', 
 /** With old workers: the process families are exported too. */
 const PROCS = parseShowProc(fixture('haproxy-2.6.12-show-proc-old-workers.txt'));
 
-/** A watcher that saw the lab, then the same lab with web1 going down: some counters above 0. */
-function watcherOf(...snapshots: Snapshot[]): Watcher {
-  const watcher = new Watcher();
-  for (const s of snapshots) observeSnapshot(watcher, s);
-  return watcher;
-}
-
 /** What `metrics` (its cache and its series from the reads it rendered before) writes of this read. */
-function fastExposition(snapshot: Snapshot, diagnosis: Diagnosis, metrics: HaproxyMetrics): string {
+function fastExposition(snapshot: Snapshot, history: ReadHistory, diagnosis: Diagnosis, metrics: HaproxyMetrics): string {
   const out = new ExpositionWriter();
-  metrics.write(out, snapshot);
+  metrics.write(out, snapshot, history);
   metrics.writeDiagnosis(out, diagnosis);
   return out.text();
 }
@@ -131,13 +124,13 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
   ] as const) {
     test(`${what}: one renderer through changing reads, the watcher taking each first, as the daemon does; again from the cache`, async () => {
       const watcher = new Watcher();
-      const metrics = new HaproxyMetrics(collect, watcher);
+      const metrics = new HaproxyMetrics(collect);
       for (const snapshot of reads) {
-        observeSnapshot(watcher, snapshot);
-        const diagnosis = diagnosisOf(snapshot, watcher, PROCS);
-        const first = fastExposition(snapshot, diagnosis, metrics);
+        const history = observeSnapshot(watcher, snapshot);
+        const diagnosis = diagnosisOf(snapshot, history, PROCS);
+        const first = fastExposition(snapshot, history, diagnosis, metrics);
         await assertSameContent(first, straightforwardExposition(snapshot, watcher, diagnosis, collect));
-        assert.equal(fastExposition(snapshot, diagnosis, metrics), first, 'the same read again, from the cache');
+        assert.equal(fastExposition(snapshot, history, diagnosis, metrics), first, 'the same read again, from the cache');
       }
     });
   }
@@ -145,10 +138,11 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
   test('a backend without its BACKEND row: its counts and no cells', async () => {
     const snapshot = specSnapshot({ ...labSpec(0), be_api: { servers: { api1: { status: 'DOWN' }, api2: { status: 'UP' } }, cells: null } });
     assert.equal(snapshot.backends.find((b) => b.name === 'be_api')?.row, null);
-    const watcher = watcherOf(snapshot);
-    const diagnosis = diagnosisOf(snapshot, watcher);
+    const watcher = new Watcher();
+    const history = observeSnapshot(watcher, snapshot);
+    const diagnosis = diagnosisOf(snapshot, history);
     await assertSameContent(
-      fastExposition(snapshot, diagnosis, new HaproxyMetrics(DEFAULTS, watcher)),
+      fastExposition(snapshot, history, diagnosis, new HaproxyMetrics(DEFAULTS)),
       straightforwardExposition(snapshot, watcher, diagnosis, DEFAULTS),
     );
   });
@@ -164,9 +158,11 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
         NOW - 100_000 + k * 1000,
       );
     }
-    const snapshot = labReading(0);
-    const diagnosis = diagnosisOf(snapshot, watcher, PROCS);
-    const text = fastExposition(snapshot, diagnosis, new HaproxyMetrics(DEFAULTS, watcher));
+    // The read sees web1 as the last poll did, so it adds no change of its own.
+    const snapshot = specSnapshot({ ...labSpec(0), be_ok: { servers: { web1: { status: 'NOLB' }, web2: { status: 'MAINT' } } } });
+    const history = observeSnapshot(watcher, snapshot);
+    const diagnosis = diagnosisOf(snapshot, history, PROCS);
+    const text = fastExposition(snapshot, history, diagnosis, new HaproxyMetrics(DEFAULTS));
     for (const [to, count] of Object.entries({ up: 6, down: 2, maint: 3, drain: 1, nolb: 4 })) {
       assert.match(text, new RegExp(`\\nhaproxy_server_state_changes_total\\{proxy="be_ok",server="web1",to="${to}"\\} ${count}\\n`), to);
     }
@@ -191,18 +187,18 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
       servers(200, (i) => ({ status: i % 3 === 0 ? 'MAINT' : i % 3 === 1 ? 'DOWN' : 'UP', scur: 0, maxconn: 500 })),
     ];
     const watcher = new Watcher();
-    const metrics = new HaproxyMetrics(DEFAULTS, watcher);
+    const metrics = new HaproxyMetrics(DEFAULTS);
     for (const [k, read] of reads.entries()) {
       // The backend's queue and its servers' counts move with the reads too.
       const snapshot = specSnapshot({
         be: { queue: k % 3, servers: read },
         be_other: { queue: k % 2, servers: { a: { status: k % 4 === 0 ? 'DOWN' : 'UP' } } },
       });
-      observeSnapshot(watcher, snapshot);
-      const diagnosis = diagnosisOf(snapshot, watcher);
-      const text = fastExposition(snapshot, diagnosis, metrics);
+      const history = observeSnapshot(watcher, snapshot);
+      const diagnosis = diagnosisOf(snapshot, history);
+      const text = fastExposition(snapshot, history, diagnosis, metrics);
       await assertSameContent(text, straightforwardExposition(snapshot, watcher, diagnosis, DEFAULTS));
-      assert.equal(text, fastExposition(snapshot, diagnosis, new HaproxyMetrics(DEFAULTS, watcher)), `read ${k}`);
+      assert.equal(text, fastExposition(snapshot, history, diagnosis, new HaproxyMetrics(DEFAULTS)), `read ${k}`);
     }
   });
 
@@ -219,12 +215,12 @@ describe('the exposition nosrv writes equals the straightforward one (prom-clien
         }),
       );
     const watcher = new Watcher();
-    const metrics = new HaproxyMetrics(ALL, watcher);
+    const metrics = new HaproxyMetrics(ALL);
     for (let k = 0; k < 8; k++) {
       const snapshot = specSnapshot({ be: { servers: serversOf(k) } });
-      observeSnapshot(watcher, snapshot);
-      const diagnosis = diagnosisOf(snapshot, watcher);
-      await assertSameContent(fastExposition(snapshot, diagnosis, metrics), straightforwardExposition(snapshot, watcher, diagnosis, ALL));
+      const history = observeSnapshot(watcher, snapshot);
+      const diagnosis = diagnosisOf(snapshot, history);
+      await assertSameContent(fastExposition(snapshot, history, diagnosis, metrics), straightforwardExposition(snapshot, watcher, diagnosis, ALL));
     }
   });
 });
@@ -236,21 +232,22 @@ describe('the exposition nosrv writes equals the straightforward one, from real 
 
   test('2.6.12 lab through the socket, every group, a renderer through two reads', async () => {
     const watcher = new Watcher();
-    const metrics = new HaproxyMetrics(ALL, watcher);
+    const metrics = new HaproxyMetrics(ALL);
     for (const snapshot of [lab, goingDown]) {
-      observeSnapshot(watcher, snapshot);
-      const diagnosis = diagnosisOf(snapshot, watcher, PROCS);
-      await assertSameContent(fastExposition(snapshot, diagnosis, metrics), straightforwardExposition(snapshot, watcher, diagnosis, ALL));
+      const history = observeSnapshot(watcher, snapshot);
+      const diagnosis = diagnosisOf(snapshot, history, PROCS);
+      await assertSameContent(fastExposition(snapshot, history, diagnosis, metrics), straightforwardExposition(snapshot, watcher, diagnosis, ALL));
     }
   });
 
   test('3.3.0 columns read through the stats page, with a backend filter and no MAINT servers', async () => {
     const snapshot = buildSnapshot({ takenAt, source: 'stats_url', info: null, stat: parseStat(fixture('haproxy-3.3.0-stat.csv')), serversState: null });
-    const watcher = watcherOf(snapshot);
-    const diagnosis = diagnosisOf(snapshot, watcher, PROCS);
+    const watcher = new Watcher();
+    const history = observeSnapshot(watcher, snapshot);
+    const diagnosis = diagnosisOf(snapshot, history, PROCS);
     const collect: CollectOptions = { serverMetrics: new Set(SERVER_METRIC_GROUPS), backends: /^(?:be_ok|be_mixed)$/, noMaint: true };
     await assertSameContent(
-      fastExposition(snapshot, diagnosis, new HaproxyMetrics(collect, watcher)),
+      fastExposition(snapshot, history, diagnosis, new HaproxyMetrics(collect)),
       straightforwardExposition(snapshot, watcher, diagnosis, collect),
     );
   });

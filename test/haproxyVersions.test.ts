@@ -27,9 +27,7 @@ function statsPageDiagnosis(version: string): Diagnosis {
     info: null,
     serversState: null,
   });
-  const watcher = new Watcher();
-  observeSnapshot(watcher, snapshot);
-  return diagnosisOf(snapshot, watcher);
+  return diagnosisOf(snapshot, observeSnapshot(new Watcher(), snapshot));
 }
 
 /** The 503s a syslog capture holds, as `backend reason`. */
@@ -45,9 +43,7 @@ function logged503s(file: string): string[] {
 
 function labDiagnosis(version: string, procs: string | null = null): Diagnosis {
   const snapshot = snapshotOf(`haproxy-${version}-lab.txt`);
-  const watcher = new Watcher();
-  observeSnapshot(watcher, snapshot);
-  return diagnosisOf(snapshot, watcher, procs ? parseShowProc(fixture(procs)) : null);
+  return diagnosisOf(snapshot, observeSnapshot(new Watcher(), snapshot), procs ? parseShowProc(fixture(procs)) : null);
 }
 
 describe('every HAProxy version, from its own captures', () => {

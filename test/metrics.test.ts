@@ -13,10 +13,9 @@ const ALL = { serverMetrics: new Set(SERVER_METRIC_GROUPS), backends: null, noMa
 
 function render(fixtureName: string): string {
   const snapshot = snapshotOf(fixtureName);
-  const watcher = new Watcher();
-  observeSnapshot(watcher, snapshot);
+  const history = observeSnapshot(new Watcher(), snapshot);
   const out = new ExpositionWriter();
-  new HaproxyMetrics(ALL, watcher).write(out, snapshot);
+  new HaproxyMetrics(ALL).write(out, snapshot, history);
   return out.text();
 }
 

@@ -93,4 +93,34 @@ describe('watcher', () => {
     w.observe(observationsOf([seen('be', 'a', 'maint')]), null, 1);
     assert.equal(w.events('be')[0]?.reason, 'held: forced');
   });
+
+  test("a read's history is what the watcher knew as it took the read: later polls and log lines leave it as it is", () => {
+    const w = new Watcher();
+    w.observe(observationsOf([seen('be', 'a', 'up', null, 500_000), seen('be', 'b', 'up')]), ['be'], 1000);
+    const history = w.observe(observationsOf([seen('be', 'a', 'down', 'L4CON', 1_500_000), seen('be', 'b', 'down', 'L4CON')]), ['be'], 2000);
+    const known = (): unknown => ({ a: history.server(0), b: history.server(1), events: history.events('be').length, noUsable: history.noUsableSeconds('be') });
+    const before = {
+      a: { state: 'down', changes: { up: 0, down: 1, maint: 0, drain: 0, nolb: 0 }, changedAt: 1500 },
+      b: { state: 'down', changes: { up: 0, down: 1, maint: 0, drain: 0, nolb: 0 }, changedAt: null },
+      events: 2,
+      noUsable: 0,
+    };
+    assert.deepEqual(known(), before);
+
+    w.observe(observationsOf([seen('be', 'a', 'up', null, 3_000_000), seen('be', 'b', 'down')]), null, 4000);
+    w.logged({ at: 4500, backend: 'be', server: 'a', to: 'down', reason: 'Layer4 timeout' });
+    assert.equal(w.seen('be', 'a')?.changes.down, 2, 'the watcher moved on');
+    assert.equal(w.noUsableSeconds('be'), 2);
+    assert.deepEqual(known(), before);
+  });
+
+  test('a read older than the last one taken changes nothing; its history is what the watcher knows of its servers', () => {
+    const w = new Watcher();
+    w.observe(observationsOf([seen('be', 'a', 'up')]), ['be'], 1000);
+    w.observe(observationsOf([seen('be', 'a', 'down')]), null, 3000);
+    const stale = w.observe(observationsOf([seen('be', 'a', 'up'), seen('be', 'gone', 'up')]), ['be'], 2000);
+    assert.deepEqual(stale.server(0), { state: 'down', changes: { up: 0, down: 1, maint: 0, drain: 0, nolb: 0 }, changedAt: null });
+    assert.equal(stale.server(1), undefined, 'a server the watcher has not seen');
+    assert.equal(stale.events('be').length, 1);
+  });
 });

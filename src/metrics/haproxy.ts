@@ -6,7 +6,7 @@ import { BACKEND_CAUSES, BACKEND_RISKS, FRONTEND_CAUSES, FRONTEND_RISKS, PROCESS
 import type { CollectOptions } from '../config.js';
 import type { StatTable } from '../parse/stat.js';
 import type { Backend, Frontend, Snapshot } from '../snapshot.js';
-import type { Watcher } from '../watcher.js';
+import type { ReadHistory } from '../watcher.js';
 import { contiguous, escapeLabelValue, labels, SeriesCache, type ExpositionWriter, type SeriesColumn } from './exposition.js';
 import { BackendSeriesGatherer, writeBackendSeries, type BackendSeries } from './backendSeries.js';
 import { FamilyWriter, FRONTEND_FAMILIES, PROCESS_FAMILIES, readCells, statLayoutOf } from './families.js';
@@ -23,24 +23,24 @@ export class HaproxyMetrics {
   private readonly serverSeries: SeriesOfRead<ServerSeries>;
   private readonly backendSeries: SeriesOfRead<BackendSeries>;
 
-  constructor(
-    private readonly collect: CollectOptions,
-    private readonly watcher: Watcher,
-  ) {
-    const servers = new ServerSeriesGatherer(collect, watcher);
+  constructor(private readonly collect: CollectOptions) {
+    const servers = new ServerSeriesGatherer(collect);
     const backends = new BackendSeriesGatherer(collect);
-    this.serverSeries = new SeriesOfRead((snapshot) => gatherServers(servers, snapshot));
+    this.serverSeries = new SeriesOfRead((snapshot, history) => gatherServers(servers, snapshot, history));
     this.backendSeries = new SeriesOfRead((snapshot) => gatherBackends(backends, snapshot));
   }
 
-  /** The server families last: gathering their values is most of the work, and the client reads the rest meanwhile. */
-  write(out: ExpositionWriter, snapshot: Snapshot): void {
+  /**
+   * A read's families, with what the watcher knew of it. The server families last: gathering their
+   * values is most of the work, and the client reads the rest meanwhile.
+   */
+  write(out: ExpositionWriter, snapshot: Snapshot, history: ReadHistory): void {
     const filter = this.collect.backends;
     const backends = filter ? snapshot.backends.filter((b) => filter.test(b.name)) : snapshot.backends;
     writeProcess(out, snapshot);
     writeFrontends(out, this.cache, snapshot.stat, snapshot.frontends);
-    writeBackends(out, this.cache, backends, this.watcher, this.backendSeries.of(snapshot));
-    if (this.collect.serverMetrics.size > 0) writeServerSeries(out, this.cache, this.serverSeries.of(snapshot), proxyLabel);
+    writeBackends(out, this.cache, backends, history, this.backendSeries.of(snapshot, history));
+    if (this.collect.serverMetrics.size > 0) writeServerSeries(out, this.cache, this.serverSeries.of(snapshot, history), proxyLabel);
   }
 
   writeDiagnosis(out: ExpositionWriter, diagnosis: Diagnosis): void {
@@ -56,11 +56,11 @@ export class HaproxyMetrics {
 class SeriesOfRead<T> {
   private last: { readonly snapshot: Snapshot; readonly series: T } | null = null;
 
-  constructor(private readonly gather: (snapshot: Snapshot) => T) {}
+  constructor(private readonly gather: (snapshot: Snapshot, history: ReadHistory) => T) {}
 
-  of(snapshot: Snapshot): T {
+  of(snapshot: Snapshot, history: ReadHistory): T {
     if (this.last?.snapshot === snapshot) return this.last.series;
-    const last = { snapshot, series: this.gather(snapshot) };
+    const last = { snapshot, series: this.gather(snapshot, history) };
     this.last = last;
     setImmediate(() => {
       if (this.last === last) this.last = null;
@@ -75,8 +75,8 @@ function gatherBackends(gatherer: BackendSeriesGatherer, { backends, stat }: Sna
   return gatherer.finish(stat.columns);
 }
 
-function gatherServers(gatherer: ServerSeriesGatherer, { backends, servers, stat }: Snapshot): ServerSeries {
-  gatherer.begin(servers);
+function gatherServers(gatherer: ServerSeriesGatherer, { backends, servers, stat }: Snapshot, history: ReadHistory): ServerSeries {
+  gatherer.begin(servers, history);
   for (const backend of backends) for (const i of backend.serverIndexes) gatherer.add(i, stat);
   return gatherer.finish(stat.columns);
 }
@@ -139,7 +139,7 @@ function writeFrontends(out: ExpositionWriter, cache: SeriesCache, stat: StatTab
   );
 }
 
-function writeBackends(out: ExpositionWriter, cache: SeriesCache, backends: readonly Backend[], watcher: Watcher, series: BackendSeries): void {
+function writeBackends(out: ExpositionWriter, cache: SeriesCache, backends: readonly Backend[], history: ReadHistory, series: BackendSeries): void {
   const labelSets = cache.labelSets(
     'backend',
     backends.length,
@@ -148,14 +148,13 @@ function writeBackends(out: ExpositionWriter, cache: SeriesCache, backends: read
     (i) => proxyLabel(itemAt(backends, i).name),
   );
   writeBackendSeries(out, cache, series, labelSets);
-  // The watcher's: it takes the read's backends only after the read.
   cache.family(
     out,
     'haproxy_backend_no_up_servers_seconds_total',
     'counter',
     'Time the watcher saw the backend with no server able to take a request.',
     labelSets,
-    [column(backends.length, (i) => watcher.noUsableSeconds(itemAt(backends, i).name))],
+    [column(backends.length, (i) => history.noUsableSeconds(itemAt(backends, i).name))],
   );
 }
 

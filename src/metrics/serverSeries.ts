@@ -4,7 +4,7 @@
 import type { CollectOptions } from '../config.js';
 import type { StatTable } from '../parse/stat.js';
 import { SERVER_STATES, type ServerState, type ServerTable } from '../snapshot.js';
-import type { Watcher } from '../watcher.js';
+import type { ReadHistory } from '../watcher.js';
 import { contiguous, escapeLabelValue, type ExpositionWriter, type SeriesCache, type SeriesColumn } from './exposition.js';
 import { readCells, sameStatLayout, SERVER_FAMILIES, statLayoutOf, type StatLayout } from './families.js';
 import { trackedFamilies, TrackedValues, type TrackedSeries } from './tracked.js';
@@ -53,6 +53,7 @@ export interface ServerSeries extends TrackedSeries {
 export class ServerSeriesGatherer {
   private readonly tracked: TrackedValues<Layout>;
   private servers: ServerTable | null = null;
+  private history: ReadHistory | null = null;
   private indexes = new Int32Array(0);
   private count = 0;
   private checkStatuses: Array<string | null> = [];
@@ -60,27 +61,25 @@ export class ServerSeriesGatherer {
   private lastBackend: string | null = null;
   private lastBackendWanted = true;
 
-  constructor(
-    private readonly collect: CollectOptions,
-    private readonly watcher: Watcher,
-  ) {
+  constructor(private readonly collect: CollectOptions) {
     this.tracked = new TrackedValues((columns) => layoutOf(collect, columns), sameLayout);
   }
 
-  /** Starts gathering a read's `servers`, in the room the last read left. */
-  begin(servers: ServerTable): void {
+  /** Starts gathering a read's `servers`, with what the watcher knew of them, in the room the last read left. */
+  begin(servers: ServerTable, history: ReadHistory): void {
     this.tracked.begin();
     this.servers = servers;
+    this.history = history;
     this.indexes = new Int32Array(servers.length);
     this.count = 0;
     this.checkStatuses = new Array<string | null>(servers.length);
     this.lastBackend = null;
   }
 
-  /** Server `i` of the read, after the watcher took the read (for its change counts and change time). */
+  /** Server `i` of the read. */
   add(i: number, stat: StatTable): void {
-    const servers = this.servers;
-    if (servers === null) throw new Error('add before begin');
+    const { servers, history } = this;
+    if (servers === null || history === null) throw new Error('add before begin');
     const { state } = servers.condition(i);
     const backend = servers.backend(i);
     if (this.collect.serverMetrics.size === 0 || (this.collect.noMaint && state === 'maint') || !this.wanted(backend)) return;
@@ -91,7 +90,7 @@ export class ServerSeriesGatherer {
     const cells = this.tracked.next;
     readCells(stat, servers.row(i), layout, cells, 0, 1);
     let value = layout.indexes.length;
-    const seen = layout.state || layout.changes ? this.watcher.seen(backend, servers.name(i)) : undefined;
+    const seen = history.server(i);
     if (layout.state) {
       for (const series of STATE_SERIES) cells[value++] = state === series ? 1 : NaN;
       cells[value++] = servers.failuresUntilDown(i) ?? NaN;
@@ -121,6 +120,7 @@ export class ServerSeriesGatherer {
     const series = { ...this.tracked.finish(), servers, indexes: this.indexes.subarray(0, this.count), layout, checkStatuses: this.checkStatuses };
     // Not kept past the scrapes that render it: its servers hold the whole read.
     this.servers = null;
+    this.history = null;
     this.checkStatuses = [];
     return series;
   }

@@ -19,11 +19,9 @@ import { basicAuth } from './basicAuth.js';
 import { loadRunbooks, runbookIndex, runbookPage } from './runbooks.js';
 import { alertsPage, alertsReport } from './alertsPage.js';
 import type { Alerting } from '../alerting/dispatcher.js';
-import type { Watcher } from '../watcher.js';
 
 export interface AppDeps {
   readonly reader: HaproxyReader;
-  readonly watcher: Watcher;
   readonly ownMetrics: Registry;
   readonly collect: CollectOptions;
   /** The --web.config.file settings in force: read per request, so a reload applies at once. */
@@ -38,7 +36,7 @@ export interface AppDeps {
 /** Seconds kept back from Prometheus's scrape timeout, to write and send the answer. */
 const SCRAPE_MARGIN_MS = 250;
 
-export function buildApp({ reader, watcher, ownMetrics, collect, web, logs, adminSocat, alerting }: AppDeps): Express {
+export function buildApp({ reader, ownMetrics, collect, web, logs, adminSocat, alerting }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   // An ETag means hashing every answer; at 10,000 servers /metrics is megabytes, never cached.
@@ -62,7 +60,7 @@ export function buildApp({ reader, watcher, ownMetrics, collect, web, logs, admi
         .send(`HAProxy not read yet (${reader.lastError?.message ?? 'first read pending'})\n`);
   });
 
-  app.get('/metrics', metricsHandler(reader, new HaproxyMetrics(collect, watcher), ownMetrics, logs ?? null));
+  app.get('/metrics', metricsHandler(reader, new HaproxyMetrics(collect), ownMetrics, logs ?? null));
   app.get('/explain', explainHandler(reader));
 
   app.get('/alerts', (req, res) => {
@@ -131,7 +129,7 @@ function metricsHandler(reader: HaproxyReader, haproxyMetrics: HaproxyMetrics, o
       const result = await reader.read(scrapeDeadline(req));
       // The diagnosis first, the per-server families last: see `HaproxyMetrics.write`.
       haproxyMetrics.writeDiagnosis(out, result.diagnosis);
-      if (result.ok) haproxyMetrics.write(out, result.snapshot);
+      if (result.ok) haproxyMetrics.write(out, result.snapshot, result.history);
       if (logs) writeLogMetrics(out, logs.ingest, await logs.receiver.dropped());
       out.family('haproxy_up', 'gauge', '1 when the last read of HAProxy succeeded.');
       out.sample('haproxy_up', '', result.ok ? 1 : 0);

@@ -12,7 +12,7 @@ import { ExpositionWriter } from '../../src/metrics/exposition.js';
 import { HaproxyMetrics } from '../../src/metrics/haproxy.js';
 import { buildSnapshot } from '../../src/snapshot.js';
 import type { Snapshot } from '../../src/snapshot.js';
-import { Watcher } from '../../src/watcher.js';
+import { Watcher, type ReadHistory } from '../../src/watcher.js';
 import { freePort, missingTool, startBackend, startHaproxy, waitFor, type Backend, type Haproxy } from '../support/lab.js';
 import { startNosrv } from '../support/nosrv.js';
 import { diagnosisOf, observeSnapshot } from '../support/fixtures.js';
@@ -38,9 +38,9 @@ function collectFrom(flags: readonly string[]): CollectOptions {
   return loaded.invocation.config.collect;
 }
 
-function render(snapshot: Snapshot, watcher: Watcher, collect: CollectOptions): string {
+function render(snapshot: Snapshot, history: ReadHistory, collect: CollectOptions): string {
   const out = new ExpositionWriter();
-  new HaproxyMetrics(collect, watcher).write(out, snapshot);
+  new HaproxyMetrics(collect).write(out, snapshot, history);
   return out.text();
 }
 
@@ -94,12 +94,12 @@ describe('10,000 servers on a real HAProxy', { skip: missing ?? false }, () => {
   test('a read streamed from the socket renders what prom-client renders the obvious way', async () => {
     const snapshot = buildSnapshot(await new SocketSource({ kind: 'unix', path: haproxy.userSocket }).read(Date.now() + 30_000));
     const watcher = new Watcher();
-    observeSnapshot(watcher, snapshot);
-    const diagnosis = diagnosisOf(snapshot, watcher);
+    const history = observeSnapshot(watcher, snapshot);
+    const diagnosis = diagnosisOf(snapshot, history);
     const collect = collectFrom(['--collect.server-metrics=all']);
     const out = new ExpositionWriter();
-    const metrics = new HaproxyMetrics(collect, watcher);
-    metrics.write(out, snapshot);
+    const metrics = new HaproxyMetrics(collect);
+    metrics.write(out, snapshot, history);
     metrics.writeDiagnosis(out, diagnosis);
     const ours = expositionContent(out.text());
     const reference = expositionContent(await straightforwardExposition(snapshot, watcher, diagnosis, collect));
@@ -109,39 +109,38 @@ describe('10,000 servers on a real HAProxy', { skip: missing ?? false }, () => {
 
   describe('cardinality flags', () => {
     let snapshot: Snapshot;
-    let watcher: Watcher;
+    let history: ReadHistory;
     before(async () => {
       snapshot = buildSnapshot(await new SocketSource({ kind: 'unix', path: haproxy.userSocket }).read(Date.now() + 30_000));
-      watcher = new Watcher();
-      observeSnapshot(watcher, snapshot);
+      history = observeSnapshot(new Watcher(), snapshot);
     });
 
     test('each --collect.server-metrics group adds the series per server the README says', () => {
-      const none = render(snapshot, watcher, collectFrom(['--collect.server-metrics=']));
+      const none = render(snapshot, history, collectFrom(['--collect.server-metrics=']));
       assert.equal(seriesOf(none, 'server="'), 0, 'no group: no per-server series');
       const measured = Object.fromEntries(
         Object.keys(DOCUMENTED).map((group) => {
-          const text = render(snapshot, watcher, collectFrom([`--collect.server-metrics=${group}`]));
+          const text = render(snapshot, history, collectFrom([`--collect.server-metrics=${group}`]));
           return [group, { checked: seriesOf(text, 'proxy="be_0",server="srv_3"'), unchecked: seriesOf(text, 'proxy="be_2",server="srv_3"') }];
         }),
       );
       assert.deepEqual(measured, DOCUMENTED);
-      const defaults = render(snapshot, watcher, collectFrom([]));
+      const defaults = render(snapshot, history, collectFrom([]));
       const perUnchecked = ['state', 'sessions', 'changes', 'traffic', 'errors'].reduce((sum, group) => sum + (DOCUMENTED[group]?.unchecked ?? 0), 0);
       assert.equal(seriesOf(defaults, 'proxy="be_2",server="srv_3"'), perUnchecked, 'the defaults: state, sessions, changes, traffic, errors');
     });
 
     test('--collect.backends keeps the matching backends and their servers only', () => {
-      const all = render(snapshot, watcher, collectFrom([]));
-      const some = render(snapshot, watcher, collectFrom(['--collect.backends=be_1\\d\\d']));
+      const all = render(snapshot, history, collectFrom([]));
+      const some = render(snapshot, history, collectFrom(['--collect.backends=be_1\\d\\d']));
       assert.equal(seriesOf(some, 'haproxy_backend_up_servers{'), 100);
       assert.equal(seriesOf(some, 'haproxy_server_state{'), 100 * PER_BACKEND);
       assert.ok(seriesOf(all, '{') > 9 * seriesOf(some, '{'));
     });
 
     test('--collect.no-maint leaves out the server in MAINT, as promex does with no-maint', () => {
-      const all = render(snapshot, watcher, collectFrom([]));
-      const noMaint = render(snapshot, watcher, collectFrom(['--collect.no-maint']));
+      const all = render(snapshot, history, collectFrom([]));
+      const noMaint = render(snapshot, history, collectFrom(['--collect.no-maint']));
       assert.equal(seriesOf(all, 'proxy="be_1",server="srv_0"') > 0, true);
       assert.equal(seriesOf(noMaint, 'proxy="be_1",server="srv_0"'), 0);
       assert.equal(seriesOf(all, 'server="') - seriesOf(noMaint, 'server="'), seriesOf(all, 'proxy="be_1",server="srv_0"'));

@@ -51,7 +51,7 @@ test('ten concurrent scrapes are served by one read of HAProxy', { skip: missing
     configFile: null,
     logs: null,
   });
-  const server = http.createServer(buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader), collect: DEFAULT_COLLECT }));
+  const server = http.createServer(buildApp({ reader, ownMetrics: createOwnRegistry(reader), collect: DEFAULT_COLLECT }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
   try {
@@ -119,7 +119,7 @@ test("a scrape's own deadline (X-Prometheus-Scrape-Timeout-Seconds) bounds its w
     configFile: null,
     logs: null,
   });
-  const server = http.createServer(buildApp({ reader, watcher, ownMetrics: createOwnRegistry(reader), collect: DEFAULT_COLLECT }));
+  const server = http.createServer(buildApp({ reader, ownMetrics: createOwnRegistry(reader), collect: DEFAULT_COLLECT }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const started = Date.now();

@@ -7,7 +7,7 @@ import { parseStat } from '../../src/parse/stat.js';
 import { diagnose, type Diagnosis } from '../../src/diagnosis.js';
 import type { ProcList } from '../../src/parse/showProc.js';
 import { buildSnapshot, type Snapshot } from '../../src/snapshot.js';
-import type { Watcher } from '../../src/watcher.js';
+import type { ReadHistory, Watcher } from '../../src/watcher.js';
 
 // dist/test/support -> test/fixtures
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures');
@@ -33,13 +33,13 @@ export function snapshotOf(name: string, options: { statsPageOnly?: boolean; tak
   });
 }
 
-/** The diagnosis of a snapshot as the reader makes it, with the watcher's events and, when given, the master's process list. */
-export function diagnosisOf(snapshot: Snapshot, watcher: Watcher, procs: ProcList | null = null): Diagnosis {
+/** The diagnosis of a snapshot as the reader makes it, with the watcher's events of it and, when given, the master's process list. */
+export function diagnosisOf(snapshot: Snapshot, history: ReadHistory, procs: ProcList | null = null): Diagnosis {
   return diagnose({
     now: snapshot.takenAt,
     snapshot,
     error: null,
-    events: (b) => watcher.events(b),
+    events: (b) => history.events(b),
     procs,
     procsError: null,
     config: null,
@@ -52,9 +52,9 @@ export function diagnosisOf(snapshot: Snapshot, watcher: Watcher, procs: ProcLis
   });
 }
 
-/** The watcher takes a whole snapshot, as a full read does. */
-export function observeSnapshot(watcher: Watcher, snapshot: Snapshot): void {
-  watcher.observe(
+/** The watcher takes a whole snapshot, as a full read does; what it then knows of it. */
+export function observeSnapshot(watcher: Watcher, snapshot: Snapshot): ReadHistory {
+  return watcher.observe(
     snapshot.servers,
     snapshot.backends.map((b) => b.name),
     snapshot.takenAt,
