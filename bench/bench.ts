@@ -15,10 +15,11 @@ import { fileURLToPath } from 'node:url';
 import { itemAt } from '../src/itemAt.js';
 import { LogIngest } from '../src/logs/ingest.js';
 import { freePort, waitFor, type Haproxy } from '../test/support/lab.js';
-import { cpuSeconds, median, procStatus, root, spawnDaemon, startLab, stopProcess, writeReport, type Sizes } from './lab.js';
+import { cpuSeconds, median, procStatus, ratioInterval, root, spawnDaemon, startLab, stopProcess, writeReport, type Sizes } from './lab.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+/** Enough that one run's ratio of two medians is good to about ±0.1x (its "5–95% by chance"). */
+const RUNS = Number(process.env.BENCH_RUNS ?? 45);
 /** How long HAProxy's CPU time is measured, with and without the watcher. */
 const WATCH_SECONDS = Number(process.env.BENCH_WATCH_SECONDS ?? 60);
 const GO_EXPORTER = 'prometheus-haproxy-exporter';
@@ -55,6 +56,13 @@ interface Target {
 
 function ms(seconds: number): string {
   return `${(seconds * 1000).toFixed(1)} ms`;
+}
+
+/** `1.26x–1.50x`: where the ratio of the two medians could have landed by chance (`ratioInterval`). */
+function chanceRange(a: readonly number[], b: readonly number[]): string {
+  return ratioInterval(a, b)
+    .map((x) => `${x.toFixed(2)}x`)
+    .join('–');
 }
 
 function spread(values: readonly number[]): string {
@@ -295,9 +303,9 @@ function measureLogs(): string {
 /** This build beside `BENCH_AGAINST`'s, scraped in the same runs. */
 function againstTable(rows: readonly Row[], ref: string, commit: string): string[] {
   const out = [
-    `This build beside \`${ref}\` (${commit}), in the same interleaved runs; paired: the median (and quartiles) of each run's ratio.`,
+    `This build beside \`${ref}\` (${commit}), in the same interleaved runs; paired: the median (and quartiles) of each run's ratio; 5–95% by chance as above.`,
     '',
-    `| servers | \`/metrics\` median: this / ${ref} | ratio | paired | CPU per scrape: this / ${ref} | peak RSS: this / ${ref} |`,
+    `| servers | \`/metrics\` median: this / ${ref} | ratio (5–95% by chance) | paired | CPU per scrape: this / ${ref} | peak RSS: this / ${ref} |`,
     '|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
@@ -308,7 +316,7 @@ function againstTable(rows: readonly Row[], ref: string, commit: string): string
       .sort((a, b) => a - b);
     const quartile = (q: number): string => (paired[Math.floor(q * (paired.length - 1))] as number).toFixed(2);
     out.push(
-      `| ${r.servers.toLocaleString('en')} | ${ms(median(times('nosrv')))} / ${ms(median(times('against')))} | **${(median(times('nosrv')) / median(times('against'))).toFixed(2)}x** | ${median(paired).toFixed(2)}x (${quartile(0.25)}–${quartile(0.75)}) | ${ms(c('nosrv')?.cpu ?? 0)} / ${ms(c('against')?.cpu ?? 0)} | ${(c('nosrv')?.rssMb ?? 0).toFixed(0)} MB / ${(c('against')?.rssMb ?? 0).toFixed(0)} MB |`,
+      `| ${r.servers.toLocaleString('en')} | ${ms(median(times('nosrv')))} / ${ms(median(times('against')))} | **${(median(times('nosrv')) / median(times('against'))).toFixed(2)}x** (${chanceRange(times('nosrv'), times('against'))}) | ${median(paired).toFixed(2)}x (${quartile(0.25)}–${quartile(0.75)}) | ${ms(c('nosrv')?.cpu ?? 0)} / ${ms(c('against')?.cpu ?? 0)} | ${(c('nosrv')?.rssMb ?? 0).toFixed(0)} MB / ${(c('against')?.rssMb ?? 0).toFixed(0)} MB |`,
     );
   }
   return out;
@@ -316,7 +324,7 @@ function againstTable(rows: readonly Row[], ref: string, commit: string): string
 
 function table(rows: readonly Row[]): string[] {
   const out = [
-    '| servers | raw `show stat` | nosrv `/metrics` | nosrv ÷ raw | paired | floor ÷ raw: both answers read + sent | nosrv ÷ floor | promex | promex ÷ raw | Go exporter | Go ÷ raw | nosrv ÷ Go |',
+    '| servers | raw `show stat` | nosrv `/metrics` | nosrv ÷ raw | paired | floor ÷ raw: both answers read + sent | nosrv ÷ floor (5–95% by chance) | promex | promex ÷ raw | Go exporter | Go ÷ raw | nosrv ÷ Go |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
@@ -330,7 +338,7 @@ function table(rows: readonly Row[]): string[] {
       .sort((a, b) => a - b);
     const quartile = (q: number): string => (paired[Math.floor(q * (paired.length - 1))] as number).toFixed(2);
     out.push(
-      `| ${r.servers.toLocaleString('en')} | ${cell('raw')} | ${cell('nosrv')} | **${(m('nosrv') / m('raw')).toFixed(2)}x** | ${median(paired).toFixed(2)}x (${quartile(0.25)}–${quartile(0.75)}) | ${(m('floor') / m('raw')).toFixed(2)}x: ${(m('both') / m('raw')).toFixed(2)}x + ${((m('floor') - m('both')) / m('raw')).toFixed(2)}x | **${(m('nosrv') / m('floor')).toFixed(2)}x** | ${cell('promex')} | ${(m('promex') / m('raw')).toFixed(2)}x | ${cell('go')} | ${(m('go') / m('raw')).toFixed(2)}x | **${(m('nosrv') / m('go')).toFixed(3)}x** |`,
+      `| ${r.servers.toLocaleString('en')} | ${cell('raw')} | ${cell('nosrv')} | **${(m('nosrv') / m('raw')).toFixed(2)}x** | ${median(paired).toFixed(2)}x (${quartile(0.25)}–${quartile(0.75)}) | ${(m('floor') / m('raw')).toFixed(2)}x: ${(m('both') / m('raw')).toFixed(2)}x + ${((m('floor') - m('both')) / m('raw')).toFixed(2)}x | **${(m('nosrv') / m('floor')).toFixed(2)}x** (${chanceRange(times('nosrv'), times('floor'))}) | ${cell('promex')} | ${(m('promex') / m('raw')).toFixed(2)}x | ${cell('go')} | ${(m('go') / m('raw')).toFixed(2)}x | **${(m('nosrv') / m('go')).toFixed(3)}x** |`,
     );
   }
   out.push(
@@ -388,7 +396,7 @@ async function main(): Promise<void> {
   const lines = [
     `### ${new Date().toISOString().slice(0, 10)}: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, HAProxy ${haproxyVersion}, ${GO_EXPORTER} ${goVersion}`,
     '',
-    `Medians (min–max) of ${RUNS} interleaved runs, each in a new random order; each scrape reads the whole answer; paired: the median (and quartiles) of each run's nosrv scrape over that run's raw read. Backends of 10 servers, \`maxconn 100\`, ${CHECKS ? 'a TCP health check on every server (every 2 s, to a listener of the same HAProxy: all UP, L4OK)' : 'no health checks'}${TRAFFIC ? `, ${TRAFFIC_RATE} requests a second through HAProxy to backends at random (every server to one HTTP server on loopback)` : ', no traffic'}; nosrv with its defaults. Floor: both answers nosrv reads, read at once and thrown away, then nosrv's answer sent from memory (\`bench/floor.ts\`), which no exporter of that answer could beat; its two parts: both answers read at once by the bench itself, and the rest of the floor's time, the send.`,
+    `Medians (min–max) of ${RUNS} interleaved runs, each in a new random order; each scrape reads the whole answer; paired: the median (and quartiles) of each run's nosrv scrape over that run's raw read. Backends of 10 servers, \`maxconn 100\`, ${CHECKS ? 'a TCP health check on every server (every 2 s, to a listener of the same HAProxy: all UP, L4OK)' : 'no health checks'}${TRAFFIC ? `, ${TRAFFIC_RATE} requests a second through HAProxy to backends at random (every server to one HTTP server on loopback)` : ', no traffic'}; nosrv with its defaults. Floor: both answers nosrv reads, read at once and thrown away, then nosrv's answer sent from memory (\`bench/floor.ts\`), which no exporter of that answer could beat; its two parts: both answers read at once by the bench itself, and the rest of the floor's time, the send. 5–95% by chance: the ratio's 5th and 95th percentiles over 2,000 resamples of the runs (a bootstrap), how far it moves by chance alone.`,
     '',
     ...table(rows),
     '',

@@ -36,6 +36,20 @@ export function median(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
+/**
+ * How far the ratio of two targets' medians could move by chance: its 5th and 95th percentiles over
+ * resamples of the runs, each run's pair drawn together (they shared the machine's moment) and
+ * with replacement (a percentile bootstrap).
+ */
+export function ratioInterval(a: readonly number[], b: readonly number[], random: () => number = Math.random): [low: number, high: number] {
+  const RESAMPLES = 2000;
+  const ratios = Array.from({ length: RESAMPLES }, () => {
+    const runs = a.map(() => Math.floor(random() * a.length));
+    return median(runs.map((run) => a[run] as number)) / median(runs.map((run) => b[run] as number));
+  }).sort((x, y) => x - y);
+  return [ratios[Math.floor(0.05 * RESAMPLES)] as number, ratios[Math.floor(0.95 * RESAMPLES)] as number];
+}
+
 export function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 }
