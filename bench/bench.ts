@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { itemAt } from '../src/itemAt.js';
 import { LogIngest } from '../src/logs/ingest.js';
 import { freePort, waitFor, type Haproxy } from '../test/support/lab.js';
-import { cpuSeconds, median, procStatus, ratioInterval, root, spawnDaemon, startLab, stopProcess, writeReport, type Sizes } from './lab.js';
+import { cpuSeconds, median, procStatus, ratioInterval, root, spawnDaemon, startLab, stopProcess, verdict, writeReport, type Sizes } from './lab.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Enough that one run's ratio of two medians is good to about ±0.1x (its "5–95% by chance"). */
@@ -58,11 +58,9 @@ function ms(seconds: number): string {
   return `${(seconds * 1000).toFixed(1)} ms`;
 }
 
-/** `1.26x–1.50x`: where the ratio of the two medians could have landed by chance (`ratioInterval`). */
-function chanceRange(a: readonly number[], b: readonly number[]): string {
-  return ratioInterval(a, b)
-    .map((x) => `${x.toFixed(2)}x`)
-    .join('–');
+/** `1.26x–1.50x`: where a ratio of two medians could have landed by chance (`ratioInterval`). */
+function chanceRange(interval: readonly [low: number, high: number], digits = 2): string {
+  return interval.map((x) => `${x.toFixed(digits)}x`).join('–');
 }
 
 function spread(values: readonly number[]): string {
@@ -244,10 +242,16 @@ async function measure(sizes: Sizes, against: { main: string } | null): Promise<
   }
 }
 
+/** What the watcher cost HAProxy, in words, and as a share of one core (null where not measured). */
+interface WatcherCost {
+  readonly text: string;
+  readonly share: number | null;
+}
+
 /** HAProxy's CPU time over WATCH_SECONDS, idle, then with nosrv running and never scraped. */
-async function measureWatcher(sizes: Sizes): Promise<string> {
+async function measureWatcher(sizes: Sizes): Promise<WatcherCost> {
   // Under traffic (or checks) HAProxy's own work drowns the watcher's: measured with the default lab only.
-  if (TRAFFIC || CHECKS) return "The watcher's cost is measured in the default run (no checks, no traffic).";
+  if (TRAFFIC || CHECKS) return { text: "The watcher's cost is measured in the default run (no checks, no traffic).", share: null };
   const { haproxy } = await startLab(sizes, LAB);
   try {
     const idle = async (): Promise<number> => {
@@ -269,11 +273,11 @@ async function measureWatcher(sizes: Sizes): Promise<string> {
       const after = await pollsSoFar();
       const polls = (result: string): number => after(result) - before(result);
       const share = (seconds: number): string => `${((seconds / WATCH_SECONDS) * 100).toFixed(2)}%`;
-      return (
+      const text =
         `Watcher's cost to HAProxy at ${(sizes.backends * sizes.perBackend).toLocaleString('en')} servers, default interval (1 s), ${WATCH_SECONDS} s each: ` +
         `HAProxy used ${without.toFixed(2)} s of CPU without nosrv (${share(without)} of one core) and ${withWatcher.toFixed(2)} s with the watcher (${share(withWatcher)}); ` +
-        `the watcher's share: ${share(withWatcher - without)} of one core, in ${polls('observed')} polls (${polls('skipped_share')} skipped to stay below 1%).`
-      );
+        `the watcher's share: ${share(withWatcher - without)} of one core, in ${polls('observed')} polls (${polls('skipped_share')} skipped to stay below 1%).`;
+      return { text, share: (withWatcher - without) / WATCH_SECONDS };
     } finally {
       for (const child of started) await stopProcess(child);
     }
@@ -316,10 +320,36 @@ function againstTable(rows: readonly Row[], ref: string, commit: string): string
       .sort((a, b) => a - b);
     const quartile = (q: number): string => (paired[Math.floor(q * (paired.length - 1))] as number).toFixed(2);
     out.push(
-      `| ${r.servers.toLocaleString('en')} | ${ms(median(times('nosrv')))} / ${ms(median(times('against')))} | **${(median(times('nosrv')) / median(times('against'))).toFixed(2)}x** (${chanceRange(times('nosrv'), times('against'))}) | ${median(paired).toFixed(2)}x (${quartile(0.25)}–${quartile(0.75)}) | ${ms(c('nosrv')?.cpu ?? 0)} / ${ms(c('against')?.cpu ?? 0)} | ${(c('nosrv')?.rssMb ?? 0).toFixed(0)} MB / ${(c('against')?.rssMb ?? 0).toFixed(0)} MB |`,
+      `| ${r.servers.toLocaleString('en')} | ${ms(median(times('nosrv')))} / ${ms(median(times('against')))} | **${(median(times('nosrv')) / median(times('against'))).toFixed(2)}x** (${chanceRange(ratioInterval(times('nosrv'), times('against')))}) | ${median(paired).toFixed(2)}x (${quartile(0.25)}–${quartile(0.75)}) | ${ms(c('nosrv')?.cpu ?? 0)} / ${ms(c('against')?.cpu ?? 0)} | ${(c('nosrv')?.rssMb ?? 0).toFixed(0)} MB / ${(c('against')?.rssMb ?? 0).toFixed(0)} MB |`,
     );
   }
   return out;
+}
+
+/** The targets of docs/benchmarks.md, judged on this run's 10,000 servers; none without that size. */
+function targetTable(rows: readonly Row[], watcherShare: number | null): string[] {
+  const row = rows.find((r) => r.servers === 10_000);
+  if (!row) return [];
+  const times = (name: string): number[] => row.cells.get(name)?.times ?? [NaN];
+  const ratio = (target: string, other: string, limit: number, digits: number): string => {
+    const figure = median(times('nosrv')) / median(times(other));
+    const chance = ratioInterval(times('nosrv'), times(other));
+    return `| ${target} | ${figure.toFixed(digits)}x (${chanceRange(chance, digits)}) | ${verdict(figure, limit, chance)} |`;
+  };
+  const rssMb = row.cells.get('nosrv')?.rssMb ?? NaN;
+  return [
+    'The targets at 10,000 servers, in this run; a ratio with how far it could have moved by chance (5–95%):',
+    '',
+    '| target | this run | met |',
+    '|---|---|---|',
+    ratio("faster than HAProxy's built-in exporter: nosrv ÷ promex below 1x", 'promex', 1, 2),
+    ratio("at most 0.1x the Go exporter's time", 'go', 0.1, 3),
+    `| peak RSS at most 150 MB | ${rssMb.toFixed(0)} MB | ${verdict(rssMb, 150)} |`,
+    ratio('at most 1.5x the floor', 'floor', 1.5, 2),
+    ...(watcherShare === null
+      ? []
+      : [`| the watcher at most 1% of one core of HAProxy | ${(watcherShare * 100).toFixed(2)}% | ${verdict(watcherShare, 0.01)} |`]),
+  ];
 }
 
 function table(rows: readonly Row[]): string[] {
@@ -338,7 +368,7 @@ function table(rows: readonly Row[]): string[] {
       .sort((a, b) => a - b);
     const quartile = (q: number): string => (paired[Math.floor(q * (paired.length - 1))] as number).toFixed(2);
     out.push(
-      `| ${r.servers.toLocaleString('en')} | ${cell('raw')} | ${cell('nosrv')} | **${(m('nosrv') / m('raw')).toFixed(2)}x** | ${median(paired).toFixed(2)}x (${quartile(0.25)}–${quartile(0.75)}) | ${(m('floor') / m('raw')).toFixed(2)}x: ${(m('both') / m('raw')).toFixed(2)}x + ${((m('floor') - m('both')) / m('raw')).toFixed(2)}x | **${(m('nosrv') / m('floor')).toFixed(2)}x** (${chanceRange(times('nosrv'), times('floor'))}) | ${cell('promex')} | ${(m('promex') / m('raw')).toFixed(2)}x | ${cell('go')} | ${(m('go') / m('raw')).toFixed(2)}x | **${(m('nosrv') / m('go')).toFixed(3)}x** |`,
+      `| ${r.servers.toLocaleString('en')} | ${cell('raw')} | ${cell('nosrv')} | **${(m('nosrv') / m('raw')).toFixed(2)}x** | ${median(paired).toFixed(2)}x (${quartile(0.25)}–${quartile(0.75)}) | ${(m('floor') / m('raw')).toFixed(2)}x: ${(m('both') / m('raw')).toFixed(2)}x + ${((m('floor') - m('both')) / m('raw')).toFixed(2)}x | **${(m('nosrv') / m('floor')).toFixed(2)}x** (${chanceRange(ratioInterval(times('nosrv'), times('floor')))}) | ${cell('promex')} | ${(m('promex') / m('raw')).toFixed(2)}x | ${cell('go')} | ${(m('go') / m('raw')).toFixed(2)}x | **${(m('nosrv') / m('go')).toFixed(3)}x** |`,
     );
   }
   out.push(
@@ -393,15 +423,18 @@ async function main(): Promise<void> {
   process.stderr.write('bench: the watcher...\n');
   const watcher = await measureWatcher(watchSizes);
   const cpu = os.cpus();
+  const judged = targetTable(rows, watcher.share);
+  const targets = judged.length > 0 ? [...judged, ''] : [];
   const lines = [
     `### ${new Date().toISOString().slice(0, 10)}: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, HAProxy ${haproxyVersion}, ${GO_EXPORTER} ${goVersion}`,
     '',
     `Medians (min–max) of ${RUNS} interleaved runs, each in a new random order; each scrape reads the whole answer; paired: the median (and quartiles) of each run's nosrv scrape over that run's raw read. Backends of 10 servers, \`maxconn 100\`, ${CHECKS ? 'a TCP health check on every server (every 2 s, to a listener of the same HAProxy: all UP, L4OK)' : 'no health checks'}${TRAFFIC ? `, ${TRAFFIC_RATE} requests a second through HAProxy to backends at random (every server to one HTTP server on loopback)` : ', no traffic'}; nosrv with its defaults. Floor: both answers nosrv reads, read at once and thrown away, then nosrv's answer sent from memory (\`bench/floor.ts\`), which no exporter of that answer could beat; its two parts: both answers read at once by the bench itself, and the rest of the floor's time, the send. 5–95% by chance: the ratio's 5th and 95th percentiles over 2,000 resamples of the runs (a bootstrap), how far it moves by chance alone.`,
     '',
+    ...targets,
     ...table(rows),
     '',
     ...(against && AGAINST ? [...againstTable(rows, AGAINST, against.commit), ''] : []),
-    watcher,
+    watcher.text,
     '',
     measureLogs(),
   ];

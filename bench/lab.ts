@@ -36,18 +36,34 @@ export function median(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
+/** A fixed sequence in [0, 1) for a seed (Park and Miller's generator). */
+export function seededRandom(seed: number): () => number {
+  let state = seed;
+  return () => (state = (state * 48271) % 2147483647) / 2147483647;
+}
+
 /**
  * How far the ratio of two targets' medians could move by chance: its 5th and 95th percentiles over
  * resamples of the runs, each run's pair drawn together (they shared the machine's moment) and
- * with replacement (a percentile bootstrap).
+ * with replacement (a percentile bootstrap). Seeded, so that the same runs give the same range
+ * wherever a report prints it.
  */
-export function ratioInterval(a: readonly number[], b: readonly number[], random: () => number = Math.random): [low: number, high: number] {
+export function ratioInterval(a: readonly number[], b: readonly number[], random: () => number = seededRandom(1)): [low: number, high: number] {
   const RESAMPLES = 2000;
   const ratios = Array.from({ length: RESAMPLES }, () => {
     const runs = a.map(() => Math.floor(random() * a.length));
     return median(runs.map((run) => a[run] as number)) / median(runs.map((run) => b[run] as number));
   }).sort((x, y) => x - y);
   return [ratios[Math.floor(0.05 * RESAMPLES)] as number, ratios[Math.floor(0.95 * RESAMPLES)] as number];
+}
+
+/**
+ * Whether one run met a limit (its figure at most `limit`), and, given how far the figure could
+ * have moved by chance (`ratioInterval`), whether a rerun could have said otherwise.
+ */
+export function verdict(figure: number, limit: number, chance: readonly [low: number, high: number] | null = null): string {
+  if (figure <= limit) return chance !== null && chance[1] > limit ? 'yes; by chance alone a rerun could miss' : 'yes';
+  return chance !== null && chance[0] <= limit ? '**no**; by chance alone a rerun could pass' : '**no**';
 }
 
 export function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): number {
