@@ -5,6 +5,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { itemAt } from '../src/itemAt.js';
 import { freePort, startHaproxy, type Haproxy } from '../test/support/lab.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -52,9 +53,9 @@ export function ratioInterval(a: readonly number[], b: readonly number[], random
   const RESAMPLES = 2000;
   const ratios = Array.from({ length: RESAMPLES }, () => {
     const runs = a.map(() => Math.floor(random() * a.length));
-    return median(runs.map((run) => a[run] as number)) / median(runs.map((run) => b[run] as number));
+    return median(runs.map((run) => itemAt(a, run))) / median(runs.map((run) => itemAt(b, run)));
   }).sort((x, y) => x - y);
-  return [ratios[Math.floor(0.05 * RESAMPLES)] as number, ratios[Math.floor(0.95 * RESAMPLES)] as number];
+  return [itemAt(ratios, Math.floor(0.05 * RESAMPLES)), itemAt(ratios, Math.floor(0.95 * RESAMPLES))];
 }
 
 /**
